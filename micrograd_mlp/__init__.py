@@ -1,0 +1,19 @@
+"""micrograd_mlp: scalar reverse-mode autograd, MLPs on top of it, Graphviz pictures, and a
+number-by-number check of automatic against hand-derived (δ) gradients."""
+
+from .engine import Value, enable_grad, grad, is_grad_enabled, no_grad, topological_order
+from .primitives import PRIMITIVES, Primitive
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Value",
+    "grad",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "topological_order",
+    "PRIMITIVES",
+    "Primitive",
+    "__version__",
+]

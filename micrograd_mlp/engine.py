@@ -1,0 +1,539 @@
+"""The scalar reverse-mode autograd engine: :class:`Value`.
+
+A :class:`Value` wraps one float. Arithmetic on Values records a graph - each result remembers the
+primitive that made it (from :data:`~micrograd_mlp.primitives.PRIMITIVES`) and its operands - and
+:meth:`Value.backward` walks that graph once in reverse topological order, applying the chain rule
+
+    ∂L/∂operand += ∂L/∂out · ∂out/∂operand
+
+with the local partials declared in the primitive table. The walk is iterative (no recursion), so
+graphs of millions of nodes work. Every Value holds a finite float: an op whose result would be NaN,
+infinite, or outside its domain raises an error that names the op and its operands.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import math
+import numbers
+from contextlib import ContextDecorator
+from typing import Iterable, Sequence, Union
+
+from .primitives import PRIMITIVES, Primitive, compile_partials
+
+__all__ = [
+    "Value",
+    "Number",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "grad",
+    "topological_order",
+]
+
+Number = Union[int, float]
+
+_GRAD_ENABLED: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "micrograd_mlp_grad_enabled", default=True
+)
+
+_ADD, _SUB, _MUL, _DIV, _NEG = (PRIMITIVES[n] for n in ("add", "sub", "mul", "div", "neg"))
+_POW, _POWC, _LEAKY = PRIMITIVES["pow"], PRIMITIVES["powc"], PRIMITIVES["leaky_relu"]
+_ABS, _SUM, _AFFINE = PRIMITIVES["abs"], PRIMITIVES["sum"], PRIMITIVES["affine"]
+
+_new = object.__new__
+
+
+def _check_data(data: object) -> float:
+    """Return ``data`` as a finite float, or raise naming what was wrong."""
+    if type(data) is float:
+        value = data
+    elif isinstance(data, numbers.Real) and not isinstance(data, bool):
+        value = float(data)
+    else:
+        raise TypeError(
+            f"Value data must be a real number (int or float), got {type(data).__name__}: {data!r}"
+        )
+    if value - value != 0.0:
+        raise ValueError(f"Value data must be finite, got {value!r}")
+    return value
+
+
+def _operand_text(prim: Primitive, operands: Sequence[float], k: float | None) -> str:
+    parts = [f"{name}={x!r}" for name, x in zip("ab", operands)]
+    if k is not None and prim.arity == 1:
+        parts.append(f"k={k!r}")
+    return ", ".join(parts)
+
+
+def _forward_error(prim: Primitive, exc: Exception | None, operands: Sequence[float],
+                   k: float | None = None) -> Exception:
+    """Build the error for a forward evaluation of ``prim`` that failed or left the reals."""
+    where = _operand_text(prim, operands, k)
+    if isinstance(exc, ZeroDivisionError):
+        return ZeroDivisionError(f"{prim.name}: division by zero ({where})")
+    if isinstance(exc, ValueError):
+        return ValueError(f"{prim.name}: operand outside the domain {prim.domain} ({where})")
+    return OverflowError(f"{prim.name}: result is not a finite float ({where})")
+
+
+def _node(data: float, op: Primitive, prev: tuple, k: float | None = None) -> "Value":
+    """Make a graph node without re-validating ``data`` (it comes from a checked op)."""
+    v = _new(Value)
+    v.data = data
+    v.grad = 0.0
+    v.label = None
+    if _GRAD_ENABLED.get():
+        v._op = op
+        v._prev = prev
+        v._k = k
+    else:
+        v._op = None
+        v._prev = ()
+        v._k = None
+    return v
+
+
+def _as_value(x: object, op_name: str) -> "Value":
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        return Value(x)
+    raise TypeError(
+        f"{op_name}: operand must be a Value or a real number, got {type(x).__name__}: {x!r}"
+    )
+
+
+def _apply_unary(prim: Primitive, a: "Value", k: float | None = None) -> "Value":
+    x = a.data
+    try:
+        out = prim.float_forward(x, k)
+    except (ArithmeticError, ValueError) as exc:
+        raise _forward_error(prim, exc, (x,), k) from None
+    if out - out != 0.0:
+        raise _forward_error(prim, None, (x,), k)
+    return _node(out, prim, (a,), k)
+
+
+def _apply_binary(prim: Primitive, a: "Value", b: "Value") -> "Value":
+    x, y = a.data, b.data
+    try:
+        out = prim.float_forward(x, y, None)
+    except (ArithmeticError, ValueError) as exc:
+        raise _forward_error(prim, exc, (x, y)) from None
+    if out - out != 0.0:
+        raise _forward_error(prim, None, (x, y))
+    return _node(out, prim, (a, b))
+
+
+class Value:
+    """A scalar that records the operations applied to it, for reverse-mode differentiation.
+
+    >>> a, b = Value(2.0, label="a"), Value(3.0, label="b")
+    >>> c = a * b + a
+    >>> c.backward()
+    >>> a.grad, b.grad      # ∂c/∂a = b + 1, ∂c/∂b = a
+    (4.0, 2.0)
+    """
+
+    __slots__ = ("data", "grad", "label", "_op", "_prev", "_k")
+
+    def __init__(self, data: Number, label: str | None = None) -> None:
+        self.data: float = _check_data(data)
+        self.grad: float = 0.0
+        if label is not None and not isinstance(label, str):
+            raise TypeError(f"Value label must be a str or None, got {type(label).__name__}")
+        self.label: str | None = label
+        self._op: Primitive | None = None
+        self._prev: tuple[Value, ...] = ()
+        self._k: float | None = None
+
+    # --- introspection -------------------------------------------------------------------------
+    @property
+    def op(self) -> Primitive | None:
+        """The primitive that produced this Value (``None`` for a leaf)."""
+        return self._op
+
+    @property
+    def operands(self) -> tuple["Value", ...]:
+        """The Values this one was computed from, in the primitive's operand order."""
+        return self._prev
+
+    @property
+    def attribute(self) -> float | None:
+        """The op's constant (the exponent of ``x ** 3``, a leaky slope, an affine's width)."""
+        return self._k
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._op is None
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label is not None else ""
+        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+
+    def __float__(self) -> float:
+        return self.data
+
+    def _repr_svg_(self) -> str:  # Jupyter: a Value displays as its graph
+        from .graph import draw_graph
+
+        return draw_graph(self)._repr_image_svg_xml()
+
+    # --- arithmetic ----------------------------------------------------------------------------
+    def __add__(self, other: "Value | Number") -> "Value":
+        return _apply_binary(_ADD, self, _as_value(other, "add"))
+
+    def __radd__(self, other: Number) -> "Value":
+        return _apply_binary(_ADD, _as_value(other, "add"), self)
+
+    def __sub__(self, other: "Value | Number") -> "Value":
+        return _apply_binary(_SUB, self, _as_value(other, "sub"))
+
+    def __rsub__(self, other: Number) -> "Value":
+        return _apply_binary(_SUB, _as_value(other, "sub"), self)
+
+    def __mul__(self, other: "Value | Number") -> "Value":
+        return _apply_binary(_MUL, self, _as_value(other, "mul"))
+
+    def __rmul__(self, other: Number) -> "Value":
+        return _apply_binary(_MUL, _as_value(other, "mul"), self)
+
+    def __truediv__(self, other: "Value | Number") -> "Value":
+        return _apply_binary(_DIV, self, _as_value(other, "div"))
+
+    def __rtruediv__(self, other: Number) -> "Value":
+        return _apply_binary(_DIV, _as_value(other, "div"), self)
+
+    def __neg__(self) -> "Value":
+        return _apply_unary(_NEG, self)
+
+    def __pos__(self) -> "Value":
+        return self
+
+    def __abs__(self) -> "Value":
+        return _apply_unary(_ABS, self)
+
+    def __pow__(self, exponent: "Value | Number") -> "Value":
+        """``x ** 3`` (constant exponent) or ``x ** y`` (Value exponent: ∂/∂y = x**y · ln x)."""
+        if isinstance(exponent, Value):
+            return _apply_binary(_POW, self, exponent)
+        if isinstance(exponent, numbers.Real) and not isinstance(exponent, bool):
+            return _apply_unary(_POWC, self, float(exponent))
+        raise TypeError(
+            f"pow: exponent must be a Value or a real number, got {type(exponent).__name__}: "
+            f"{exponent!r}"
+        )
+
+    def __rpow__(self, base: Number) -> "Value":
+        return _apply_binary(_POW, _as_value(base, "pow"), self)
+
+    # Comparisons look at the data only (no graph); equality stays identity so Values hash.
+    def __lt__(self, other: "Value | Number") -> bool:
+        return self.data < float(other)
+
+    def __le__(self, other: "Value | Number") -> bool:
+        return self.data <= float(other)
+
+    def __gt__(self, other: "Value | Number") -> bool:
+        return self.data > float(other)
+
+    def __ge__(self, other: "Value | Number") -> bool:
+        return self.data >= float(other)
+
+    def leaky_relu(self, slope: float = 0.01) -> "Value":
+        """``x`` for x > 0, else ``slope · x``."""
+        if not isinstance(slope, numbers.Real) or isinstance(slope, bool):
+            raise TypeError(f"leaky_relu: slope must be a real number, got {type(slope).__name__}")
+        return _apply_unary(_LEAKY, self, float(slope))
+
+    # exp, log, sqrt, tanh, sigmoid, relu, sin, cos, softplus are generated from the table below.
+
+    # --- n-ary nodes ---------------------------------------------------------------------------
+    @staticmethod
+    def sum(values: Iterable["Value | Number"]) -> "Value":
+        """Σ values as ONE graph node (a neuron's weighted sum stays one node, not a chain)."""
+        prev = tuple(_as_value(v, "sum") for v in values)
+        if not prev:
+            return Value(0.0)
+        total = 0.0
+        for v in prev:
+            total += v.data
+        if total - total != 0.0:
+            raise OverflowError(f"sum: result is not a finite float ({len(prev)} terms)")
+        return _node(total, _SUM, prev)
+
+    @staticmethod
+    def affine(weights: Sequence["Value | Number"], inputs: Sequence["Value | Number"],
+               bias: "Value | Number | None" = None) -> "Value":
+        """Σᵢ wᵢ·xᵢ (+ b) as ONE graph node: ∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1."""
+        n = len(weights)
+        if len(inputs) != n:
+            raise ValueError(
+                f"affine: expected {n} inputs to match {n} weights, got {len(inputs)}"
+            )
+        ws = [_as_value(w, "affine") for w in weights]
+        xs = [_as_value(x, "affine") for x in inputs]
+        total = 0.0
+        for w, x in zip(ws, xs):
+            total += w.data * x.data
+        prev = ws + xs
+        if bias is not None:
+            b = _as_value(bias, "affine")
+            total += b.data
+            prev.append(b)
+        if total - total != 0.0:
+            raise OverflowError(f"affine: result is not a finite float ({n} terms)")
+        return _node(total, _AFFINE, tuple(prev), n)
+
+    # --- differentiation -----------------------------------------------------------------------
+    def backward(self, gradient: float = 1.0) -> None:
+        """Accumulate ∂self/∂v into ``v.grad`` for every Value ``v`` this one depends on.
+
+        Leaves *accumulate*: calling ``backward()`` twice adds the gradient twice, as PyTorch
+        leaves do, so call ``zero_grad()`` (or set ``.grad = 0.0``) between steps. Interior nodes
+        hold this pass's gradient only (they are reset at the start of each pass).
+        ``gradient`` seeds ∂L/∂self (default 1).
+        """
+        order = topological_order(self)
+        for node in order:
+            if node._op is not None:
+                node.grad = 0.0
+        self.grad += gradient
+        _propagate(order)
+
+    def detach(self) -> "Value":
+        """A new leaf with the same data and label, cut off from this graph."""
+        return Value(self.data, self.label)
+
+
+def _propagate(order: list[Value]) -> None:
+    """Push ``.grad`` from each node to its operands, in reverse topological order."""
+    node = None
+    try:
+        for node in reversed(order):
+            op = node._op
+            if op is None:
+                continue
+            g = node.grad
+            if g == 0.0:
+                continue
+            prev = node._prev
+            arity = op.arity
+            if arity == 2:
+                a, b = prev
+                da, db = op.float_partials(a.data, b.data, node.data, node._k)
+                a.grad += g * da
+                b.grad += g * db
+            elif arity == 1:
+                a = prev[0]
+                a.grad += g * op.float_partials(a.data, node.data, node._k)
+            elif op is _AFFINE:
+                n = node._k
+                for i in range(n):
+                    w = prev[i]
+                    x = prev[n + i]
+                    w.grad += g * x.data
+                    x.grad += g * w.data
+                if len(prev) > 2 * n:
+                    prev[-1].grad += g
+            else:  # sum
+                for a in prev:
+                    a.grad += g
+    except (ArithmeticError, ValueError) as exc:
+        operands = ", ".join(repr(p.data) for p in node._prev[:4])
+        raise type(exc)(
+            f"backward through {node._op.name}({operands}) = {node.data!r}: {exc}"
+        ) from exc
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every Value ``root`` depends on, operands before results, ``root`` last. Iterative."""
+    order: list[Value] = []
+    visited: set[Value] = set()
+    stack: list = [(root, False)]
+    push = stack.append
+    pop = stack.pop
+    while stack:
+        node, expanded = pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in visited:
+            continue
+        visited.add(node)
+        push((node, True))
+        for child in node._prev:
+            if child not in visited:
+                push((child, False))
+    return order
+
+
+# --- methods generated from the table -------------------------------------------------------------
+def _make_method(prim: Primitive):
+    def method(self: Value) -> Value:
+        return _apply_unary(prim, self)
+
+    method.__name__ = prim.method
+    method.__qualname__ = f"Value.{prim.method}"
+    method.__doc__ = f"{prim.formula}; ∂/∂a = {prim.partials[0]}  (primitive {prim.name!r})."
+    return method
+
+
+for _prim in PRIMITIVES.values():
+    if _prim.method is not None:
+        setattr(Value, _prim.method, _make_method(_prim))
+
+
+# --- gradient mode ---------------------------------------------------------------------------------
+class no_grad(ContextDecorator):
+    """Inside ``with no_grad():`` ops record no graph (results are leaves).
+
+    Per thread and per asyncio task (a :mod:`contextvars` variable): another thread keeps recording.
+    """
+
+    def __enter__(self) -> "no_grad":
+        self._token = _GRAD_ENABLED.set(False)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _GRAD_ENABLED.reset(self._token)
+
+
+class enable_grad(ContextDecorator):
+    """Turn graph recording back on inside a ``no_grad`` block."""
+
+    def __enter__(self) -> "enable_grad":
+        self._token = _GRAD_ENABLED.set(True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _GRAD_ENABLED.reset(self._token)
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops record the graph in the current thread/context."""
+    return _GRAD_ENABLED.get()
+
+
+# --- functional gradients and higher order ---------------------------------------------------------
+def _graph_step(x: Value) -> float:
+    return 1.0 if x.data > 0 else 0.0
+
+
+def _graph_sign(x: Value) -> float:
+    return 1.0 if x.data > 0 else (-1.0 if x.data < 0 else 0.0)
+
+
+def _graph_pow_base_partial(a: Value, b: Value) -> Value | float:
+    return 0.0 if b.data == 0 else b * a ** (b - 1.0)
+
+
+def _graph_pow_exponent_partial(a: Value, b: Value, out: Value) -> Value | float:
+    if a.data > 0:
+        return out * a.log()
+    if a.data == 0 and b.data > 0:
+        return 0.0
+    raise ValueError(
+        f"pow: the derivative of a**b with respect to the exponent b needs a > 0 (ln a), "
+        f"got a={a.data!r}, b={b.data!r}"
+    )
+
+
+#: Names for the partial expressions when they are evaluated on Values (create_graph=True).
+GRAPH_NAMESPACE: dict[str, object] = {
+    "__builtins__": {},
+    "exp": Value.exp,
+    "log": Value.log,
+    "sqrt": Value.sqrt,
+    "tanh": Value.tanh,
+    "sin": Value.sin,
+    "cos": Value.cos,
+    "sigmoid": Value.sigmoid,
+    "pow": lambda x, y: x ** y,
+    "abs": abs,
+    "step": _graph_step,
+    "sign": _graph_sign,
+    "pow_base_partial": _graph_pow_base_partial,
+    "pow_exponent_partial": _graph_pow_exponent_partial,
+}
+
+_GRAPH_PARTIALS = {
+    p.name: compile_partials(p, GRAPH_NAMESPACE) for p in PRIMITIVES.values() if p.arity > 0
+}
+
+
+def _accumulate(grads: dict, node: Value, contribution) -> None:
+    previous = grads.get(node)
+    grads[node] = contribution if previous is None else previous + contribution
+
+
+def _scaled(g, partial):
+    """g · partial, skipping the multiply (and its graph node) when the partial is 1."""
+    if type(partial) is float and partial == 1.0:
+        return g
+    return g * partial
+
+
+def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = False
+         ) -> list[Value]:
+    """Return ∂output/∂x for each ``x`` in ``inputs`` without touching any ``.grad``.
+
+    With ``create_graph=True`` the gradients are Values whose own graph is recorded, so they can
+    be differentiated again (second derivatives, Hessians). Otherwise they are constant leaves.
+    An input ``output`` does not depend on gets ``Value(0.0)``.
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
+    if isinstance(inputs, Value):
+        inputs = [inputs]
+    inputs = list(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Value):
+            raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(x).__name__}")
+    order = topological_order(output)
+    if not create_graph:
+        # Run the float pass on scratch gradients, then restore every .grad.
+        previous = {node: node.grad for node in order}
+        try:
+            for node in order:
+                node.grad = 0.0
+            output.grad = 1.0
+            _propagate(order)
+            found = {id(x): x.grad for x in inputs}
+        finally:
+            for node, g in previous.items():
+                node.grad = g
+        return [Value(found.get(id(x), 0.0)) for x in inputs]
+
+    grads: dict[Value, Value] = {output: Value(1.0)}
+    with enable_grad():
+        for node in reversed(order):
+            g = grads.get(node)
+            op = node._op
+            if g is None or op is None:
+                continue
+            prev = node._prev
+            if op.arity == 1:
+                (a,) = prev
+                _accumulate(grads, a, _scaled(g, _GRAPH_PARTIALS[op.name](a, node, node._k)))
+            elif op.arity == 2:
+                a, b = prev
+                da, db = _GRAPH_PARTIALS[op.name](a, b, node, node._k)
+                _accumulate(grads, a, _scaled(g, da))
+                _accumulate(grads, b, _scaled(g, db))
+            elif op is _AFFINE:
+                n = node._k
+                for i in range(n):
+                    _accumulate(grads, prev[i], g * prev[n + i])
+                    _accumulate(grads, prev[n + i], g * prev[i])
+                if len(prev) > 2 * n:
+                    _accumulate(grads, prev[-1], g)
+            else:
+                for a in prev:
+                    _accumulate(grads, a, g)
+    result = []
+    for x in inputs:
+        g = grads.get(x)
+        result.append(Value(0.0) if g is None else (g if isinstance(g, Value) else Value(g)))
+    return result
