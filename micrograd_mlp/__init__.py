@@ -3,6 +3,7 @@ number-by-number check of automatic against hand-derived (δ) gradients."""
 
 from .engine import Value, enable_grad, grad, is_grad_enabled, no_grad, topological_order
 from .primitives import PRIMITIVES, Primitive
+from .nn import MLP, Layer, Module, Neuron
 
 __version__ = "0.1.0"
 
@@ -15,5 +16,9 @@ __all__ = [
     "topological_order",
     "PRIMITIVES",
     "Primitive",
+    "MLP",
+    "Layer",
+    "Neuron",
+    "Module",
     "__version__",
 ]

@@ -1,0 +1,504 @@
+"""Neurons, layers and multi-layer perceptrons on top of :class:`~micrograd_mlp.engine.Value`.
+
+A neuron computes ``out = φ(net)`` with ``net = Σᵢ wᵢ·xᵢ + b`` - one ``affine`` graph node labelled
+``net_{neuron}`` followed by one activation node labelled ``out_{neuron}`` (for ``'linear'`` the net
+node *is* the output). Names follow one scheme everywhere in the library:
+
+* neurons: output layer ``o1..om``; hidden layer ``h1..hn`` when there is one hidden layer,
+  ``h{l}_{j}`` (1-based) when there are several;
+* weights ``w1, w2, ...`` numbered in the article's order across the whole net (layer by layer,
+  neuron by neuron, input by input: ``w1`` = i1→h1, ``w2`` = i2→h1, ``w3`` = i1→h2, ...);
+* a bias shared by layer ``l`` (1-based over the non-input layers) is ``b{l}``; a per-neuron bias is
+  ``b_{neuron}`` (``b_h1``, ``b_o2``).
+
+Every parameter Value's ``label`` is its name. Frozen biases (``train_bias=False``) still take part
+in the forward pass and are saved by :meth:`Module.state_dict`, but :meth:`Module.parameters` leaves
+them out, so optimisers never move them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+import random
+import tempfile
+from typing import Any, Iterable, Mapping, Sequence
+
+from .engine import Value
+
+__all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "BIAS_MODES", "neuron_names"]
+
+#: Activations a layer can use.
+ACTIVATIONS: tuple[str, ...] = ("sigmoid", "tanh", "relu", "linear")
+#: How a layer holds its bias.
+BIAS_MODES: tuple[str, ...] = ("neuron", "shared", "none")
+
+STATE_FORMAT = "micrograd_mlp.state"
+STATE_VERSION = 1
+
+
+def _is_real(x: object) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _check_activation(activation: object, what: str) -> str:
+    if activation not in ACTIVATIONS:
+        raise ValueError(
+            f"{what} must be one of {', '.join(map(repr, ACTIVATIONS))}, got {activation!r}"
+        )
+    return activation  # type: ignore[return-value]
+
+
+def neuron_names(nouts: Sequence[int]) -> list[list[str]]:
+    """Neuron names per layer for layer widths ``nouts`` (the last layer is the output layer)."""
+    hidden = len(nouts) - 1
+    names: list[list[str]] = []
+    for l, width in enumerate(nouts):
+        if l == hidden:
+            names.append([f"o{j}" for j in range(1, width + 1)])
+        elif hidden == 1:
+            names.append([f"h{j}" for j in range(1, width + 1)])
+        else:
+            names.append([f"h{l + 1}_{j}" for j in range(1, width + 1)])
+    return names
+
+
+class Module:
+    """Base class: parameters, gradients reset, and state as plain dicts / JSON files."""
+
+    # -- to be provided by subclasses ------------------------------------------------------------
+    def named_parameters(self, include_frozen: bool = False) -> list[tuple[str, Value]]:
+        """``(name, Value)`` pairs in a stable order; frozen biases only with ``include_frozen``."""
+        return []
+
+    # -- generic --------------------------------------------------------------------------------
+    def parameters(self) -> list[Value]:
+        """The trainable parameter Values (what an optimiser updates)."""
+        return [v for _, v in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Set ``.grad = 0`` on every parameter, frozen ones included."""
+        for _, v in self.named_parameters(include_frozen=True):
+            v.grad = 0.0
+
+    def state_dict(self) -> dict[str, float]:
+        """``{name: float}`` for every parameter, frozen biases included (they shape the function)."""
+        return {name: v.data for name, v in self.named_parameters(include_frozen=True)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Set every parameter from ``state``. Exactly the names of :meth:`state_dict` must be
+        present, each a finite real number; otherwise ``KeyError``/``TypeError``/``ValueError``
+        names the problem and no parameter changes."""
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state must be a mapping of name -> number, got {type(state).__name__}")
+        params = dict(self.named_parameters(include_frozen=True))
+        missing = [n for n in params if n not in state]
+        extra = [n for n in state if n not in params]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing {missing}")
+            if extra:
+                parts.append(f"unexpected {extra}")
+            raise KeyError(f"state does not match the model's parameters: {'; '.join(parts)}")
+        new: dict[str, float] = {}
+        for name in params:
+            x = state[name]
+            if not _is_real(x):
+                raise TypeError(
+                    f"state[{name!r}] must be a real number, got {type(x).__name__}: {x!r}"
+                )
+            xf = float(x)
+            if not math.isfinite(xf):
+                raise ValueError(f"state[{name!r}] must be finite, got {xf!r}")
+            new[name] = xf
+        for name, v in params.items():  # validated: now apply all at once
+            v.data = new[name]
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this module's architecture (JSON-able)."""
+        raise NotImplementedError
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write architecture and state as JSON, atomically (temp file, fsync, ``os.replace``):
+        a crash mid-write leaves either the old file or the new one, never a torn one."""
+        payload = {
+            "format": STATE_FORMAT,
+            "version": STATE_VERSION,
+            "model": type(self).__name__,
+            "config": self.config(),
+            "state": self.state_dict(),
+        }
+        text = json.dumps(payload, indent=2, allow_nan=False)
+        path = os.fspath(path)
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        try:  # make the rename itself durable where the platform allows it
+            dfd = os.open(directory, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(dfd)
+        except OSError:
+            pass
+        finally:
+            os.close(dfd)
+
+    @staticmethod
+    def _read_payload(path: str | os.PathLike) -> dict[str, Any]:
+        with open(path, encoding="utf-8") as fh:
+            try:
+                payload = json.load(fh)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{os.fspath(path)}: not a JSON state file ({exc})") from None
+        if not isinstance(payload, dict) or payload.get("format") != STATE_FORMAT:
+            raise ValueError(f"{os.fspath(path)}: not a {STATE_FORMAT} file")
+        if payload.get("version") != STATE_VERSION:
+            raise ValueError(
+                f"{os.fspath(path)}: state version {payload.get('version')!r} not supported "
+                f"(expected {STATE_VERSION})"
+            )
+        return payload
+
+    def load(self, path: str | os.PathLike) -> "Module":
+        """Load parameters saved by :meth:`save` into this module (same checks as
+        :meth:`load_state_dict`; nothing changes on error). Returns ``self``."""
+        payload = self._read_payload(path)
+        self.load_state_dict(payload.get("state"))
+        return self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+_ACTIVATE = {
+    "sigmoid": Value.sigmoid,
+    "tanh": Value.tanh,
+    "relu": Value.relu,
+}
+
+
+class Neuron(Module):
+    """``out = φ(Σᵢ wᵢ·xᵢ + b)``: one ``affine`` node ``net_{name}``, one node ``out_{name}``."""
+
+    def __init__(self, name: str, weights: Sequence[Value], bias: Value | None,
+                 activation: str = "sigmoid", train_bias: bool = True) -> None:
+        self.name = name
+        self.weights: list[Value] = list(weights)
+        self.bias: Value | None = bias
+        self.activation: str = _check_activation(activation, "activation")
+        self.train_bias = bool(train_bias)
+
+    @property
+    def nin(self) -> int:
+        return len(self.weights)
+
+    def net(self, inputs: Sequence[Value]) -> Value:
+        """The net input Σᵢ wᵢ·xᵢ + b as one node labelled ``net_{name}``."""
+        node = Value.affine(self.weights, inputs, self.bias)
+        node.label = f"net_{self.name}"
+        return node
+
+    def __call__(self, inputs: Sequence[Value | float]) -> Value:
+        xs = _as_inputs(inputs, self.nin, f"neuron {self.name}")
+        net = self.net(xs)
+        if self.activation == "linear":
+            return net
+        out = _ACTIVATE[self.activation](net)
+        out.label = f"out_{self.name}"
+        return out
+
+    def named_parameters(self, include_frozen: bool = False) -> list[tuple[str, Value]]:
+        pairs = [(w.label or "", w) for w in self.weights]
+        if self.bias is not None and (self.train_bias or include_frozen):
+            pairs.append((self.bias.label or "", self.bias))
+        return pairs
+
+    def __repr__(self) -> str:
+        ws = ", ".join(f"{w.label}={w.data:.6g}" for w in self.weights)
+        if self.bias is None:
+            b = "no bias"
+        else:
+            b = f"{self.bias.label}={self.bias.data:.6g}" + ("" if self.train_bias else " frozen")
+        return f"Neuron({self.name}: {self.activation}, {ws}, {b})"
+
+
+class Layer(Module):
+    """A row of neurons with one activation and one bias mode (``'neuron'``, ``'shared'``,
+    ``'none'``). With ``'shared'`` every neuron's ``.bias`` is the same Value ``b{index}``."""
+
+    def __init__(self, neurons: Sequence[Neuron], activation: str, bias_mode: str,
+                 index: int, train_bias: bool = True) -> None:
+        if bias_mode not in BIAS_MODES:
+            raise ValueError(
+                f"bias must be one of {', '.join(map(repr, BIAS_MODES))}, got {bias_mode!r}"
+            )
+        self.neurons: list[Neuron] = list(neurons)
+        self.activation: str = _check_activation(activation, "activation")
+        self.bias_mode: str = bias_mode
+        self.index = index  # 1-based over non-input layers
+        self.train_bias = bool(train_bias)
+
+    @property
+    def nin(self) -> int:
+        return self.neurons[0].nin
+
+    @property
+    def nout(self) -> int:
+        return len(self.neurons)
+
+    @property
+    def shared_bias(self) -> Value | None:
+        return self.neurons[0].bias if self.bias_mode == "shared" else None
+
+    def __call__(self, inputs: Sequence[Value | float]) -> list[Value]:
+        xs = _as_inputs(inputs, self.nin, f"layer {self.index}")
+        return [n(xs) for n in self.neurons]
+
+    def named_parameters(self, include_frozen: bool = False) -> list[tuple[str, Value]]:
+        pairs = [(w.label or "", w) for n in self.neurons for w in n.weights]
+        if self.train_bias or include_frozen:
+            if self.bias_mode == "shared":
+                b = self.shared_bias
+                pairs.append((b.label or "", b))
+            elif self.bias_mode == "neuron":
+                pairs.extend((n.bias.label or "", n.bias) for n in self.neurons)
+        return pairs
+
+    def __repr__(self) -> str:
+        names = [n.name for n in self.neurons]
+        span = names[0] if len(names) == 1 else f"{names[0]}..{names[-1]}"
+        frozen = "" if self.train_bias or self.bias_mode == "none" else ", frozen"
+        return (f"Layer({self.index}: {self.nin} -> {self.nout} {self.activation} [{span}], "
+                f"bias={self.bias_mode!r}{frozen})")
+
+
+def _as_inputs(inputs: Sequence[Value | float], expected: int, who: str) -> list[Value]:
+    """Check the input count; turn raw numbers into leaves labelled i1..in."""
+    if isinstance(inputs, (Value, str, bytes)) or not isinstance(inputs, Iterable):
+        inputs = [inputs]  # a lone scalar
+    xs = list(inputs)
+    if len(xs) != expected:
+        raise ValueError(f"{who} expects {expected} inputs, got {len(xs)}")
+    out = []
+    for i, x in enumerate(xs, 1):
+        if isinstance(x, Value):
+            out.append(x)
+        elif _is_real(x):
+            out.append(Value(x, label=f"i{i}"))
+        else:
+            raise TypeError(f"{who}: input {i} must be a number or Value, got {type(x).__name__}: {x!r}")
+    return out
+
+
+class MLP(Module):
+    """A multi-layer perceptron: ``nin`` inputs, then layers of widths ``nouts``.
+
+    Parameters
+    ----------
+    nin, nouts
+        Input count and the width of every non-input layer (the last one is the output layer).
+    hidden_activation, output_activation
+        One of ``'sigmoid'``, ``'tanh'``, ``'relu'``, ``'linear'`` (default: sigmoid for both,
+        as in the article).
+    bias
+        ``'neuron'`` (one bias per neuron, ``b_{neuron}``), ``'shared'`` (one per layer, ``b{l}``,
+        the article's choice) or ``'none'``.
+    train_bias
+        ``False`` freezes the biases: they are used and saved but not returned by ``parameters()``.
+    seed
+        Seed for the random initialisation (weights and biases uniform in [−1, 1]); ``None`` draws
+        from fresh entropy.
+    weights, biases
+        Explicit construction instead of random: ``weights[l][j]`` is the list of neuron ``j``'s
+        input weights in layer ``l``; ``biases[l]`` is a number for a ``'shared'`` layer, a list of
+        numbers (one per neuron) for ``'neuron'``. Omitted biases default to 0. A flat
+        ``{name: value}`` mapping for ``weights`` is also accepted (the :meth:`state_dict` form).
+
+    Calling the MLP with a list of ``nin`` numbers or Values returns the list of output Values
+    (always a list, even for one output).
+    """
+
+    def __init__(self, nin: int, nouts: Sequence[int], hidden_activation: str = "sigmoid",
+                 output_activation: str = "sigmoid", bias: str = "neuron",
+                 train_bias: bool = True, seed: int | None = None,
+                 weights: Sequence[Sequence[Sequence[float]]] | Mapping[str, float] | None = None,
+                 biases: Sequence[float | Sequence[float]] | None = None) -> None:
+        if not isinstance(nin, int) or isinstance(nin, bool) or nin < 1:
+            raise ValueError(f"nin must be a positive integer, got {nin!r}")
+        if isinstance(nouts, int) and not isinstance(nouts, bool):
+            nouts = [nouts]
+        nouts = list(nouts)
+        if not nouts or any(not isinstance(k, int) or isinstance(k, bool) or k < 1 for k in nouts):
+            raise ValueError(f"nouts must be a non-empty list of positive integers, got {nouts!r}")
+        _check_activation(hidden_activation, "hidden_activation")
+        _check_activation(output_activation, "output_activation")
+        if bias not in BIAS_MODES:
+            raise ValueError(
+                f"bias must be one of {', '.join(map(repr, BIAS_MODES))}, got {bias!r}"
+            )
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+            raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
+        self.nin = nin
+        self.nouts = nouts
+        self.hidden_activation = hidden_activation
+        self.output_activation = output_activation
+        self.bias_mode = bias
+        self.train_bias = bool(train_bias)
+        self.seed = seed
+
+        rng = random.Random(seed)
+        state: Mapping[str, float] | None = weights if isinstance(weights, Mapping) else None
+        nested = None if state is not None else weights
+        if nested is not None:
+            _check_nested_weights(nin, nouts, nested)
+        if biases is not None:
+            if state is not None:
+                raise ValueError("give biases inside the weights mapping, not as a separate argument")
+            _check_biases(nouts, bias, biases)
+
+        names = neuron_names(nouts)
+        self.layers: list[Layer] = []
+        counter = 0
+        fan_in = nin
+        for l, width in enumerate(nouts):
+            act = output_activation if l == len(nouts) - 1 else hidden_activation
+            shared = None
+            if bias == "shared":
+                b0 = biases[l] if biases is not None else (0.0 if nested is not None else rng.uniform(-1, 1))
+                shared = Value(b0, label=f"b{l + 1}")
+            neurons = []
+            for j, name in enumerate(names[l]):
+                ws = []
+                for i in range(fan_in):
+                    counter += 1
+                    w0 = nested[l][j][i] if nested is not None else rng.uniform(-1, 1)
+                    ws.append(Value(w0, label=f"w{counter}"))
+                if bias == "shared":
+                    b = shared
+                elif bias == "neuron":
+                    if biases is not None:
+                        b0 = biases[l][j]
+                    else:
+                        b0 = 0.0 if nested is not None else rng.uniform(-1, 1)
+                    b = Value(b0, label=f"b_{name}")
+                else:
+                    b = None
+                neurons.append(Neuron(name, ws, b, act, self.train_bias))
+            self.layers.append(Layer(neurons, act, bias, l + 1, self.train_bias))
+            fan_in = width
+        if state is not None:
+            self.load_state_dict(state)
+
+    # -- structure ------------------------------------------------------------------------------
+    @property
+    def nout(self) -> int:
+        return self.nouts[-1]
+
+    def neurons(self) -> list[Neuron]:
+        """Every neuron, layer by layer."""
+        return [n for layer in self.layers for n in layer.neurons]
+
+    def named_parameters(self, include_frozen: bool = False) -> list[tuple[str, Value]]:
+        """Layer by layer: that layer's weights (w-numbering order), then its bias(es)."""
+        return [p for layer in self.layers for p in layer.named_parameters(include_frozen)]
+
+    def parameter(self, name: str) -> Value:
+        """The parameter Value called ``name`` (frozen ones included); ``KeyError`` if none."""
+        for n, v in self.named_parameters(include_frozen=True):
+            if n == name:
+                return v
+        names = [n for n, _ in self.named_parameters(include_frozen=True)]
+        raise KeyError(f"no parameter named {name!r}; the model has {names}")
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "nin": self.nin,
+            "nouts": list(self.nouts),
+            "hidden_activation": self.hidden_activation,
+            "output_activation": self.output_activation,
+            "bias": self.bias_mode,
+            "train_bias": self.train_bias,
+        }
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike) -> "MLP":
+        """Rebuild an MLP (architecture and parameters) from a file written by :meth:`save`."""
+        payload = cls._read_payload(path)
+        if payload.get("model") != cls.__name__:
+            raise ValueError(f"{os.fspath(path)}: holds a {payload.get('model')!r}, not an MLP")
+        cfg = payload.get("config")
+        if not isinstance(cfg, dict):
+            raise ValueError(f"{os.fspath(path)}: missing the model config")
+        model = cls(**cfg, seed=0)
+        model.load_state_dict(payload.get("state"))
+        return model
+
+    # -- forward --------------------------------------------------------------------------------
+    def __call__(self, inputs: Sequence[Value | float]) -> list[Value]:
+        """Forward pass: a list of ``nout`` output Values. Raw numbers become leaves i1..in."""
+        xs: list[Value] = _as_inputs(inputs, self.nin, "MLP")
+        for layer in self.layers:
+            xs = [n(xs) for n in layer.neurons]
+        return xs
+
+    def __repr__(self) -> str:
+        total = len(self.named_parameters(include_frozen=True))
+        trainable = len(self.parameters())
+        frozen = f", {total - trainable} frozen" if total != trainable else ""
+        widths = " -> ".join(str(k) for k in [self.nin, *self.nouts])
+        layers = "\n".join(f"  {layer!r}," for layer in self.layers)
+        return (f"MLP({widths}, hidden={self.hidden_activation!r}, "
+                f"output={self.output_activation!r}, bias={self.bias_mode!r}; "
+                f"{trainable} trainable parameters{frozen}\n{layers}\n)")
+
+
+def _check_nested_weights(nin: int, nouts: Sequence[int], weights: Any) -> None:
+    if len(weights) != len(nouts):
+        raise ValueError(f"weights: expected {len(nouts)} layers, got {len(weights)}")
+    fan_in = nin
+    for l, (width, layer) in enumerate(zip(nouts, weights), 1):
+        if len(layer) != width:
+            raise ValueError(f"weights: layer {l} expected {width} neurons, got {len(layer)}")
+        for j, row in enumerate(layer, 1):
+            if len(row) != fan_in:
+                raise ValueError(
+                    f"weights: layer {l} neuron {j} expected {fan_in} weights, got {len(row)}"
+                )
+            for i, x in enumerate(row, 1):
+                if not _is_real(x) or not math.isfinite(float(x)):
+                    raise ValueError(
+                        f"weights: layer {l} neuron {j} weight {i} must be a finite number, "
+                        f"got {x!r}"
+                    )
+        fan_in = width
+
+
+def _check_biases(nouts: Sequence[int], mode: str, biases: Any) -> None:
+    if mode == "none":
+        raise ValueError("biases given but bias='none'")
+    if len(biases) != len(nouts):
+        raise ValueError(f"biases: expected {len(nouts)} layers, got {len(biases)}")
+    for l, (width, b) in enumerate(zip(nouts, biases), 1):
+        items = [b] if mode == "shared" else b
+        if mode == "neuron":
+            if not isinstance(b, Sequence) or len(b) != width:
+                got = len(b) if isinstance(b, Sequence) else type(b).__name__
+                raise ValueError(f"biases: layer {l} expected {width} per-neuron biases, got {got}")
+        for x in items:
+            if not _is_real(x) or not math.isfinite(float(x)):
+                raise ValueError(f"biases: layer {l} bias must be a finite number, got {x!r}")
