@@ -58,7 +58,7 @@ def test_version(capsys):
         (["train", "--lr", "-1"], "argument --lr: expected a positive number, got '-1'"),
         (["train", "--lr", "nan"], "argument --lr: expected a positive number"),
         (["train", "--dataset", "spiral"], "argument --dataset: invalid choice: 'spiral'"),
-        (["train", "--optimizer", "rmsprop"], "argument --optimizer: invalid choice"),
+        (["train", "--optimizer", "rmsprop"], "argument --optimizer/--optimiser: invalid choice: 'rmsprop'"),
         (["train", "--progress", "--no-progress"], "not allowed with argument"),
         (["train", "--bogus"], "unrecognized arguments: --bogus"),
         (["explain"], "the following arguments are required: PARAM"),
