@@ -157,6 +157,72 @@ class ProgressBar:
         self.stream.flush()
 
 
+# --- pictures (matplotlib, optional) ------------------------------------------------------------
+def _require_matplotlib() -> None:
+    """Fail early (before a long training run) when ``--plot`` cannot be honoured."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise CLIError(MATPLOTLIB_INSTALL_HINT) from None
+
+
+def decision_threshold(output_activation: str) -> float:
+    """Where a one-output classifier switches class: 0.5 for sigmoid, else 0."""
+    return 0.5 if output_activation == "sigmoid" else 0.0
+
+
+def plot_training(path: str, history: Sequence[float], title: str, model: object = None,
+                  inputs: Sequence[Sequence[float]] | None = None,
+                  targets: Sequence[float] | None = None, resolution: int = 60) -> None:
+    """Write a PNG: the loss curve, and beside it the decision boundary when ``model`` is a
+    one-output MLP of 2 inputs and the 2-D ``inputs``/``targets`` are given."""
+    _require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from .engine import no_grad
+
+    boundary = (model is not None and inputs is not None and targets is not None
+                and getattr(model, "nin", None) == 2 and getattr(model, "nout", None) == 1)
+    fig = Figure(figsize=(10.0 if boundary else 5.5, 4.0), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 2 if boundary else 1, 1)
+    steps = list(range(len(history)))
+    ax.plot(steps, list(history), color="tab:blue", linewidth=1.5)
+    if history and min(history) > 0:
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+
+    if boundary:
+        ax2 = fig.add_subplot(1, 2, 2)
+        xs = [p[0] for p in inputs]
+        ys = [p[1] for p in inputs]
+        pad = 0.5
+        x0, x1 = min(xs) - pad, max(xs) + pad
+        y0, y1 = min(ys) - pad, max(ys) + pad
+        gx = [x0 + (x1 - x0) * i / (resolution - 1) for i in range(resolution)]
+        gy = [y0 + (y1 - y0) * j / (resolution - 1) for j in range(resolution)]
+        with no_grad():
+            grid = [[model([x, y])[0].data for x in gx] for y in gy]
+        threshold = decision_threshold(getattr(model, "output_activation", "sigmoid"))
+        ax2.contourf(gx, gy, grid, levels=20, cmap="RdBu_r", alpha=0.6)
+        ax2.contour(gx, gy, grid, levels=[threshold], colors="k", linewidths=1.5)
+        labels = sorted(set(targets))
+        for label, colour, marker in zip(labels, ("tab:blue", "tab:red"), ("o", "s")):
+            pts = [p for p, t in zip(inputs, targets) if t == label]
+            ax2.scatter([p[0] for p in pts], [p[1] for p in pts], c=colour, marker=marker,
+                        edgecolors="k", linewidths=0.5, s=22, label=f"class {label:g}")
+        ax2.set_xlim(x0, x1)
+        ax2.set_ylim(y0, y1)
+        ax2.set_title(f"decision boundary (output = {threshold:g})")
+        ax2.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+
+
 # --- the parser ---------------------------------------------------------------------------------
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the hand-made line breaks of descriptions and epilogs."""
