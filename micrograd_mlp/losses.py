@@ -1,0 +1,148 @@
+"""Loss functions for one sample: a list of output Values against a list of targets.
+
+Each takes ``outputs`` (a Value, a number, or a sequence of them - what an :class:`~micrograd_mlp.nn.MLP`
+returns) and ``targets`` (numbers) of the same length and returns one :class:`Value`. A length
+mismatch is a ``ValueError`` naming the expected and the actual count.
+
+* :func:`half_squared_error` - the article's E_total = Σₒ ½ (targetₒ − outₒ)²; each term is a node
+  labelled ``E_{neuron}`` and the sum ``E_total``.
+* :func:`mse` - (1/n) Σ (outₒ − targetₒ)².
+* :func:`binary_cross_entropy` - −[t ln p + (1−t) ln(1−p)], computed stably (see its docstring).
+* :func:`hinge` - (1/n) Σ max(0, 1 − y·s) with labels y ∈ {−1, +1}.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Sequence, Union
+
+from .engine import Value
+
+__all__ = ["half_squared_error", "mse", "binary_cross_entropy", "hinge", "LOSSES"]
+
+Outputs = Union[Value, float, Sequence[Union[Value, float]]]
+Targets = Union[float, Sequence[float]]
+
+
+def _as_list(x: object) -> list:
+    if isinstance(x, (Value, numbers.Real)) and not isinstance(x, bool):
+        return [x]
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"expected numbers or Values, got {type(x).__name__}")
+    return list(x)  # type: ignore[arg-type]
+
+
+def _prepare(name: str, outputs: Outputs, targets: Targets) -> tuple[list[Value], list[float]]:
+    outs = _as_list(outputs)
+    ts = _as_list(targets)
+    if len(ts) != len(outs):
+        raise ValueError(
+            f"{name}: expected {len(outs)} targets (one per output), got {len(ts)}"
+        )
+    if not outs:
+        raise ValueError(f"{name}: needs at least one output, got none")
+    values = []
+    for k, o in enumerate(outs, 1):
+        if isinstance(o, Value):
+            values.append(o)
+        elif isinstance(o, numbers.Real) and not isinstance(o, bool):
+            values.append(Value(o))
+        else:
+            raise TypeError(f"{name}: output {k} must be a Value or number, got {type(o).__name__}")
+    floats = []
+    for k, t in enumerate(ts, 1):
+        if isinstance(t, Value):
+            t = t.data
+        if not isinstance(t, numbers.Real) or isinstance(t, bool) or not math.isfinite(float(t)):
+            raise ValueError(f"{name}: target {k} must be a finite number, got {t!r}")
+        floats.append(float(t))
+    return values, floats
+
+
+def _term_label(out: Value, k: int, prefix: str) -> str:
+    """``E_o1`` for an output labelled ``out_o1`` / ``net_o1``; else ``E_{k}``."""
+    label = out.label or ""
+    for p in ("out_", "net_"):
+        if label.startswith(p):
+            return f"{prefix}_{label[len(p):]}"
+    return f"{prefix}_{k}"
+
+
+def half_squared_error(outputs: Outputs, targets: Targets) -> Value:
+    """E_total = Σₒ ½ (targetₒ − outₒ)²; ∂E/∂outₒ = outₒ − targetₒ."""
+    outs, ts = _prepare("half_squared_error", outputs, targets)
+    terms = []
+    for k, (o, t) in enumerate(zip(outs, ts), 1):
+        e = 0.5 * (t - o) ** 2
+        e.label = _term_label(o, k, "E")
+        terms.append(e)
+    total = Value.sum(terms)
+    total.label = "E_total"
+    return total
+
+
+def mse(outputs: Outputs, targets: Targets) -> Value:
+    """Mean squared error (1/n) Σ (outₒ − targetₒ)²."""
+    outs, ts = _prepare("mse", outputs, targets)
+    total = Value.sum([(o - t) ** 2 for o, t in zip(outs, ts)]) * (1.0 / len(outs))
+    total.label = "MSE"
+    return total
+
+
+def binary_cross_entropy(outputs: Outputs, targets: Targets, from_logits: bool = False) -> Value:
+    """Mean binary cross-entropy −(1/n) Σ [t ln p + (1−t) ln(1−p)], targets t in [0, 1].
+
+    Stability: the loss is computed from the *logit* z (p = σ(z)) as softplus(z) − t·z, which never
+    takes the log of 0 and never overflows. The logit is found as follows:
+
+    * ``from_logits=True``: the outputs ARE logits z (e.g. a ``'linear'`` output layer);
+    * otherwise the outputs are probabilities p; when p is a ``sigmoid`` node of the graph
+      (a sigmoid output layer), its operand is the logit and is used directly - same value, same
+      gradient, no log(0) even when p rounds to 0.0 or 1.0 in floating point;
+    * a probability from anywhere else must lie strictly in (0, 1) (``ValueError`` otherwise) and
+      is used through ln p and ln(1 − p).
+    """
+    outs, ts = _prepare("binary_cross_entropy", outputs, targets)
+    for k, t in enumerate(ts, 1):
+        if not 0.0 <= t <= 1.0:
+            raise ValueError(f"binary_cross_entropy: target {k} must be in [0, 1], got {t!r}")
+    terms = []
+    for k, (o, t) in enumerate(zip(outs, ts), 1):
+        z = None
+        if from_logits:
+            z = o
+        elif o.op is not None and o.op.name == "sigmoid":
+            z = o.operands[0]
+        if z is not None:
+            terms.append(z.softplus() - t * z)
+            continue
+        if not 0.0 < o.data < 1.0:
+            raise ValueError(
+                f"binary_cross_entropy: output {k} must be a probability in (0, 1) "
+                f"(or pass from_logits=True), got {o.data!r}"
+            )
+        terms.append(-(t * o.log() + (1.0 - t) * (1.0 - o).log()))
+    total = Value.sum(terms) * (1.0 / len(outs))
+    total.label = "BCE"
+    return total
+
+
+def hinge(outputs: Outputs, targets: Targets) -> Value:
+    """Mean hinge loss (1/n) Σ max(0, 1 − y·s) with labels y ∈ {−1, +1} and scores s."""
+    outs, ts = _prepare("hinge", outputs, targets)
+    for k, y in enumerate(ts, 1):
+        if y not in (-1.0, 1.0):
+            raise ValueError(f"hinge: target {k} must be -1 or +1, got {y!r}")
+    total = Value.sum([(1.0 - y * s).relu() for s, y in zip(outs, ts)]) * (1.0 / len(outs))
+    total.label = "hinge"
+    return total
+
+
+#: Losses by name (for the CLI and the training helper).
+LOSSES = {
+    "half_squared_error": half_squared_error,
+    "mse": mse,
+    "binary_cross_entropy": binary_cross_entropy,
+    "hinge": hinge,
+}

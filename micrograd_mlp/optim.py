@@ -1,0 +1,119 @@
+"""Optimisers: move parameter Values against their ``.grad``.
+
+* :class:`SGD` - p ← p − η·v with v ← μ·v + ∂L/∂p (μ = 0: plain gradient descent, the article's
+  w⁺ = w − η·∂E/∂w).
+* :class:`Adam` - Kingma & Ba (2015) with bias correction.
+
+``step()`` first checks every gradient is finite; if one is not, it raises ``ValueError`` naming the
+parameter and changes nothing. ``zero_grad()`` sets every ``.grad`` to 0.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Iterable, Union
+
+from .engine import Value
+
+__all__ = ["Optimizer", "SGD", "Adam"]
+
+
+def _positive(name: str, x: object, allow_zero: bool = False) -> float:
+    if not isinstance(x, numbers.Real) or isinstance(x, bool) or not math.isfinite(float(x)):
+        raise ValueError(f"{name} must be a finite number, got {x!r}")
+    x = float(x)
+    if x < 0 or (x == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {x!r}")
+    return x
+
+
+class Optimizer:
+    """Holds the parameters (a list of Values, or a Module whose ``parameters()`` are taken)."""
+
+    def __init__(self, params: Union[Iterable[Value], object]) -> None:
+        if hasattr(params, "parameters") and callable(params.parameters):
+            params = params.parameters()
+        self.params: list[Value] = list(params)  # type: ignore[arg-type]
+        if not self.params:
+            raise ValueError("optimizer got an empty parameter list")
+        for k, p in enumerate(self.params):
+            if not isinstance(p, Value):
+                raise TypeError(f"parameter {k} must be a Value, got {type(p).__name__}")
+        self.steps = 0
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = 0.0
+
+    def _check_grads(self) -> None:
+        for k, p in enumerate(self.params):
+            if not math.isfinite(p.grad):
+                name = p.label or f"#{k}"
+                raise ValueError(f"gradient of parameter {name} is not finite ({p.grad!r}); no step taken")
+
+    def step(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional (heavy-ball) momentum μ."""
+
+    def __init__(self, params: Union[Iterable[Value], object], lr: float = 0.1,
+                 momentum: float = 0.0) -> None:
+        super().__init__(params)
+        self.lr = _positive("lr", lr)
+        self.momentum = _positive("momentum", momentum, allow_zero=True)
+        if self.momentum >= 1.0:
+            raise ValueError(f"momentum must be < 1, got {momentum!r}")
+        self._velocity = [0.0] * len(self.params)
+
+    def step(self) -> None:
+        """v ← μ·v + g;  p ← p − η·v."""
+        self._check_grads()
+        mu, lr = self.momentum, self.lr
+        for k, p in enumerate(self.params):
+            if mu:
+                v = mu * self._velocity[k] + p.grad
+                self._velocity[k] = v
+            else:
+                v = p.grad
+            p.data -= lr * v
+        self.steps += 1
+
+    def __repr__(self) -> str:
+        return f"SGD(lr={self.lr}, momentum={self.momentum}, {len(self.params)} parameters)"
+
+
+class Adam(Optimizer):
+    """Adam: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², p ← p − η·m̂/(√v̂ + ε)."""
+
+    def __init__(self, params: Union[Iterable[Value], object], lr: float = 0.001,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+        super().__init__(params)
+        self.lr = _positive("lr", lr)
+        b1, b2 = betas
+        for name, b in (("betas[0]", b1), ("betas[1]", b2)):
+            _positive(name, b, allow_zero=True)
+            if b >= 1.0:
+                raise ValueError(f"{name} must be < 1, got {b!r}")
+        self.betas = (float(b1), float(b2))
+        self.eps = _positive("eps", eps)
+        self._m = [0.0] * len(self.params)
+        self._v = [0.0] * len(self.params)
+
+    def step(self) -> None:
+        self._check_grads()
+        self.steps += 1
+        b1, b2 = self.betas
+        c1 = 1.0 - b1 ** self.steps
+        c2 = 1.0 - b2 ** self.steps
+        for k, p in enumerate(self.params):
+            g = p.grad
+            m = b1 * self._m[k] + (1.0 - b1) * g
+            v = b2 * self._v[k] + (1.0 - b2) * g * g
+            self._m[k], self._v[k] = m, v
+            p.data -= self.lr * (m / c1) / (math.sqrt(v / c2) + self.eps)
+
+    def __repr__(self) -> str:
+        return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, {len(self.params)} parameters)"
