@@ -20,6 +20,7 @@ from contextlib import ContextDecorator
 from typing import Iterable, Sequence, Union
 
 from .primitives import PRIMITIVES, Primitive, compile_partials
+from .anomaly import _ANOMALY, checked_propagate as _checked_propagate
 
 __all__ = [
     "Value",
@@ -49,7 +50,13 @@ def _check_data(data: object) -> float:
     if type(data) is float:
         value = data
     elif isinstance(data, numbers.Real) and not isinstance(data, bool):
-        value = float(data)
+        try:
+            value = float(data)
+        except OverflowError:  # an int beyond the float range: as infinite as inf
+            raise ValueError(
+                f"Value data must be finite, got {type(data).__name__} too large for a float "
+                f"(about 10**{len(str(abs(int(data)))) - 1})"
+            ) from None
     else:
         raise TypeError(
             f"Value data must be a real number (int or float), got {type(data).__name__}: {data!r}"
@@ -94,14 +101,37 @@ def _node(data: float, op: Primitive, prev: tuple, k: float | None = None) -> "V
     return v
 
 
+def _leaf(data: float) -> "Value":
+    """A constant leaf for an already-checked finite float (no validation, no label)."""
+    v = _new(Value)
+    v.data = data
+    v.grad = 0.0
+    v.label = None
+    v._op = None
+    v._prev = ()
+    v._k = None
+    return v
+
+
 def _as_value(x: object, op_name: str) -> "Value":
     if isinstance(x, Value):
         return x
+    if type(x) is float and x - x == 0.0:  # fast path for the common finite float constant
+        return _leaf(x)
     if isinstance(x, numbers.Real) and not isinstance(x, bool):
         return Value(x)
     raise TypeError(
         f"{op_name}: operand must be a Value or a real number, got {type(x).__name__}: {x!r}"
     )
+
+
+def _compare_data(x: object):
+    """The number a comparison with a Value looks at, or NotImplemented (str, None, bool ...)."""
+    if isinstance(x, Value):
+        return x.data
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        return x
+    return NotImplemented
 
 
 def _apply_unary(prim: Primitive, a: "Value", k: float | None = None) -> "Value":
@@ -112,7 +142,19 @@ def _apply_unary(prim: Primitive, a: "Value", k: float | None = None) -> "Value"
         raise _forward_error(prim, exc, (x,), k) from None
     if out - out != 0.0:
         raise _forward_error(prim, None, (x,), k)
-    return _node(out, prim, (a,), k)
+    v = _new(Value)  # _node, inlined: this is the hot path
+    v.data = out
+    v.grad = 0.0
+    v.label = None
+    if _GRAD_ENABLED.get():
+        v._op = prim
+        v._prev = (a,)
+        v._k = k
+    else:
+        v._op = None
+        v._prev = ()
+        v._k = None
+    return v
 
 
 def _apply_binary(prim: Primitive, a: "Value", b: "Value") -> "Value":
@@ -123,7 +165,18 @@ def _apply_binary(prim: Primitive, a: "Value", b: "Value") -> "Value":
         raise _forward_error(prim, exc, (x, y)) from None
     if out - out != 0.0:
         raise _forward_error(prim, None, (x, y))
-    return _node(out, prim, (a, b))
+    v = _new(Value)  # _node, inlined: this is the hot path
+    v.data = out
+    v.grad = 0.0
+    v.label = None
+    if _GRAD_ENABLED.get():
+        v._op = prim
+        v._prev = (a, b)
+    else:
+        v._op = None
+        v._prev = ()
+    v._k = None
+    return v
 
 
 class Value:
@@ -229,17 +282,22 @@ class Value:
         return _apply_binary(_POW, _as_value(base, "pow"), self)
 
     # Comparisons look at the data only (no graph); equality stays identity so Values hash.
+    # Anything but a Value or a real number: NotImplemented, so Python raises its TypeError.
     def __lt__(self, other: "Value | Number") -> bool:
-        return self.data < float(other)
+        o = _compare_data(other)
+        return o if o is NotImplemented else self.data < o
 
     def __le__(self, other: "Value | Number") -> bool:
-        return self.data <= float(other)
+        o = _compare_data(other)
+        return o if o is NotImplemented else self.data <= o
 
     def __gt__(self, other: "Value | Number") -> bool:
-        return self.data > float(other)
+        o = _compare_data(other)
+        return o if o is NotImplemented else self.data > o
 
     def __ge__(self, other: "Value | Number") -> bool:
-        return self.data >= float(other)
+        o = _compare_data(other)
+        return o if o is NotImplemented else self.data >= o
 
     def leaky_relu(self, slope: float = 0.01) -> "Value":
         """``x`` for x > 0, else ``slope · x``."""
@@ -272,12 +330,13 @@ class Value:
             raise ValueError(
                 f"affine: expected {n} inputs to match {n} weights, got {len(inputs)}"
             )
-        ws = [_as_value(w, "affine") for w in weights]
-        xs = [_as_value(x, "affine") for x in inputs]
+        prev = [*weights, *inputs]
+        for i, v in enumerate(prev):
+            if type(v) is not Value:
+                prev[i] = _as_value(v, "affine")
         total = 0.0
-        for w, x in zip(ws, xs):
+        for w, x in zip(prev[:n], prev[n:]):
             total += w.data * x.data
-        prev = ws + xs
         if bias is not None:
             b = _as_value(bias, "affine")
             total += b.data
@@ -295,10 +354,12 @@ class Value:
         hold this pass's gradient only (they are reset at the start of each pass).
         ``gradient`` seeds ∂L/∂self (default 1).
         """
-        order = topological_order(self)
+        if self._op is None:  # a leaf: nothing to propagate
+            self.grad += gradient
+            return
+        order = _walk(self, False)  # op nodes only: leaves need no reset and push nothing
         for node in order:
-            if node._op is not None:
-                node.grad = 0.0
+            node.grad = 0.0
         self.grad += gradient
         _propagate(order)
 
@@ -309,6 +370,8 @@ class Value:
 
 def _propagate(order: list[Value]) -> None:
     """Push ``.grad`` from each node to its operands, in reverse topological order."""
+    if _ANOMALY.get():  # inside detect_anomaly(): the checked twin (one read per pass)
+        return _checked_propagate(order)
     node = None
     try:
         for node in reversed(order):
@@ -349,23 +412,40 @@ def _propagate(order: list[Value]) -> None:
 
 def topological_order(root: Value) -> list[Value]:
     """Every Value ``root`` depends on, operands before results, ``root`` last. Iterative."""
+    return _walk(root, True)
+
+
+def _walk(root: Value, leaves: bool) -> list[Value]:
+    """Depth-first post-order from ``root`` (``root`` last); leaves are kept only if ``leaves``.
+
+    No recursion and no per-edge tuples: an op node popped for the first time is pushed back with
+    a ``None`` marker above it, then its unvisited op operands; popping the marker means every
+    operand is placed, so the node is appended. A leaf is placed as soon as it is met.
+    """
     order: list[Value] = []
+    append = order.append
     visited: set[Value] = set()
-    stack: list = [(root, False)]
+    seen = visited.add
+    stack: list = [root]
     push = stack.append
     pop = stack.pop
     while stack:
-        node, expanded = pop()
-        if expanded:
-            order.append(node)
+        node = pop()
+        if node is None:
+            append(pop())
             continue
         if node in visited:
             continue
-        visited.add(node)
-        push((node, True))
+        seen(node)
+        push(node)
+        push(None)
         for child in node._prev:
-            if child not in visited:
-                push((child, False))
+            if child._op is not None:
+                if child not in visited:
+                    push(child)
+            elif leaves and child not in visited:
+                seen(child)
+                append(child)
     return order
 
 
@@ -386,29 +466,40 @@ for _prim in PRIMITIVES.values():
 
 
 # --- gradient mode ---------------------------------------------------------------------------------
-class no_grad(ContextDecorator):
+class _GradMode(ContextDecorator):
+    """Set graph recording to ``_enabled`` for a ``with`` block or a decorated function."""
+
+    _enabled: bool
+
+    def __init__(self) -> None:
+        self._tokens: list[contextvars.Token] = []  # a stack: one instance may be nested
+
+    def _recreate_cm(self) -> "_GradMode":
+        # as a decorator, each call gets its own instance (recursion, several threads)
+        return type(self)()
+
+    def __enter__(self) -> "_GradMode":
+        self._tokens.append(_GRAD_ENABLED.set(self._enabled))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _GRAD_ENABLED.reset(self._tokens.pop())
+
+
+class no_grad(_GradMode):
     """Inside ``with no_grad():`` ops record no graph (results are leaves).
 
     Per thread and per asyncio task (a :mod:`contextvars` variable): another thread keeps recording.
+    Also a decorator (``@no_grad()``), safe for recursive and concurrent calls.
     """
 
-    def __enter__(self) -> "no_grad":
-        self._token = _GRAD_ENABLED.set(False)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _GRAD_ENABLED.reset(self._token)
+    _enabled = False
 
 
-class enable_grad(ContextDecorator):
+class enable_grad(_GradMode):
     """Turn graph recording back on inside a ``no_grad`` block."""
 
-    def __enter__(self) -> "enable_grad":
-        self._token = _GRAD_ENABLED.set(True)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _GRAD_ENABLED.reset(self._token)
+    _enabled = True
 
 
 def is_grad_enabled() -> bool:
@@ -426,7 +517,8 @@ def _graph_sign(x: Value) -> float:
 
 
 def _graph_pow_base_partial(a: Value, b: Value) -> Value | float:
-    return 0.0 if b.data == 0 else b * a ** (b - 1.0)
+    # b·a^(b−1) even at b == 0: its derivative in b there is 1/a, not 0 (mixed second partial)
+    return 0.0 if b.data == 0 and a.data == 0 else b * a ** (b - 1.0)
 
 
 def _graph_pow_exponent_partial(a: Value, b: Value, out: Value) -> Value | float:
@@ -500,7 +592,8 @@ def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = Fa
                 node.grad = 0.0
             output.grad = 1.0
             _propagate(order)
-            found = {id(x): x.grad for x in inputs}
+            # only inputs in the graph: another input's .grad is stale, its gradient is 0
+            found = {id(x): x.grad for x in inputs if x in previous}
         finally:
             for node, g in previous.items():
                 node.grad = g
