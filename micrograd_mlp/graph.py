@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence, Union
@@ -132,10 +133,7 @@ def _html_text(text: str) -> str:
     text = str(text).replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     lines = []
     for line in text.split("\n"):
-        clean = "".join(_xml_safe_char(c) if (ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F
-                                               or 0xD800 <= ord(c) <= 0xDFFF
-                                               or ord(c) in (0xFFFE, 0xFFFF)) else c
-                        for c in line)
+        clean = "".join(_xml_safe_char(c) for c in line)
         lines.append(html.escape(clean, quote=True).replace("\\", "\\\\"))
     return "<BR/>".join(lines)
 
@@ -417,6 +415,8 @@ def draw_graph(
         Graphviz layout direction: ``"LR"`` (default), ``"TB"``, ``"RL"`` or ``"BT"``.
     precision
         Significant digits of the numbers shown.
+    name
+        The graph's DOT name (an identifier; it also appears in the SVG's title).
 
     Node ids are ``v{i}`` / ``op{i}`` with ``i`` the position in topological order (and
     ``n{l}_{j}`` for collapsed neurons), so equal graphs give equal DOT text.
@@ -429,6 +429,10 @@ def draw_graph(
     if max_nodes is not None and (not isinstance(max_nodes, int) or isinstance(max_nodes, bool)
                                   or max_nodes < 1):
         raise ValueError(f"draw_graph: max_nodes must be a positive int or None, got {max_nodes!r}")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", name):
+        raise ValueError(
+            f"draw_graph: name must be a plain identifier (letters, digits, _), got {name!r}"
+        )
     if collapse and model is None:
         raise ValueError("draw_graph: collapse=True needs model=<the MLP that built the graph>")
 
@@ -637,26 +641,24 @@ def article_loss() -> tuple[Value, object]:
     """The article's network, forward pass and loss E_total = Σₒ ½ (targetₒ − outₒ)², after
     ``backward()``. Returns ``(E_total, network)``; node labels follow the article (E_o1, E_o2)."""
     from . import article
+    from .losses import half_squared_error
 
     net = article.network()
-    outs = net(list(article.INPUTS))
-    errors = []
-    for j, (out, t) in enumerate(zip(outs, article.TARGETS), 1):
-        target = Value(t, label=f"target_o{j}")
-        e = 0.5 * (target - out) ** 2
-        e.label = f"E_o{j}"
-        errors.append(e)
-    total = Value.sum(errors)
-    total.label = "E_total"
+    total = half_squared_error(net(list(article.INPUTS)), list(article.TARGETS))
     total.backward()
     return total, net
 
 
-def render_article_graph(path: str | os.PathLike, format: str | None = None,
-                         **options: object) -> Path:
-    """Render the worked example's graph (loss of the article's 2-2-2 network, after backward) to
-    ``path``; what ``micrograd-mlp graph`` runs. ``options`` go to :func:`draw_graph`
-    (``model`` defaults to the article network, so ``collapse=True`` works)."""
+def render_article_graph(path: str | os.PathLike, format: str | None = None, *,
+                         cluster: bool = True, **options: object) -> Path:  # noqa: A002
+    """Render the worked example's graph (loss E_total of the article's 2-2-2 network, after
+    backward, so every node shows its gradient) to ``path``; what ``micrograd-mlp graph`` runs.
+
+    ``cluster=True`` groups the nodes by layer and neuron (``model=`` the article network);
+    ``collapse=True`` draws one node per neuron; other ``options`` (``highlight="w5"``,
+    ``show_grad``, ``show_delta``, ``rankdir``, ...) go to :func:`draw_graph`.
+    """
     loss, net = article_loss()
-    options.setdefault("model", net)
+    if cluster or options.get("collapse"):
+        options.setdefault("model", net)
     return render_graph(loss, path, format=format, **options)
