@@ -1,0 +1,339 @@
+"""Anomaly mode: find the op where a value or a gradient stopped being a finite number.
+
+The engine already refuses, always, to *create* a non-finite Value: an op whose forward result would
+be NaN or ±inf raises (``OverflowError`` / ``ZeroDivisionError`` / ``ValueError``) naming the op and
+its operand numbers. Gradients are different: backward multiplies local partials along every path,
+
+    ∂L/∂a  +=  ∂L/∂out · ∂out/∂a,
+
+and that product can overflow to ``inf`` (a long chain of ×2, a huge weight, ``1/x`` near 0) - then
+``inf · 0`` makes ``nan`` and the optimiser quietly writes ``nan`` into every parameter.
+
+Inside ``with detect_anomaly():``
+
+* **backward** (``Value.backward`` and ``grad``) checks every contribution ∂L/∂out · ∂out/∂a and every
+  accumulated gradient. The first one that is not finite raises :class:`AnomalyError` naming the op
+  whose backward rule produced it, the op's operands (data and labels), the incoming gradient and
+  local partial, and the labels on the path: labelled ancestors (the parameters it feeds) and
+  labelled descendants (the nodes between it and the output). Leaf gradients are restored to what
+  they were before the failing pass, so a failed ``backward()`` changes nothing.
+* **forward** errors raised by the engine are re-raised enriched with the same information (op,
+  operand Values with their labels, labelled ancestors); the enriched error is an
+  :class:`AnomalyError` *and* an instance of the engine's original type (``OverflowError``,
+  ``ZeroDivisionError`` or ``ValueError``), so existing ``except`` clauses keep working. An operand
+  that is itself already non-finite (data assigned directly, e.g. ``p.data -= lr * inf``) is named
+  as such.
+
+Off by default and free when off: the engine reads one context variable per backward pass and
+nothing per op (``benchmarks/bench_anomaly.py`` measures it). The switch is a
+:mod:`contextvars` variable, so it is per thread and per asyncio task.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import math
+from contextlib import ContextDecorator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import Value
+    from .primitives import Primitive
+
+__all__ = ["AnomalyError", "detect_anomaly", "is_anomaly_enabled"]
+
+#: Whether anomaly mode is on in the current thread / task. Read by ``engine._propagate``.
+_ANOMALY: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "micrograd_mlp_detect_anomaly", default=False
+)
+
+#: At most this many labels are listed on each side of the failing node.
+MAX_LABELS = 12
+#: At most this many nodes are walked to collect labels (keeps the error path bounded too).
+MAX_WALK = 100_000
+
+
+class AnomalyError(ArithmeticError):
+    """A value or gradient became NaN or infinite (raised only inside :class:`detect_anomaly`).
+
+    Attributes: ``phase`` (``'forward'`` or ``'backward'``), ``op`` (the :class:`Primitive` or
+    ``None``), ``node`` (the Value whose backward rule failed; ``None`` in forward, where the result
+    was never created), ``operands`` (the op's operand Values), ``ancestors`` and ``descendants``
+    (labels on the path, nearest first).
+    """
+
+    phase: str = "backward"
+    op: "Primitive | None" = None
+    node: "Value | None" = None
+    operands: tuple = ()
+    ancestors: tuple[str, ...] = ()
+    descendants: tuple[str, ...] = ()
+
+
+class AnomalyOverflowError(AnomalyError, OverflowError):
+    """Forward anomaly whose engine error was an ``OverflowError``."""
+
+
+class AnomalyZeroDivisionError(AnomalyError, ZeroDivisionError):
+    """Forward anomaly whose engine error was a ``ZeroDivisionError``."""
+
+
+class AnomalyValueError(AnomalyError, ValueError):
+    """Forward anomaly whose engine error was a ``ValueError`` (operand outside the domain)."""
+
+
+_TYPED: tuple[tuple[type, type], ...] = (
+    (ZeroDivisionError, AnomalyZeroDivisionError),
+    (OverflowError, AnomalyOverflowError),
+    (ValueError, AnomalyValueError),
+    (ArithmeticError, AnomalyError),
+)
+
+
+def _anomaly_type(exc: BaseException | None) -> type:
+    """The AnomalyError subclass that is also an instance of ``exc``'s engine error type."""
+    for base, anomaly in _TYPED:
+        if isinstance(exc, base):
+            return anomaly
+    return AnomalyError
+
+
+def _is_numeric_fault(exc: BaseException) -> bool:
+    """An engine error about a number (not a shape/type error such as a length mismatch)."""
+    if isinstance(exc, ArithmeticError):
+        return True
+    text = str(exc)
+    return isinstance(exc, ValueError) and ("domain" in text or "finite" in text)
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether anomaly mode is on in the current thread / task."""
+    return _ANOMALY.get()
+
+
+class detect_anomaly(ContextDecorator):
+    """Context manager (and decorator) turning anomaly mode on (or, with ``enabled=False``, off).
+
+    >>> from micrograd_mlp import Value, detect_anomaly
+    >>> x = Value(1e-300, label="x")
+    >>> h = x * 1e200; h.label = "h"
+    >>> y = h * 1e200                # y = 1e100 is fine, but ∂y/∂x = 1e400 overflows
+    >>> with detect_anomaly():
+    ...     y.backward()             # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    micrograd_mlp.anomaly.AnomalyError: backward: gradient contribution to operand 1 (x=1e-300) is not finite: ...
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = bool(enabled)
+        self._tokens: list[contextvars.Token] = []
+
+    def __enter__(self) -> "detect_anomaly":
+        self._tokens.append(_ANOMALY.set(self.enabled))
+        return self
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> bool:
+        _ANOMALY.reset(self._tokens.pop())
+        if (self.enabled and exc is not None and not isinstance(exc, AnomalyError)
+                and isinstance(exc, (ArithmeticError, ValueError)) and _is_numeric_fault(exc)):
+            enriched = _enrich_forward_error(exc, tb)
+            if enriched is not None:
+                raise enriched.with_traceback(tb) from exc
+        return False
+
+
+# --- describing where we are -----------------------------------------------------------------------
+def _fmt(v: Any) -> str:
+    label = getattr(v, "label", None)
+    data = getattr(v, "data", v)
+    return f"{label}={data!r}" if label else repr(data)
+
+
+def _ancestor_labels(starts: Iterable[Any], limit: int = MAX_LABELS) -> tuple[str, ...]:
+    """Labels of the Values ``starts`` depend on (themselves included), nearest first (BFS)."""
+    seen: set[int] = set()
+    queue = list(starts)
+    labels: list[str] = []
+    i = 0
+    while i < len(queue) and i < MAX_WALK and len(labels) < limit:
+        node = queue[i]
+        i += 1
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.label and node.label not in labels:
+            labels.append(node.label)
+        queue.extend(node._prev)
+    return tuple(labels)
+
+
+def _descendant_labels(order: Sequence[Any], node: Any, limit: int = MAX_LABELS
+                       ) -> tuple[str, ...]:
+    """Labels of the nodes between ``node`` and the output (``order[-1]``), nearest first."""
+    consumers: dict[int, list[Any]] = {}
+    for v in order:  # only on the error path: O(n) once
+        for p in v._prev:
+            consumers.setdefault(id(p), []).append(v)
+    seen = {id(node)}
+    queue = list(consumers.get(id(node), ()))
+    labels: list[str] = []
+    i = 0
+    while i < len(queue) and len(labels) < limit:
+        v = queue[i]
+        i += 1
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        if v.label and v.label not in labels:
+            labels.append(v.label)
+        queue.extend(consumers.get(id(v), ()))
+    return tuple(labels)
+
+
+def _path_text(ancestors: Sequence[str], descendants: Sequence[str] | None) -> str:
+    up = ", ".join(ancestors) if ancestors else "(none labelled)"
+    if descendants is None:  # forward: the failing result was never created, nothing below it
+        return f"labelled ancestors: {up}"
+    down = ", ".join(descendants) if descendants else "(none labelled)"
+    return f"labelled ancestors: {up}; labelled descendants (towards the output): {down}"
+
+
+def _operands_text(operands: Sequence[Any], limit: int = 6) -> str:
+    shown = ", ".join(_fmt(v) for v in operands[:limit])
+    if len(operands) > limit:
+        shown += f", ... ({len(operands)} operands)"
+    return shown
+
+
+# --- forward ---------------------------------------------------------------------------------------
+def _enrich_forward_error(exc: BaseException, tb: TracebackType | None) -> AnomalyError | None:
+    """Find the engine frame that raised ``exc``; describe its operand Values and their labels."""
+    from .engine import Value
+    from .primitives import Primitive
+
+    frame = None
+    while tb is not None:  # innermost engine frame wins
+        if tb.tb_frame.f_globals.get("__name__") == "micrograd_mlp.engine":
+            frame = tb.tb_frame
+        tb = tb.tb_next
+    if frame is None:
+        return None
+    operands: list[Value] = []
+    op = None
+    for local in frame.f_locals.values():
+        if isinstance(local, Primitive) and op is None:
+            op = local
+        elif isinstance(local, Value):
+            if not any(local is o for o in operands):
+                operands.append(local)
+        elif isinstance(local, (list, tuple)) and local and isinstance(local[0], Value):
+            for o in local:
+                if isinstance(o, Value) and not any(o is p for p in operands):
+                    operands.append(o)
+    if not operands:
+        return None
+    if op is None:  # e.g. Value.sum: the primitive is a module global, named first in the message
+        from .primitives import PRIMITIVES
+
+        op = PRIMITIVES.get(str(exc).split(":", 1)[0].strip())
+    bad = [o for o in operands if not math.isfinite(o.data)]
+    ancestors = _ancestor_labels(operands)
+    text = f"forward anomaly: {exc}"
+    text += f"\n  operands: {_operands_text(operands)}"
+    if bad:
+        text += (f"\n  operand(s) already non-finite before this op (data assigned directly, "
+                 f"e.g. by an optimiser step): {_operands_text(bad)}")
+    text += f"\n  {_path_text(ancestors, None)}"
+    cls = _anomaly_type(exc)
+    err = cls(text)
+    err.phase = "forward"
+    err.op = op
+    err.operands = tuple(operands)
+    err.ancestors = ancestors
+    return err
+
+
+# --- backward --------------------------------------------------------------------------------------
+def _backward_error(order: Sequence[Any], node: Any, what: str, saved: dict,
+                    cause: BaseException | None = None) -> AnomalyError:
+    for leaf, g in saved.items():  # a failed pass leaves the leaves' gradients as they were
+        leaf.grad = g
+    operands = tuple(node._prev)
+    ancestors = _ancestor_labels(operands)
+    descendants = _descendant_labels(order, node)
+    name = node._op.name if node._op is not None else "leaf"
+    own = f" {node.label!r}" if node.label else ""
+    text = (f"backward: {what}\n  at node{own} = {name}({_operands_text(operands)}) "
+            f"= {node.data!r}, ∂L/∂out = {node.grad!r}\n  "
+            f"{_path_text(ancestors, descendants)}")
+    err = _anomaly_type(cause)(text)
+    err.phase = "backward"
+    err.op = node._op
+    err.node = node
+    err.operands = operands
+    err.ancestors = ancestors
+    err.descendants = descendants
+    return err
+
+
+def checked_propagate(order: Sequence[Any]) -> None:
+    """``engine._propagate`` with a finiteness check on every gradient it writes.
+
+    Same arithmetic in the same order as the fast path (results are bit-identical when nothing
+    overflows); raises :class:`AnomalyError` at the first non-finite contribution or sum.
+    """
+    from .primitives import PRIMITIVES
+
+    affine = PRIMITIVES["affine"]
+    saved = {v: v.grad for v in order if v._op is None}
+    for node in reversed(order):
+        op = node._op
+        if op is None:
+            continue
+        g = node.grad
+        if g - g != 0.0:
+            raise _backward_error(order, node, f"incoming gradient ∂L/∂out = {g!r} is not finite "
+                                  "(seeded by backward(gradient=...)?)", saved)
+        if g == 0.0:
+            continue
+        prev = node._prev
+        arity = op.arity
+        try:
+            if arity == 2:
+                a, b = prev
+                da, db = op.float_partials(a.data, b.data, node.data, node._k)
+                pairs = ((0, a, da), (1, b, db))
+            elif arity == 1:
+                a = prev[0]
+                pairs = ((0, a, op.float_partials(a.data, node.data, node._k)),)
+            elif op is affine:
+                n = node._k
+                pairs = tuple((i, prev[i], prev[n + i].data) for i in range(n))
+                pairs += tuple((n + i, prev[n + i], prev[i].data) for i in range(n))
+                if len(prev) > 2 * n:
+                    pairs += ((2 * n, prev[-1], 1.0),)
+            else:  # sum
+                pairs = tuple((i, a, 1.0) for i, a in enumerate(prev))
+        except (ArithmeticError, ValueError) as exc:
+            raise _backward_error(order, node, f"local derivative of {op.name} failed: {exc}",
+                                  saved, exc) from exc
+        for index, operand, partial in pairs:
+            contribution = g * partial  # x · 1.0 == x exactly: same bits as the fast path
+            old = operand.grad
+            new = old + contribution
+            if new - new == 0.0:
+                operand.grad = new
+                continue
+            where = f"operand {index + 1} ({_fmt(operand)})"
+            if contribution - contribution != 0.0:
+                what = (f"gradient contribution to {where} is not finite: "
+                        f"∂L/∂out · ∂out/∂operand = {g!r} · {partial!r} = {contribution!r}")
+            elif old - old != 0.0:
+                what = (f"gradient of {where} was already {old!r} before this pass "
+                        "(call zero_grad())")
+            else:
+                what = (f"gradient of {where} overflowed when accumulating: "
+                        f"{old!r} + {contribution!r} = {new!r}")
+            raise _backward_error(order, node, what, saved)
