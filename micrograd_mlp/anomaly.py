@@ -287,7 +287,7 @@ def checked_propagate(order: Sequence[Any]) -> None:
     from .primitives import PRIMITIVES
 
     affine = PRIMITIVES["affine"]
-    saved = {v: v.grad for v in order if v._op is None}
+    saved: dict[Any, float] = {}  # leaf -> its gradient before this pass (filled on first write)
     for node in reversed(order):
         op = node._op
         if op is None:
@@ -324,6 +324,8 @@ def checked_propagate(order: Sequence[Any]) -> None:
             old = operand.grad
             new = old + contribution
             if new - new == 0.0:
+                if operand._op is None and operand not in saved:
+                    saved[operand] = old
                 operand.grad = new
                 continue
             where = f"operand {index + 1} ({_fmt(operand)})"

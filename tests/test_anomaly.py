@@ -53,6 +53,20 @@ def test_backward_overflow_raises_at_the_first_node_with_labels_on_the_path():
     assert ys[0].grad == 0.25  # leaf gradients restored
 
 
+def test_leaf_gradients_written_before_the_failure_are_restored():
+    a, b = Value(1.0, label="a"), Value(1e-300, label="b")
+    k = (b * 1e200) * 1e200  # 1e100; ∂k/∂b = 1e400 overflows
+    loss = k * a  # the root is processed first: a receives 1e100 before b's overflow
+    a.grad, b.grad = 0.5, -0.5
+    with pytest.raises(AnomalyError) as info:
+        with detect_anomaly():
+            loss.backward()
+    assert info.value.operands[0] is b
+    assert (a.grad, b.grad) == (0.5, -0.5)
+    loss.backward()  # the unchecked pass really does write a before overflowing b
+    assert a.grad == 0.5 + 1e100 and b.grad == math.inf
+
+
 def test_infinite_local_partial_names_the_op():
     a, b = Value(1e-300, label="a"), Value(1e-320, label="b")
     q = a / b  # 1e20: finite; but ∂q/∂a = 1/b = inf
