@@ -508,6 +508,12 @@ def is_grad_enabled() -> bool:
 
 
 # --- functional gradients and higher order ---------------------------------------------------------
+def _graph_sech2(x: Value) -> Value:
+    """sech²x = 4e/(1+e)², e = e^(−2|x|) (used only away from 0, where |·| is smooth)."""
+    e = (-2.0 * abs(x)).exp()
+    return 4.0 * e / ((1.0 + e) * (1.0 + e))
+
+
 def _graph_step(x: Value) -> float:
     return 1.0 if x.data > 0 else 0.0
 
@@ -542,6 +548,7 @@ GRAPH_NAMESPACE: dict[str, object] = {
     "sin": Value.sin,
     "cos": Value.cos,
     "sigmoid": Value.sigmoid,
+    "sech2": _graph_sech2,
     "pow": lambda x, y: x ** y,
     "abs": abs,
     "step": _graph_step,

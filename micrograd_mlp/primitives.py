@@ -37,6 +37,12 @@ def _stable_sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
+def _sech2(x: float) -> float:
+    """sech²x = 1 − tanh²x, as 4e/(1+e)² with e = e^(−2|x|): accurate where 1 − tanh² cancels."""
+    e = math.exp(-2.0 * abs(x))
+    return 4.0 * e / ((1.0 + e) * (1.0 + e))
+
+
 def _step(x: float) -> float:
     return 1.0 if x > 0 else 0.0
 
@@ -76,6 +82,7 @@ FLOAT_NAMESPACE: dict[str, object] = {
     "abs": abs,
     "max": max,
     "sigmoid": _stable_sigmoid,
+    "sech2": _sech2,
     "step": _step,
     "sign": _sign,
     "pow_base_partial": _pow_base_partial,
@@ -150,8 +157,12 @@ _TABLE = [
     Primitive("log", 1, "log", "log(a)", ("1.0 / a",), "ln a", "a > 0", "log"),
     Primitive("sqrt", 1, "√", "sqrt(a)", ("0.5 / out",), "√a", "a ≥ 0 (a > 0 for the derivative)",
               "sqrt"),
-    Primitive("tanh", 1, "tanh", "tanh(a)", ("1.0 - out * out",), "tanh a", method="tanh"),
-    Primitive("sigmoid", 1, "σ", "sigmoid(a)", ("out * (1.0 - out)",), "σ(a) = 1/(1+e^(−a))",
+    # tanh' = 1 − out², σ' = out·(1 − out); near saturation (|out| → 1) the subtraction cancels, so
+    # there the same derivative is taken from a (sech²a, out·σ(−a)) to full relative precision.
+    Primitive("tanh", 1, "tanh", "tanh(a)",
+              ("1.0 - out * out if -0.9 < out < 0.9 else sech2(a)",), "tanh a", method="tanh"),
+    Primitive("sigmoid", 1, "σ", "sigmoid(a)",
+              ("out * (1.0 - out) if out < 0.9 else out * sigmoid(-a)",), "σ(a) = 1/(1+e^(−a))",
               method="sigmoid"),
     Primitive("relu", 1, "ReLU", "a if a > 0 else 0.0", ("step(a)",), "max(a, 0)", method="relu"),
     Primitive("leaky_relu", 1, "LReLU", "a if a > 0 else k * a", ("1.0 if a > 0 else k",),
