@@ -5,6 +5,11 @@ from .engine import Value, enable_grad, grad, is_grad_enabled, no_grad, topologi
 from .primitives import PRIMITIVES, Primitive
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .nn import MLP, Layer, Module, Neuron
+from .losses import binary_cross_entropy, half_squared_error, hinge, mse
+from .optim import SGD, Adam
+from .training import train
+from .compare import compare_gradients
+from .explain import explain
 
 __version__ = "0.1.0"
 
@@ -21,6 +26,15 @@ __all__ = [
     "Layer",
     "Neuron",
     "Module",
+    "half_squared_error",
+    "mse",
+    "binary_cross_entropy",
+    "hinge",
+    "SGD",
+    "Adam",
+    "train",
+    "compare_gradients",
+    "explain",
     "detect_anomaly",
     "is_anomaly_enabled",
     "AnomalyError",
