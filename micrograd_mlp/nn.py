@@ -37,6 +37,32 @@ BIAS_MODES: tuple[str, ...] = ("neuron", "shared", "none")
 
 STATE_FORMAT = "micrograd_mlp.state"
 STATE_VERSION = 1
+#: Largest state file :meth:`Module.load` / :meth:`MLP.from_file` read (bytes): 16 MiB, room for
+#: about half a million parameters. Larger files are refused before they are parsed.
+MAX_STATE_BYTES = 16 * 1024 * 1024
+#: The architecture keys a saved ``config`` holds (exactly these).
+_CONFIG_KEYS = ("nin", "nouts", "hidden_activation", "output_activation", "bias", "train_bias")
+
+
+class _Refused(ValueError):
+    """Raised from inside the JSON parser's hooks; re-raised as a ValueError naming the file."""
+
+
+def _parse_constant(token: str) -> float:
+    raise _Refused(f"non-finite number {token} is not allowed")
+
+
+def _parse_float(text: str) -> float:
+    x = float(text)
+    if not math.isfinite(x):
+        raise _Refused(f"number {text[:40]} does not fit in a finite float")
+    return x
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > 309:  # beyond any finite float (and Python's int-parsing limit)
+        raise _Refused(f"integer with {len(text)} digits does not fit in a finite float")
+    return int(text)
 
 
 def _is_real(x: object) -> bool:
@@ -110,7 +136,10 @@ class Module:
                 raise TypeError(
                     f"state[{name!r}] must be a real number, got {type(x).__name__}: {x!r}"
                 )
-            xf = float(x)
+            try:
+                xf = float(x)
+            except OverflowError:
+                raise ValueError(f"state[{name!r}] is too large for a float, got {x!r:.40}") from None
             if not math.isfinite(xf):
                 raise ValueError(f"state[{name!r}] must be finite, got {xf!r}")
             new[name] = xf
@@ -131,6 +160,10 @@ class Module:
             "config": self.config(),
             "state": self.state_dict(),
         }
+        bad = [name for name, x in payload["state"].items() if not math.isfinite(x)]
+        if bad:  # JSON has no NaN/inf; refuse before touching any file
+            raise ValueError(f"cannot save: parameter(s) {bad} are not finite "
+                             f"({payload['state'][bad[0]]!r}); the previous file is left as it was")
         text = json.dumps(payload, indent=2, allow_nan=False)
         path = os.fspath(path)
         directory = os.path.dirname(os.path.abspath(path))
@@ -160,11 +193,24 @@ class Module:
 
     @staticmethod
     def _read_payload(path: str | os.PathLike) -> dict[str, Any]:
-        with open(path, encoding="utf-8") as fh:
-            try:
-                payload = json.load(fh)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{os.fspath(path)}: not a JSON state file ({exc})") from None
+        """Read and parse a state file: at most :data:`MAX_STATE_BYTES`, UTF-8 JSON, finite numbers
+        only (no ``NaN``/``Infinity`` tokens, no ``1e999``, no 400-digit integers), no pathological
+        nesting. Anything else is a ``ValueError`` naming the file; I/O problems are ``OSError``."""
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_STATE_BYTES + 1)
+        if len(raw) > MAX_STATE_BYTES:
+            raise ValueError(f"{os.fspath(path)}: state file larger than the {MAX_STATE_BYTES} byte "
+                             f"limit (nn.MAX_STATE_BYTES)")
+        try:
+            payload = json.loads(raw.decode("utf-8"), parse_constant=_parse_constant,
+                                 parse_float=_parse_float, parse_int=_parse_int)
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{os.fspath(path)}: not a JSON state file (not UTF-8 text: "
+                             f"{exc.reason} at byte {exc.start})") from None
+        except (json.JSONDecodeError, _Refused) as exc:
+            raise ValueError(f"{os.fspath(path)}: not a JSON state file ({exc})") from None
+        except RecursionError:
+            raise ValueError(f"{os.fspath(path)}: not a state file (JSON nested too deeply)") from None
         if not isinstance(payload, dict) or payload.get("format") != STATE_FORMAT:
             raise ValueError(f"{os.fspath(path)}: not a {STATE_FORMAT} file")
         if payload.get("version") != STATE_VERSION:
@@ -178,7 +224,22 @@ class Module:
         """Load parameters saved by :meth:`save` into this module (same checks as
         :meth:`load_state_dict`; nothing changes on error). Returns ``self``."""
         payload = self._read_payload(path)
-        self.load_state_dict(payload.get("state"))
+        cfg = payload.get("config")
+        try:
+            mine = self.config()
+        except NotImplementedError:
+            mine = None
+        if mine is not None and cfg != mine:
+            if not isinstance(cfg, dict):
+                raise ValueError(f"{os.fspath(path)}: missing the model config")
+            diff = [f"{k}: file {cfg.get(k)!r}, model {mine.get(k)!r}"
+                    for k in sorted(set(cfg) | set(mine), key=str) if cfg.get(k) != mine.get(k)]
+            raise ValueError(f"{os.fspath(path)}: saved for a different architecture ("
+                             f"{'; '.join(diff)})")
+        try:
+            self.load_state_dict(payload.get("state"))
+        except (KeyError, TypeError, ValueError) as exc:  # same type, message names the file
+            raise type(exc)(f"{os.fspath(path)}: {exc.args[0] if exc.args else exc}") from None
         return self
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
@@ -444,8 +505,12 @@ class MLP(Module):
         cfg = payload.get("config")
         if not isinstance(cfg, dict):
             raise ValueError(f"{os.fspath(path)}: missing the model config")
-        model = cls(**cfg, seed=0)
-        model.load_state_dict(payload.get("state"))
+        _check_saved_config(cfg, payload.get("state"), os.fspath(path))
+        try:
+            model = cls(**cfg, seed=0)
+            model.load_state_dict(payload.get("state"))
+        except (KeyError, TypeError, ValueError) as exc:  # same type, message names the file
+            raise type(exc)(f"{os.fspath(path)}: {exc.args[0] if exc.args else exc}") from None
         return model
 
     # -- forward --------------------------------------------------------------------------------
@@ -465,6 +530,32 @@ class MLP(Module):
         return (f"MLP({widths}, hidden={self.hidden_activation!r}, "
                 f"output={self.output_activation!r}, bias={self.bias_mode!r}; "
                 f"{trainable} trainable parameters{frozen}\n{layers}\n)")
+
+
+def _check_saved_config(cfg: dict, state: Any, where: str) -> None:
+    """Refuse a saved config before building anything from it: exactly the known keys, and an
+    architecture whose parameter count equals the number of saved values (so a tiny hostile file
+    cannot ask for a billion-parameter model)."""
+    if sorted(cfg) != sorted(_CONFIG_KEYS):
+        raise ValueError(f"{where}: config keys must be {list(_CONFIG_KEYS)}, got {sorted(cfg, key=str)}")
+    nin, nouts, bias = cfg["nin"], cfg["nouts"], cfg["bias"]
+    if not isinstance(cfg["train_bias"], bool):
+        raise ValueError(f"{where}: config train_bias must be true or false, got {cfg['train_bias']!r}")
+    if (not isinstance(nin, int) or isinstance(nin, bool) or nin < 1 or not isinstance(nouts, list)
+            or not nouts
+            or any(not isinstance(k, int) or isinstance(k, bool) or k < 1 for k in nouts)):
+        raise ValueError(f"{where}: config nin/nouts must be positive integers, got {nin!r}, {nouts!r}")
+    if not isinstance(state, dict):
+        raise ValueError(f"{where}: state must be an object of name -> number")
+    count, fan_in = 0, nin
+    for width in nouts:
+        count += fan_in * width + {"neuron": width, "shared": 1}.get(bias, 0)
+        fan_in = width
+        if count > len(state):
+            break
+    if count != len(state):
+        raise ValueError(f"{where}: the config describes {'more than ' if count > len(state) else ''}"
+                         f"{count} parameters but the file holds {len(state)} values")
 
 
 def _check_nested_weights(nin: int, nouts: Sequence[int], weights: Any) -> None:
