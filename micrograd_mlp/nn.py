@@ -546,16 +546,16 @@ def _check_saved_config(cfg: dict, state: Any, where: str) -> None:
             or any(not isinstance(k, int) or isinstance(k, bool) or k < 1 for k in nouts)):
         raise ValueError(f"{where}: config nin/nouts must be positive integers, got {nin!r}, {nouts!r}")
     if not isinstance(state, dict):
-        raise ValueError(f"{where}: state must be an object of name -> number")
+        raise TypeError(f"{where}: state must be a mapping of name -> number, got "
+                        f"{type(state).__name__}")
+    limit = max(len(state), 10_000)  # building this many is cheap; load_state_dict names the rest
     count, fan_in = 0, nin
     for width in nouts:
         count += fan_in * width + {"neuron": width, "shared": 1}.get(bias, 0)
         fan_in = width
-        if count > len(state):
-            break
-    if count != len(state):
-        raise ValueError(f"{where}: the config describes {'more than ' if count > len(state) else ''}"
-                         f"{count} parameters but the file holds {len(state)} values")
+        if count > limit:
+            raise ValueError(f"{where}: the config describes more than {limit} parameters but the "
+                             f"file holds {len(state)} values")
 
 
 def _check_nested_weights(nin: int, nouts: Sequence[int], weights: Any) -> None:
