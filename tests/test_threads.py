@@ -1,0 +1,178 @@
+"""Thread safety: grad mode and anomaly mode are per thread (contextvars), and training two models
+in two threads at once gives bit-identical results to training each alone."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import pytest
+
+from micrograd_mlp import (MLP, AnomalyError, Value, detect_anomaly, is_anomaly_enabled,
+                           is_grad_enabled, no_grad)
+from micrograd_mlp.losses import half_squared_error, mse
+from micrograd_mlp.optim import SGD, Adam
+
+
+@pytest.fixture(autouse=True)
+def fast_switching():
+    """Make the interpreter switch threads every few bytecodes, so interleaving really happens."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(old)
+
+
+def run_threads(*targets):
+    errors: list[BaseException] = []
+
+    def wrap(fn):
+        def run():
+            try:
+                fn()
+            except BaseException as exc:  # noqa: BLE001 - reported to the main thread
+                errors.append(exc)
+        return run
+
+    threads = [threading.Thread(target=wrap(t)) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+        assert not t.is_alive(), "thread hung"
+    if errors:
+        raise errors[0]
+
+
+def test_no_grad_in_one_thread_does_not_affect_another():
+    inside = threading.Event()
+    other_done = threading.Event()
+    seen: dict[str, object] = {}
+
+    def quiet():
+        with no_grad():
+            inside.set()
+            assert other_done.wait(10)
+            x = Value(2.0)
+            y = x * 3.0
+            seen["quiet_enabled"] = is_grad_enabled()
+            seen["quiet_is_leaf"] = y.is_leaf
+        seen["quiet_after"] = is_grad_enabled()
+
+    def recording():
+        assert inside.wait(10)  # the other thread is inside no_grad right now
+        seen["main_like_enabled"] = is_grad_enabled()
+        x = Value(2.0)
+        y = (x * 3.0).tanh()
+        y.backward()
+        seen["recording_is_leaf"] = y.is_leaf
+        seen["recording_grad"] = x.grad
+        other_done.set()
+
+    run_threads(quiet, recording)
+    assert seen["quiet_enabled"] is False and seen["quiet_is_leaf"] is True
+    assert seen["quiet_after"] is True
+    assert seen["main_like_enabled"] is True and seen["recording_is_leaf"] is False
+    assert seen["recording_grad"] != 0.0
+    assert is_grad_enabled()
+
+
+def test_no_grad_in_the_main_thread_does_not_leak_into_new_threads():
+    seen = {}
+    with no_grad():
+        def worker():
+            seen["enabled"] = is_grad_enabled()
+            seen["leaf"] = (Value(1.0) + 1.0).is_leaf
+        run_threads(worker)
+        assert not is_grad_enabled()
+    assert seen == {"enabled": True, "leaf": False}
+
+
+def test_anomaly_mode_is_per_thread():
+    inside = threading.Event()
+    other_done = threading.Event()
+    seen = {}
+
+    def overflowing_chain():
+        x = Value(1e-300, label="x")
+        return x, (x * 1e200) * 1e200
+
+    def checked():
+        with detect_anomaly():
+            inside.set()
+            assert other_done.wait(10)
+            _, y = overflowing_chain()
+            try:
+                y.backward()
+            except AnomalyError:
+                seen["checked_raised"] = True
+
+    def unchecked():
+        assert inside.wait(10)
+        seen["unchecked_enabled"] = is_anomaly_enabled()
+        x, y = overflowing_chain()
+        y.backward()  # no anomaly mode here: the overflow passes silently
+        seen["unchecked_grad"] = x.grad
+        other_done.set()
+
+    run_threads(checked, unchecked)
+    assert seen == {"checked_raised": True, "unchecked_enabled": False,
+                    "unchecked_grad": float("inf")}
+
+
+XOR = [([0.0, 0.0], [0.0]), ([0.0, 1.0], [1.0]), ([1.0, 0.0], [1.0]), ([1.0, 1.0], [0.0])]
+
+
+def train_job(kind: str, steps: int = 60, barrier: threading.Barrier | None = None):
+    """Build, train and report one model; everything it touches is its own. With ``barrier`` the
+    threads meet before every step, so both are mid-training at the same time throughout."""
+    if kind == "sgd":
+        model = MLP(2, [4, 1], hidden_activation="tanh", seed=11)
+        opt, loss_fn = SGD(model, lr=0.3, momentum=0.5), half_squared_error
+    else:
+        model = MLP(2, [3, 3, 1], hidden_activation="relu", output_activation="sigmoid",
+                    bias="shared", seed=12)
+        opt, loss_fn = Adam(model, lr=0.05), mse
+    history = []
+    for _ in range(steps):
+        if barrier is not None:
+            barrier.wait(10)
+        opt.zero_grad()
+        loss = Value.sum([loss_fn(model(x), t) for x, t in XOR])
+        history.append(loss.data)
+        loss.backward()
+        opt.step()
+        with no_grad():  # an evaluation pass in no_grad, interleaved with the other thread
+            probe = [o.data for x, _ in XOR for o in model(x)]
+    return history, model.state_dict(), probe
+
+
+def test_two_models_trained_in_two_threads_match_training_alone():
+    alone = {kind: train_job(kind) for kind in ("sgd", "adam")}
+    together: dict[str, tuple] = {}
+    barrier = threading.Barrier(2)
+
+    def job(kind):
+        return lambda: together.__setitem__(kind, train_job(kind, barrier=barrier))
+
+    run_threads(job("sgd"), job("adam"))
+    for kind in ("sgd", "adam"):
+        history, state, probe = together[kind]
+        assert history == alone[kind][0]  # == on floats: bit-identical
+        assert state == alone[kind][1]
+        assert probe == alone[kind][2]
+        assert history[-1] < history[0]  # and they did train
+
+
+def test_same_architecture_in_many_threads_is_bit_identical():
+    results: list = [None] * 4
+    barrier = threading.Barrier(4)
+
+    def job(i):
+        def run():
+            results[i] = train_job("sgd", steps=25, barrier=barrier)
+        return run
+
+    run_threads(*(job(i) for i in range(4)))
+    reference = train_job("sgd", steps=25)
+    assert all(r == reference for r in results)
