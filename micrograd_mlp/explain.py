@@ -316,7 +316,7 @@ def explain(parameter: str | Value, loss: Value | None = None, *, model: Any = N
             loc = Factor(f"∂{walker.name(user)}/∂{walker.name(parameter)}",
                          local_partial(user, i), f"{user.op.symbol}: {user.op.partials[i if i < len(user.op.partials) else 0]}")
             terms.append(Term(walker.name(user), [f, loc], f.value * loc.value))
-    g = walker.adj[parameter]
+    g = walker.adj.get(parameter, 0.0)
     lr = float(learning_rate)
     return Explanation(walker.name(parameter), parameter.data, g, walker.E, loss.data, terms,
                        lr, parameter.data - lr * g)
