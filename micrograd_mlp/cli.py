@@ -29,10 +29,6 @@ __all__ = ["main", "build_parser", "CLIError", "ProgressBar"]
 
 PROG = "micrograd-mlp"
 
-GRAPHVIZ_INSTALL_HINT = (
-    "install Graphviz's `dot` program: `apt-get install graphviz` (Debian/Ubuntu), "
-    "`brew install graphviz` (macOS), `conda install graphviz`, or see https://graphviz.org/download/"
-)
 MATPLOTLIB_INSTALL_HINT = (
     "--plot needs matplotlib: `pip install matplotlib` (or `pip install 'micrograd_mlp[plot]'`)"
 )
@@ -151,6 +147,12 @@ class ProgressBar:
         self.stream.write(f"\r[{bar}] {self.count}/{self.total}{loss}")
         self.stream.flush()
 
+    def clear(self) -> None:
+        """Blank the bar's line (before printing something else to the same terminal)."""
+        self.stream.write("\r" + " " * (self.width + 40) + "\r")
+        self.stream.flush()
+        self._last_draw = -math.inf
+
     def close(self) -> None:
         self._draw()
         self.stream.write("\n")
@@ -258,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--graph", metavar="PATH", default="worked-example.svg",
                    help="where to write the graph (.svg, .png or .pdf; default: %(default)s)")
     p.add_argument("--no-graph", action="store_true", help="do not render the graph")
-    p.set_defaults(handler=_cmd_demo)
+    p.set_defaults(parser=p, handler=_cmd_demo)
 
     # train
     p = sub.add_parser(
@@ -283,17 +285,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-activation", choices=["sigmoid", "tanh", "relu", "linear"],
                    default=None,
                    help="output activation (toy datasets; default sigmoid, linear for hinge)")
-    p.add_argument("--loss", choices=["half_squared", "mse", "bce", "hinge"], default=None,
-                   help="loss (default half_squared for the article, bce for toy datasets)")
+    p.add_argument("--loss", choices=_loss_choices(), default=None, metavar="LOSS",
+                   help="half_squared_error, mse, binary_cross_entropy (alias bce) or hinge "
+                        "(default: half_squared_error for the article, binary_cross_entropy for "
+                        "toy datasets; hinge trains on labels -1/+1 with a linear output)")
     p.add_argument("--optimizer", "--optimiser", choices=["sgd", "adam"], default=None,
                    help="optimiser (default sgd for the article, adam for toy datasets)")
     p.add_argument("--lr", type=_positive_float, default=None,
                    help="learning rate (default 0.5 for the article with sgd, 0.05 otherwise)")
     p.add_argument("--momentum", type=_nonnegative_float, default=0.0, help="SGD momentum (default: %(default)s)")
     p.add_argument("--steps", type=_positive_int, default=None,
-                   help="training steps, full batch (default 10000 for the article, 500 otherwise)")
-    p.add_argument("--samples", type=_positive_int, default=100,
-                   help="number of points of a toy dataset (default: %(default)s)")
+                   help="training steps, full batch (default 10000 for the article, 300 otherwise)")
+    p.add_argument("--samples", type=_positive_int, default=None,
+                   help="number of points of a toy dataset (default: 4 for xor, 100 otherwise)")
     p.add_argument("--noise", type=_nonnegative_float, default=None,
                    help="noise of a toy dataset (default: the generator's)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data and the initial weights (default: %(default)s)")
@@ -309,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="PATH",
                    help="save a PNG of the loss curve (and, for a 2-D dataset, the decision "
                         "boundary); needs matplotlib")
-    p.set_defaults(handler=_cmd_train)
+    p.set_defaults(parser=p, handler=_cmd_train)
 
     # compare
     p = sub.add_parser(
@@ -320,7 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "Exit status 1 when any row disagrees beyond the tolerances.",
     )
     _model_arguments(p)
-    p.set_defaults(handler=_cmd_compare)
+    p.add_argument("--include-frozen", action="store_true",
+                   help="also compare the frozen biases (b1, b2 of the article)")
+    p.set_defaults(parser=p, handler=_cmd_compare)
 
     # explain
     p = sub.add_parser(
@@ -334,7 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
     _model_arguments(p)
     p.add_argument("--lr", type=_positive_float, default=None,
                    help="learning rate of the update shown (default: the article's 0.5)")
-    p.set_defaults(handler=_cmd_explain)
+    p.add_argument("--depth", type=_nonnegative_int, default=1,
+                   help="how many layers of 'sum over the neurons it feeds' to expand "
+                        "(default: %(default)s)")
+    p.set_defaults(parser=p, handler=_cmd_explain)
 
     # graph
     p = sub.add_parser(
@@ -350,12 +359,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--highlight", metavar="PARAM",
                    help="highlight the paths from the loss to this parameter (e.g. w5)")
     p.add_argument("--no-grads", action="store_true", help="hide the gradients")
-    p.add_argument("--deltas", action="store_true", help="annotate each net node with its δ")
-    p.add_argument("--cluster", action="store_true", help="group nodes by neuron and layer")
-    p.add_argument("--collapse", action="store_true", help="one node per neuron")
+    p.add_argument("--no-deltas", action="store_true",
+                   help="do not annotate each net node with its δ = ∂E/∂net")
+    p.add_argument("--no-cluster", action="store_true",
+                   help="do not group the nodes by layer and neuron")
+    p.add_argument("--collapse", action="store_true", help="draw one node per neuron")
     p.add_argument("--top-to-bottom", action="store_true",
                    help="lay the graph out top to bottom instead of left to right")
-    p.set_defaults(handler=_cmd_graph)
+    p.set_defaults(parser=p, handler=_cmd_graph)
     return parser
 
 
@@ -366,27 +377,403 @@ def _model_arguments(p: argparse.ArgumentParser) -> None:
                    help="input values, comma-separated (default: the article's 0.05,0.10)")
     p.add_argument("--targets", type=_float_list, default=None, metavar="T",
                    help="target values, comma-separated (default: the article's 0.01,0.99)")
+    p.add_argument("--loss", choices=_loss_choices(), default="half_squared_error",
+                   metavar="LOSS",
+                   help="half_squared_error (default; the δ formulas assume it), mse, "
+                        "binary_cross_entropy (alias bce) or hinge")
 
 
-# --- subcommands (filled in below) --------------------------------------------------------------
+# --- shared helpers ----------------------------------------------------------------------------
+LOSS_ALIASES = {"bce": "binary_cross_entropy", "half_squared": "half_squared_error",
+                "hse": "half_squared_error"}
+
+
+def _loss_function(name: str) -> Callable:
+    from .losses import LOSSES
+
+    return LOSSES[LOSS_ALIASES.get(name, name)]
+
+
+def _loss_choices() -> list[str]:
+    from .losses import LOSSES
+
+    return [*LOSSES, *LOSS_ALIASES]
+
+
+def _load_model(path: str | None):
+    """The article network, or the MLP saved at ``path`` (a read error is a :class:`CLIError`)."""
+    from . import article
+    from .nn import MLP
+
+    if path is None:
+        return article.network()
+    try:
+        return MLP.from_file(path)
+    except FileNotFoundError:
+        raise CLIError(f"model file not found: {path}") from None
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise CLIError(f"cannot load the model from {path}: {exc}") from None
+
+
+def _sample(args: argparse.Namespace, model) -> tuple[list[float], list[float]]:
+    """The inputs and targets to differentiate at: ``--inputs``/``--targets`` or the article's."""
+    from . import article
+
+    inputs = list(article.INPUTS) if args.inputs is None else args.inputs
+    targets = list(article.TARGETS) if args.targets is None else args.targets
+    if len(inputs) != model.nin:
+        hint = "" if args.inputs is not None else " (the default is the article's sample; give --inputs)"
+        args.parser.error(f"the model takes {model.nin} inputs, got {len(inputs)}{hint}")
+    if len(targets) != model.nout:
+        hint = "" if args.targets is not None else " (the default is the article's sample; give --targets)"
+        args.parser.error(f"the model has {model.nout} outputs, so --targets needs {model.nout} "
+                          f"values, got {len(targets)}{hint}")
+    return inputs, targets
+
+
+def _fmt(x: float, digits: int = 9) -> str:
+    return f"{x:.{digits}f}" if 1e-4 <= abs(x) < 1e4 or x == 0 else f"{x:.{digits}e}"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if r else c.ljust(w)
+                         for c, w, r in zip(cells, widths, right)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+# --- demo ---------------------------------------------------------------------------------------
 def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    raise CLIError("demo: not available yet")
+    """The worked example end to end (every number computed, published ones shown beside)."""
+    from . import article, manual
+    from .compare import compare_gradients
+    from .losses import half_squared_error
+    from .optim import SGD
+
+    def say(text: str = "") -> None:
+        print(text, file=out)
+
+    pub = article.PUBLISHED
+    model = article.network()
+    x, t, lr = list(article.INPUTS), list(article.TARGETS), article.LEARNING_RATE
+    say("The worked example: a 2-2-2 sigmoid network, one shared bias per layer (frozen).")
+    say(f"inputs i1 = {x[0]}, i2 = {x[1]};  targets {t[0]}, {t[1]};  learning rate η = {lr}")
+    say("weights  " + "  ".join(f"{k} = {v}" for k, v in article.WEIGHTS.items()))
+    say("biases   " + "  ".join(f"{k} = {v}" for k, v in article.BIASES.items()))
+
+    # 1. forward pass, with autograd
+    outputs = model(x)
+    loss = half_squared_error(outputs, t)
+    nodes = {v.label: v for v in _graph_nodes(loss) if v.label}
+    say()
+    say("1. Forward pass   net = Σ w·x + b,   out = σ(net) = 1 / (1 + e^(−net))")
+    rows = []
+    for neuron in ("h1", "h2", "o1", "o2"):
+        net, act = nodes[f"net_{neuron}"].data, nodes[f"out_{neuron}"].data
+        rows.append([neuron, _fmt(net), pub.get(f"net_{neuron}", ""), _fmt(act),
+                     pub.get(f"out_{neuron}", "")])
+    say(_table(["neuron", "net", "published", "out", "published"], rows,
+               [False, True, True, True, True]))
+    rows = [[name, _fmt(nodes[name].data), pub.get(name, "")] for name in ("E_o1", "E_o2")]
+    rows.append(["E_total", _fmt(loss.data), pub["E_total"]])
+    say("error    E = Σ ½ (target − out)²")
+    say(_table(["term", "value", "published"], rows, [False, True, True]))
+
+    # 2. the δs, by the hand-derived formulas (manual, plain floats)
+    bp = manual.backprop(model, x, t)
+    net = manual.from_model(model)
+    say()
+    say("2. Backward pass: δ = ∂E/∂net of every neuron, by the hand-derived formulas")
+    say("   output: δ_o = (out_o − target_o) · out_o (1 − out_o)")
+    say("   hidden: δ_h = (Σ_o δ_o · w_ho) · out_h (1 − out_h)")
+    rows = []
+    for l in range(len(net.weights) - 1, -1, -1):
+        for j, name in enumerate(net.neuron_names[l]):
+            rec = bp.neurons[name]
+            if l == len(net.weights) - 1:
+                how = f"({_fmt(rec.out)} − {t[j]}) · σ'"
+            else:
+                terms = " + ".join(
+                    f"δ_{net.neuron_names[l + 1][k]}·{net.weight_names[l + 1][k][j]}"
+                    for k in range(len(net.weights[l + 1])))
+                how = f"({terms}) · σ'"
+            rows.append([f"δ_{name}", _fmt(rec.delta), how])
+    say(_table(["δ", "value", "formula (σ' = out (1 − out))"], rows, [False, True, False]))
+
+    # 3. gradients (autograd) and the update, w⁺ = w − η ∂E/∂w
+    model.zero_grad()
+    loss.backward()
+    before = model.state_dict()
+    grads = {name: p.grad for name, p in model.named_parameters()}
+    SGD(model, lr=lr).step()
+    after = model.state_dict()
+    say()
+    say(f"3. Gradients ∂E/∂w = δ · (input of the weight), and the update w⁺ = w − η·∂E/∂w "
+        f"(η = {lr})")
+    rows = []
+    for name, g in grads.items():
+        rows.append([name, f"{before[name]:g}", _fmt(g), _fmt(after[name]),
+                     pub.get(f"{name}+", "")])
+    say(_table(["param", "w", "∂E/∂w (autograd)", "w⁺", "published w⁺"], rows,
+               [False, True, True, True, True]))
+    frozen = [n for n in before if n not in grads]
+    if frozen:
+        say(f"({', '.join(frozen)}: shared biases, frozen as in the article)")
+    new_loss = half_squared_error(model(x), t).data
+    say(f"E_total after this one update: {_fmt(new_loss)}  "
+        f"(published {pub['E_total after 1 update']})")
+
+    # 4. manual vs autograd vs numeric, at the initial weights
+    say()
+    say("4. The same gradients three ways: hand-derived δ formulas, autograd, central differences")
+    report = compare_gradients(article.network(), x, t)
+    say(str(report))
+
+    # 5. the picture
+    say()
+    if args.no_graph:
+        say("5. Graph: skipped (--no-graph).")
+    else:
+        _demo_graph(args.graph, say)
+    say()
+    say("Next: `micrograd-mlp explain w5`, `micrograd-mlp explain w1`, `micrograd-mlp train`.")
+    return 0 if report.ok else 1
+
+
+def _graph_nodes(root) -> list:
+    from .engine import topological_order
+
+    return topological_order(root)
+
+
+def _demo_graph(path: str, say: Callable[[str], None]) -> None:
+    from . import graph
+
+    try:
+        written = graph.render_article_graph(path)
+    except graph.GraphvizNotFoundError:
+        dot_path = os.path.splitext(path)[0] + ".dot"
+        graph.render_article_graph(dot_path)
+        say(f"5. Graph: Graphviz's `dot` program was not found, so no picture was drawn. To get "
+            f"one, {graph.INSTALL_HINT}. The graph's DOT source was written to {dot_path} "
+            f"(render it later with `dot -Tsvg {dot_path} -o {path}`).")
+        return
+    except (ValueError, OSError) as exc:
+        say(f"5. Graph: not written ({exc}).")
+        return
+    say(f"5. Graph: the computation graph of E_total (values, gradients and δs) was written to "
+        f"{written}")
+
+
+# --- train --------------------------------------------------------------------------------------
+TOY_DEFAULTS = {"layers": {"xor": [8]}, "default_layers": [16, 16], "steps": 300, "lr": 0.05}
 
 
 def _cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    raise CLIError("train: not available yet")
+    from . import article
+    from .datasets import load_dataset
+    from .nn import MLP
+    from .optim import SGD, Adam
+    from .training import evaluate, train
+
+    parser = args.parser
+    toy = args.dataset != "article"
+    if not toy:
+        for option, value in (("--layers", args.layers), ("--activation", args.activation),
+                              ("--output-activation", args.output_activation),
+                              ("--samples", args.samples), ("--noise", args.noise)):
+            if value is not None:
+                parser.error(f"{option} applies to the toy datasets (xor, moons, circles); the "
+                             f"article network is fixed")
+    if args.plot:
+        _require_matplotlib()
+
+    loss_name = LOSS_ALIASES.get(args.loss, args.loss) if args.loss else (
+        "binary_cross_entropy" if toy else "half_squared_error")
+    optimizer_name = args.optimizer or ("adam" if toy else "sgd")
+    steps = args.steps or (TOY_DEFAULTS["steps"] if toy else article.ROUNDS)
+    lr = args.lr or (article.LEARNING_RATE if not toy and optimizer_name == "sgd"
+                     else TOY_DEFAULTS["lr"])
+
+    inputs = targets = None
+    if toy:
+        layers = args.layers if args.layers is not None else TOY_DEFAULTS["layers"].get(
+            args.dataset, TOY_DEFAULTS["default_layers"])
+        hidden = args.activation or "tanh"
+        output = args.output_activation or ("linear" if loss_name == "hinge" else "sigmoid")
+        if loss_name == "binary_cross_entropy" and output != "sigmoid":
+            parser.error("--loss binary_cross_entropy needs --output-activation sigmoid "
+                         "(its outputs must be probabilities)")
+        options = {"n": args.samples if args.samples is not None else 100, "seed": args.seed,
+                   "labels": (-1.0, 1.0) if loss_name == "hinge" else (0.0, 1.0)}
+        if args.dataset == "xor" and args.samples is None:
+            options["n"] = 4
+        if args.noise is not None:
+            options["noise"] = args.noise
+        try:
+            inputs, targets = load_dataset(args.dataset, **options)
+        except (TypeError, ValueError) as exc:
+            parser.error(str(exc))
+        model = MLP(2, [*layers, 1], hidden_activation=hidden, output_activation=output,
+                    bias="neuron", seed=args.seed)
+        data = list(zip(inputs, targets))
+        what = (f"{args.dataset} ({len(data)} points, seed {args.seed}), MLP "
+                f"{' -> '.join(str(k) for k in [2, *layers, 1])}, {hidden} hidden, {output} output")
+    else:
+        model = article.network()
+        data = [(list(article.INPUTS), list(article.TARGETS))]
+        what = "the article's 2-2-2 sigmoid network on its one sample"
+    loss_fn = _loss_function(loss_name)
+    try:
+        if optimizer_name == "adam":
+            optimizer = Adam(model, lr=lr)
+        else:
+            optimizer = SGD(model, lr=lr, momentum=args.momentum)
+    except (TypeError, ValueError) as exc:
+        parser.error(str(exc))
+
+    print(f"training {what}", file=out)
+    print(f"loss {loss_name}, optimiser {optimizer!r}, {steps} steps (full batch)", file=out)
+
+    every = args.every if args.every is not None else max(1, steps // 10)
+    show_bar = args.progress if args.progress is not None else _isatty(err)
+    bar = ProgressBar(steps, stream=err) if show_bar else None
+    width = len(str(steps))
+
+    def report(updates: int, loss: float) -> None:
+        if bar is not None:
+            bar.clear()
+        print(f"after {updates:>{width}} updates: loss {loss:.10g}", file=out, flush=True)
+
+    def on_step(step: int, loss: float) -> None:
+        # ``loss`` was measured in the forward pass of step ``step``, i.e. after step-1 updates
+        done = step - 1
+        if done == 0 or (every and done % every == 0):
+            report(done, loss)
+        if bar is not None:
+            bar.update(loss=loss)
+
+    started = time.perf_counter()
+    try:
+        history = train(model, data, steps, loss_fn=loss_fn, optimizer=optimizer,
+                        progress=on_step)
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        print("interrupted", file=err)
+        return 130
+    except (ValueError, OverflowError, ZeroDivisionError) as exc:
+        if bar is not None:
+            bar.close()
+        raise CLIError(f"training stopped: {exc}") from None
+    if bar is not None:
+        bar.close()
+        bar = None
+    final = evaluate(model, data, loss_fn)
+    history.append(final)
+    report(steps, final)
+    print(f"({time.perf_counter() - started:.1f} s)", file=out)
+
+    from .engine import no_grad
+
+    with no_grad():
+        predictions = [[o.data for o in model(x)] for x, _ in data]
+    if toy:
+        threshold = decision_threshold(model.output_activation)
+        low, high = sorted(set(targets))
+        right = sum((high if p[0] > threshold else low) == y for p, y in zip(predictions, targets))
+        print(f"accuracy: {right}/{len(targets)} = {right / len(targets):.1%}", file=out)
+    else:
+        outs = predictions[0]
+        print("outputs: " + ", ".join(f"out_o{k + 1} = {o:.9f} (target {t})"
+                                      for k, (o, t) in enumerate(zip(outs, data[0][1]))), file=out)
+
+    if args.save:
+        try:
+            model.save(args.save)
+        except (OSError, ValueError) as exc:
+            raise CLIError(f"cannot save the model to {args.save}: {exc}") from None
+        print(f"model saved to {args.save}", file=out)
+    if args.plot:
+        title = f"{args.dataset}: {loss_name}, {optimizer_name} lr={lr:g}"
+        try:
+            plot_training(args.plot, history, title, model if toy else None, inputs, targets)
+        except OSError as exc:
+            raise CLIError(f"cannot write the plot {args.plot}: {exc}") from None
+        print(f"plot saved to {args.plot}", file=out)
+    return 0
 
 
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+# --- compare and explain ------------------------------------------------------------------------
 def _cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    raise CLIError("compare: not available yet")
+    from .compare import compare_gradients
+
+    model = _load_model(args.model)
+    inputs, targets = _sample(args, model)
+    try:
+        report = compare_gradients(model, inputs, targets, loss=_loss_function(args.loss),
+                                   include_frozen=args.include_frozen)
+    except (ValueError, OverflowError, ZeroDivisionError) as exc:
+        raise CLIError(f"compare: {exc}") from None
+    print(report, file=out)
+    return 0 if report.ok else 1
 
 
 def _cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    raise CLIError("explain: not available yet")
+    from .explain import explain
+
+    model = _load_model(args.model)
+    names = [n for n, _ in model.named_parameters(include_frozen=True)]
+    if args.parameter not in names:
+        args.parser.error(f"no parameter {args.parameter!r} in the model; its parameters are "
+                          f"{', '.join(names)}")
+    inputs, targets = _sample(args, model)
+    from . import article
+
+    lr = args.lr if args.lr is not None else article.LEARNING_RATE
+    try:
+        text = explain(args.parameter, model=model, inputs=inputs, targets=targets,
+                       loss_fn=_loss_function(args.loss), learning_rate=lr, depth=args.depth)
+    except (ValueError, KeyError, OverflowError, ZeroDivisionError) as exc:
+        raise CLIError(f"explain: {exc}") from None
+    print(text, file=out)
+    return 0
 
 
+# --- graph --------------------------------------------------------------------------------------
 def _cmd_graph(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    raise CLIError("graph: not available yet")
+    from . import article, graph
+
+    suffix = os.path.splitext(args.output)[1].lower()
+    if suffix not in graph.RENDER_FORMATS:
+        args.parser.error(f"cannot tell the format from {args.output!r}: use a file name ending "
+                          f"in {', '.join(sorted(graph.RENDER_FORMATS))}")
+    names = list(article.initial_state())
+    if args.highlight is not None and args.highlight not in names:
+        args.parser.error(f"--highlight: no parameter {args.highlight!r} in the article network; "
+                          f"choose one of {', '.join(names)}")
+    try:
+        written = graph.render_article_graph(
+            args.output, cluster=not args.no_cluster, collapse=args.collapse,
+            highlight=args.highlight, show_grad=not args.no_grads,
+            show_delta=not args.no_deltas, rankdir="TB" if args.top_to_bottom else "LR")
+    except graph.GraphvizNotFoundError:
+        raise CLIError(f"Graphviz's `dot` program was not found: {graph.INSTALL_HINT}. "
+                       f"(A .dot output file needs no Graphviz: try -o graph.dot.)") from None
+    except OSError as exc:
+        raise CLIError(f"cannot write {args.output}: {exc}") from None
+    print(f"graph written to {written}", file=out)
+    return 0
 
 
 # --- entry point --------------------------------------------------------------------------------
