@@ -74,9 +74,11 @@ class GraphTooLargeError(ValueError):
     draw each neuron as one node, or raise ``max_nodes`` (``None`` disables the bound).
     """
 
-    def __init__(self, node_count: int, max_nodes: int, collapsed: bool, has_model: bool) -> None:
-        self.node_count = node_count
+    def __init__(self, node_count: int, max_nodes: int, collapsed: bool, has_model: bool,
+                 at_least: bool = False) -> None:
+        self.node_count = node_count  # with at_least: counting stopped there (a lower bound)
         self.max_nodes = max_nodes
+        self.at_least = at_least
         if collapsed:
             hint = "draw a smaller graph or raise max_nodes (max_nodes=None disables the bound)"
         elif has_model:
@@ -85,8 +87,9 @@ class GraphTooLargeError(ValueError):
         else:
             hint = ("pass model=<your MLP> and collapse=True to draw each neuron as one node, or "
                     "raise max_nodes (max_nodes=None disables the bound)")
+        has = f"at least {node_count}" if at_least else f"{node_count}"
         super().__init__(
-            f"draw_graph: the graph has {node_count} nodes, more than max_nodes={max_nodes}; {hint}"
+            f"draw_graph: the graph has {has} nodes, more than max_nodes={max_nodes}; {hint}"
         )
 
 
@@ -159,6 +162,25 @@ def _collect(roots: Sequence[Value]) -> list[Value]:
                 seen.add(node)
                 order.append(node)
     return order
+
+
+def _refuse_huge(roots: Sequence[Value], max_nodes: int, has_model: bool) -> None:
+    """Count drawn nodes (a value node per Value, an op node per non-leaf) from the roots and stop
+    at 4·max_nodes + 1000: a graph past that is refused in O(max_nodes) time and memory, however
+    large it is. Smaller graphs fall through to the exact count of :func:`draw_graph`."""
+    cap = 4 * max_nodes + 1000
+    seen: set[Value] = set()
+    stack = list(roots)
+    count = 0
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        count += 1 if node.op is None else 2
+        if count > cap:
+            raise GraphTooLargeError(count, max_nodes, False, has_model, at_least=True)
+        stack.extend(node.operands)
 
 
 def _as_roots(root: object) -> list[Value]:
@@ -329,13 +351,18 @@ def _value_label(node: Value, *, show_grad: bool, show_delta: bool, precision: i
     cells = []
     if node.label is not None:
         text = _html_text(node.label)
-        cells.append(f"<TD><B>{text}</B></TD>" if bold or node.is_leaf else f"<TD>{text}</TD>")
+        cells.append(f"<TD>{_bold(text)}</TD>" if bold or node.is_leaf else f"<TD>{text or ' '}</TD>")
     cells.append(f"<TD>data {_fmt(node.data, precision)}</TD>")
     if show_delta and _is_net(node):  # δ = ∂root/∂net is this node's grad
         cells.append(f'<TD BGCOLOR="{_DELTA_BG}">{_delta_text(node, precision)}</TD>')
     elif show_grad:
         cells.append(f"<TD>grad {_fmt(node.grad, precision)}</TD>")
     return _table(cells, highlighted, _LEAF_BG if node.is_leaf else None)
+
+
+def _bold(html_text: str) -> str:
+    """Bold markup around escaped text (Graphviz rejects an empty ``<B></B>``)."""
+    return f"<B>{html_text}</B>" if html_text else " "
 
 
 def _delta_text(node: Value, precision: int) -> str:
@@ -356,7 +383,7 @@ def _table(cells: list[str], highlighted: bool, bgcolor: str | None) -> str:
 
 def _neuron_label(g: _NeuronGroup, *, show_grad: bool, show_delta: bool, precision: int,
                   highlighted: bool) -> str:
-    rows = [f"<TR><TD><B>{_html_text(g.name)}</B>"
+    rows = [f"<TR><TD>{_bold(_html_text(g.name))}"
             + (f" ({_html_text(g.activation)})" if g.activation else "") + "</TD></TR>"]
     names = [p.label for p in g.params if p.label]
     if names:
@@ -436,6 +463,8 @@ def draw_graph(
     if collapse and model is None:
         raise ValueError("draw_graph: collapse=True needs model=<the MLP that built the graph>")
 
+    if max_nodes is not None and not collapse:  # refuse a huge graph without walking all of it
+        _refuse_huge(roots, max_nodes, model is not None)
     order = _collect(roots)
     index = {node: i for i, node in enumerate(order)}
     groups: list[_NeuronGroup] = []
