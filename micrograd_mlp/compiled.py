@@ -1,0 +1,797 @@
+"""The compiled path: trace a graph once, rerun forward and backward as generated Python.
+
+For a graph whose *structure* does not change between steps (a network and its loss), the eager
+engine rebuilds the same nodes every step. :func:`compile_graph` walks the graph once and writes a
+straight-line Python function for it - one local variable per node value ``v`` and per gradient
+``g``, no per-node objects - from the primitive table's expression strings (``forward`` and
+``partials`` over ``a``, ``b``, ``out``, ``k``), then ``exec``-s it once::
+
+    loss = half_squared_error(model(x), t)          # build the graph once, eagerly
+    fast = compile_graph(loss, params=model.parameters())
+    value, grads = fast.forward_backward()           # current .data of the parameters
+    value, grads = fast.forward_backward([0.1, 0.2, ...])   # or new parameter values
+    history = fast.train(steps=10000, lr=0.5)        # SGD, loop inside the generated code
+
+The generated code performs the same floating-point operations, in the same order, as
+:meth:`Value.backward` (the reverse sweep follows the engine's topological order and applies
+``∂L/∂operand += ∂L/∂out · ∂out/∂operand`` exactly as it does), so results agree with the eager
+engine - in practice bit for bit.
+
+What is what in the traced graph:
+
+* ``params`` - leaves whose values change between calls and whose gradients are returned;
+* ``inputs`` - leaves whose values change between calls (data); no gradients;
+* every other leaf, and every node that depends on no parameter or input, is a *constant*: its value
+  at trace time is written into the code.
+
+Errors. Every forward value is checked for being finite (one addition per node) and so are the loss
+and the gradients. If a check fails or the generated code raises, the step is re-run by *replaying*
+the graph with the eager engine (:meth:`CompiledGraph.replay`), so the error raised - or the
+non-finite gradient returned - is exactly what eager :class:`Value` gives.
+
+Each generated statement adds a line to :attr:`CompiledGraph.source`; graphs of a few hundred
+thousand nodes compile in seconds, a one-shot graph is better left to the eager engine.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import numbers
+from typing import Callable, Iterable, Sequence
+
+from .engine import Value, _apply_binary, _apply_unary, enable_grad, topological_order
+from .primitives import FLOAT_NAMESPACE, PRIMITIVES, Primitive
+
+__all__ = ["compile_graph", "CompiledGraph"]
+
+_AFFINE, _SUM = PRIMITIVES["affine"], PRIMITIVES["sum"]
+_CHUNK = 32  # terms per generated line (keeps expressions shallow for the parser)
+
+
+# --- expression templates from the primitive table -------------------------------------------------
+def _parse(expr: str) -> ast.expr:
+    return ast.parse(expr, mode="eval").body
+
+
+#: name -> (forward AST, partial ASTs), parsed once from the table.
+_TEMPLATES: dict[str, tuple[ast.expr, tuple[ast.expr, ...]]] = {
+    p.name: (_parse(p.forward), tuple(_parse(d) for d in p.partials))
+    for p in PRIMITIVES.values()
+    if p.arity > 0
+}
+
+
+def _const(x: float | bool) -> ast.expr:
+    """A literal for ``x``; negative numbers as ``-(x)`` so unparsing keeps the precedence."""
+    if isinstance(x, bool):
+        return ast.Constant(x)
+    if math.copysign(1.0, x) < 0:
+        return ast.UnaryOp(ast.USub(), ast.Constant(-x))
+    return ast.Constant(x)
+
+
+def _const_value(node: ast.expr) -> tuple[bool, object]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, bool)):
+        return True, node.value
+    if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+            and isinstance(node.operand, ast.Constant)):
+        return True, -node.operand.value
+    return False, None
+
+
+class _Substitute(ast.NodeTransformer):
+    """Replace the template names ``a``, ``b``, ``out``, ``k`` by code, then fold constants."""
+
+    def __init__(self, names: dict[str, Callable[[], ast.expr]]) -> None:
+        self.names = names
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        make = self.names.get(node.id)
+        return make() if make is not None else node
+
+    def _fold(self, node: ast.expr, parts: Iterable[ast.expr]) -> ast.expr:
+        if not all(_const_value(p)[0] for p in parts):
+            return node
+        try:
+            value = eval(compile(ast.fix_missing_locations(ast.Expression(node)), "<fold>",
+                                 "eval"), {"__builtins__": {}})
+        except (ArithmeticError, ValueError, TypeError):
+            return node  # leave it to run time (and to the eager error on replay)
+        if isinstance(value, bool) or (isinstance(value, (int, float)) and math.isfinite(value)):
+            return _const(value)
+        return node
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+        self.generic_visit(node)
+        return self._fold(node, (node.left, node.right))
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
+        self.generic_visit(node)
+        if _const_value(node)[0]:
+            return node
+        if (isinstance(node.op, ast.USub) and isinstance(node.operand, ast.UnaryOp)
+                and isinstance(node.operand.op, ast.USub)):
+            return node.operand.operand  # --x is x exactly
+        return self._fold(node, (node.operand,))
+
+    def visit_Compare(self, node: ast.Compare) -> ast.expr:
+        self.generic_visit(node)
+        return self._fold(node, (node.left, *node.comparators))
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)
+        # pow(x, 1.0) is exactly x (the only float within 0.5 ulp of x**1)
+        if (isinstance(node.func, ast.Name) and node.func.id == "pow" and len(node.args) == 2
+                and _const_value(node.args[1]) == (True, 1.0)):
+            return node.args[0]
+        return node
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.expr:
+        self.generic_visit(node)
+        known, value = _const_value(node.test)
+        if known:
+            return node.body if value else node.orelse
+        return node
+
+
+def _instantiate(template: ast.expr, names: dict[str, Callable[[], ast.expr]]) -> str:
+    """The template with its names replaced, helpers inlined, constant parts folded, as text."""
+    tree = ast.parse(ast.unparse(template), mode="eval").body  # a fresh copy to transform
+    tree = _Substitute(names).visit(tree)
+    tree = _Inline().visit(tree)
+    return ast.unparse(_Substitute({}).visit(tree))
+
+
+# --- inlining the table's small helper functions ----------------------------------------------------
+# A helper of FLOAT_NAMESPACE (sigmoid, step, sign, ...) whose body is ``if``/``return`` and simple
+# assignments is rewritten as ONE expression (``if`` -> ``x if c else y``, ``t = e`` -> ``(t := e)``
+# at t's first use), so generated code does the helper's float operations without a Python call.
+# Helpers of any other shape (loops, raise, ...) stay calls.
+
+def _strip_docstring(body: list[ast.stmt]) -> list[ast.stmt]:
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        return body[1:]
+    return body
+
+
+def _statements_to_expr(stmts: list[ast.stmt]) -> ast.expr | None:
+    if not stmts:
+        return None
+    first, rest = stmts[0], stmts[1:]
+    if isinstance(first, ast.Return):
+        return first.value
+    if isinstance(first, ast.If):
+        body = first.body if isinstance(first.body[-1], ast.Return) else first.body + rest
+        then = _statements_to_expr(body)
+        other = _statements_to_expr(first.orelse + rest)
+        if then is None or other is None:
+            return None
+        return ast.IfExp(first.test, then, other)
+    if (isinstance(first, ast.Assign) and len(first.targets) == 1
+            and isinstance(first.targets[0], ast.Name)):
+        after = _statements_to_expr(rest)
+        if after is None:
+            return None
+        return _bind(after, first.targets[0].id, first.value)
+    return None
+
+
+def _bind(expr: ast.expr, name: str, value: ast.expr) -> ast.expr | None:
+    """``expr`` with the first evaluated use of ``name`` turned into ``(name := value)``;
+    ``None`` if that use is not certain to run first (inside a branch) or there is none."""
+    found = []
+
+    def visit(node: ast.AST, conditional: bool) -> bool:  # False: unsupported node
+        if isinstance(node, ast.Name):
+            if node.id == name and not found:
+                found.append((node, conditional))
+            return True
+        if isinstance(node, ast.Constant):
+            return True
+        if isinstance(node, ast.BinOp):
+            return visit(node.left, conditional) and visit(node.right, conditional)
+        if isinstance(node, ast.UnaryOp):
+            return visit(node.operand, conditional)
+        if isinstance(node, ast.Compare):
+            return all(visit(n, conditional) for n in (node.left, *node.comparators))
+        if isinstance(node, ast.Call):
+            return (visit(node.func, conditional) and not node.keywords
+                    and all(visit(a, conditional) for a in node.args))
+        if isinstance(node, ast.Attribute):
+            return visit(node.value, conditional)
+        if isinstance(node, ast.IfExp):
+            return (visit(node.test, conditional) and visit(node.body, True)
+                    and visit(node.orelse, True))
+        if isinstance(node, ast.BoolOp):
+            return visit(node.values[0], conditional) and all(
+                visit(v, True) for v in node.values[1:])
+        if isinstance(node, ast.NamedExpr):
+            return visit(node.value, conditional)
+        return False
+
+    if not visit(expr, False) or not found or found[0][1]:
+        return None
+    target = found[0][0]
+
+    class Replace(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.expr:
+            if node is target:
+                return ast.NamedExpr(ast.Name(name, ast.Store()), value)
+            return node
+
+    return Replace().visit(expr)
+
+
+def _helper_template(fn: object) -> tuple[list[str], ast.expr, dict[str, object]] | None:
+    """``(parameters, body as one expression, free names -> objects)`` or ``None``."""
+    import inspect
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]  # type: ignore[arg-type]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return None
+    if not isinstance(tree, ast.FunctionDef):
+        return None
+    args = tree.args
+    if (args.vararg or args.kwarg or args.kwonlyargs or args.defaults or args.posonlyargs
+            or tree.decorator_list):
+        return None
+    params = [a.arg for a in args.args]
+    expr = _statements_to_expr(_strip_docstring(tree.body))
+    if expr is None:
+        return None
+    import builtins
+
+    scope = getattr(fn, "__globals__", {})
+    by_object = {id(obj): name for name, obj in FLOAT_NAMESPACE.items() if name != "__builtins__"}
+
+    shortened: set[str] = set()
+
+    class ShortNames(ast.NodeTransformer):  # math.exp -> exp when the namespace has that object
+        def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
+            self.generic_visit(node)
+            if isinstance(node.value, ast.Name) and node.value.id in scope:
+                obj = getattr(scope[node.value.id], node.attr, None)
+                if obj is not None and id(obj) in by_object:
+                    shortened.add(by_object[id(obj)])
+                    return ast.Name(by_object[id(obj)], ast.Load())
+            return node
+
+    expr = ShortNames().visit(expr)
+    bound = set(params) | {n.target.id for n in ast.walk(expr) if isinstance(n, ast.NamedExpr)}
+    free = {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)} - bound
+    objects = {}
+    for name in free:
+        if name in shortened:
+            continue  # a FLOAT_NAMESPACE name by construction
+        if name in scope:
+            objects[name] = scope[name]
+        elif hasattr(builtins, name):
+            objects[name] = getattr(builtins, name)
+        else:
+            return None
+        if name in FLOAT_NAMESPACE and FLOAT_NAMESPACE[name] is not objects[name]:
+            return None  # the name means something else in the generated code
+    return params, expr, objects
+
+
+def _inlinable_helpers() -> tuple[dict[str, tuple], dict[str, object]]:
+    """The helpers to inline, and the extra names their bodies need (``math``, ...)."""
+    helpers: dict[str, tuple] = {}
+    extra: dict[str, object] = {}
+    for name, fn in FLOAT_NAMESPACE.items():
+        template = _helper_template(fn) if callable(fn) else None
+        if template is None:
+            continue
+        objects = {n: o for n, o in template[2].items() if n not in FLOAT_NAMESPACE}
+        if any(extra.get(n, o) is not o for n, o in objects.items()):
+            continue  # two helpers disagree on a global name: keep this one a call
+        extra.update(objects)
+        helpers[name] = template
+    return helpers, extra
+
+
+#: FLOAT_NAMESPACE name -> (parameters, body expression, globals) for the inlinable helpers, and
+#: the names their bodies use beyond FLOAT_NAMESPACE (added to the generated code's namespace).
+_HELPERS, _HELPER_GLOBALS = _inlinable_helpers()
+
+_temp_counter = [0]
+
+
+def _is_plain(node: ast.expr) -> bool:
+    """Cheap and side-effect free to evaluate again: a name, a number, or minus one of those."""
+    if isinstance(node, (ast.Name, ast.Constant)):
+        return True
+    return (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+            and isinstance(node.operand, (ast.Name, ast.Constant)))
+
+
+class _Inline(ast.NodeTransformer):
+    """Replace calls of inlinable helpers by their body expression."""
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)
+        if not isinstance(node.func, ast.Name) or node.keywords:
+            return node
+        template = _HELPERS.get(node.func.id)
+        if template is None or len(node.args) != len(template[0]):
+            return node
+        params, body, _ = template
+        expr = ast.parse(ast.unparse(body), mode="eval").body  # fresh copy
+        renames: dict[str, str] = {}
+        for n in ast.walk(expr):
+            if isinstance(n, ast.NamedExpr) and n.target.id not in renames:
+                _temp_counter[0] += 1
+                renames[n.target.id] = f"_t{_temp_counter[0]}"
+        plain: dict[str, ast.expr] = {}
+        for param, arg in zip(params, node.args):
+            if _is_plain(arg):
+                plain[param] = arg
+            else:  # evaluate a compound argument once, at its first use
+                _temp_counter[0] += 1
+                renames[param] = f"_t{_temp_counter[0]}"
+                expr = _bind(expr, param, arg)
+                if expr is None:
+                    return node
+
+        class Rename(ast.NodeTransformer):
+            def visit_Name(self, n: ast.Name) -> ast.expr:
+                if n.id in plain:
+                    return ast.parse(ast.unparse(plain[n.id]), mode="eval").body
+                if n.id in renames:
+                    return ast.Name(renames[n.id], n.ctx)
+                return n
+
+        return Rename().visit(expr)
+
+
+def _name(text: str) -> Callable[[], ast.expr]:
+    return lambda: ast.Name(text, ast.Load())
+
+
+def _literal(x: float) -> Callable[[], ast.expr]:
+    return lambda: _const(x)
+
+
+def _code(make: Callable[[], ast.expr]) -> str:
+    return ast.unparse(make())
+
+
+def _left_sum(target: str, terms: list[str], start: str) -> list[str]:
+    """Lines computing ``((start + t1) + t2) + ...`` into ``target``, in chunks (same order)."""
+    if not terms:
+        return [f"{target} = {start}"]
+    lines = []
+    head = start
+    for i in range(0, len(terms), _CHUNK):
+        lines.append(f"{target} = {' + '.join([head, *terms[i:i + _CHUNK]])}")
+        head = target
+    return lines
+
+
+def _is_simple(code: str) -> bool:
+    """A bare name or a number literal: cheap to repeat, no statement needed."""
+    if code.isidentifier():
+        return True
+    try:
+        float(code)
+    except ValueError:
+        return False
+    return True
+
+
+def _times(g: str, partial: str | None) -> str:
+    """Code for ``g · partial`` doing the float operations the engine does (``g * partial``),
+    minus the exact no-ops: ×1 and a product of two literals (folded at generation time)."""
+    if partial is None or partial == "1.0":
+        return g
+    if g == "1.0" and _is_simple(partial):
+        return partial
+    if partial == "-1.0":
+        return f"-{g}" if g[0] != "-" else g[1:]
+    if g == "1.0":
+        return f"({partial})"
+    if _is_simple(partial) and _is_simple(g) and not g.isidentifier() \
+            and not partial.isidentifier():
+        return _code(_literal(float(g) * float(partial)))
+    return f"{g} * ({partial})"
+
+
+def _gradient(collected: list[str], name: str, lines: list[str]) -> str:
+    """Code for a node's gradient: the sum of its contributions. A single bare name or literal
+    is used as is; otherwise ``name = t1 + t2 + ...`` is emitted."""
+    if len(collected) == 1 and _is_simple(collected[0]):
+        return collected[0]
+    lines.extend(_left_sum(name, collected[1:], collected[0]))
+    return name
+
+
+def _checked_sum(names: list[str]) -> list[str]:
+    """Lines setting ``_c`` to a sum that is finite only if every named value is finite."""
+    if not names:
+        return ["_c = 0.0"]
+    return _left_sum("_c", names[1:], names[0])
+
+
+# --- the traced graph ------------------------------------------------------------------------------
+def _value_list(items: object, what: str) -> list[Value]:
+    if hasattr(items, "parameters") and callable(items.parameters):
+        items = items.parameters()
+    if isinstance(items, Value):
+        items = [items]
+    try:
+        values = list(items)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"compile_graph: {what} must be a list of Values, "
+                        f"got {type(items).__name__}") from None
+    seen: dict[int, int] = {}
+    for i, v in enumerate(values):
+        if not isinstance(v, Value):
+            raise TypeError(f"compile_graph: {what}[{i}] must be a Value, got {type(v).__name__}")
+        if v.op is not None:
+            raise ValueError(f"compile_graph: {what}[{i}] must be a leaf Value, but it is computed "
+                             f"by {v.op.name!r}")
+        if id(v) in seen:
+            raise ValueError(f"compile_graph: {what}[{i}] is the same Value as "
+                             f"{what}[{seen[id(v)]}]")
+        seen[id(v)] = i
+    return values
+
+
+def _floats(values: object, expected: int, what: str) -> list[float]:
+    """``values`` as a list of ``expected`` finite floats, or a clear error."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"{what} must be a sequence of {expected} numbers, "
+                        f"got {type(values).__name__}")
+    out = []
+    for i, x in enumerate(values):
+        if isinstance(x, Value):
+            x = x.data
+        if not isinstance(x, numbers.Real) or isinstance(x, bool):
+            raise TypeError(f"{what}[{i}] must be a real number, got {type(x).__name__}: {x!r}")
+        x = float(x)
+        if not math.isfinite(x):
+            raise ValueError(f"{what}[{i}] must be finite, got {x!r}")
+        out.append(x)
+    if len(out) != expected:
+        raise ValueError(f"{what}: expected {expected} values, got {len(out)}")
+    return out
+
+
+class CompiledGraph:
+    """A traced graph and the Python code generated for it. Build with :func:`compile_graph`.
+
+    Attributes: ``root``, ``params``, ``inputs`` (the traced Values), ``source`` (the generated
+    code), ``node_count`` (op nodes recomputed per call).
+    """
+
+    def __init__(self, root: Value, params: Sequence[Value], inputs: Sequence[Value]) -> None:
+        self.root = root
+        self.params: tuple[Value, ...] = tuple(params)
+        self.inputs: tuple[Value, ...] = tuple(inputs)
+        self._order = topological_order(root)
+        self.source = self._generate()
+        namespace = dict(FLOAT_NAMESPACE)
+        namespace["range"] = range  # the training loop's only builtin
+        namespace.update(_HELPER_GLOBALS)
+        exec(compile(self.source, f"<compiled graph {id(self)}>", "exec"), namespace)
+        self._fb = namespace["forward_backward"]
+        self._f = namespace["forward"]
+        self._train = namespace["train"]
+
+    # --- code generation -----------------------------------------------------------------------
+    def _generate(self) -> str:
+        order = self._order
+        param_pos = {id(p): j for j, p in enumerate(self.params)}
+        input_pos = {id(x): j for j, x in enumerate(self.inputs)}
+        ref: dict[int, Callable[[], ast.expr]] = {}  # id(node) -> code for its value
+        live: set[int] = set()  # depends on a param or an input: recomputed
+        needs: set[int] = set()  # depends on a param: carries a gradient
+        grad_name: dict[int, str] = {}
+        forward: list[str] = []
+        op_values: list[str] = []
+        for i, node in enumerate(order):
+            key = id(node)
+            if node.op is None:
+                if key in param_pos:
+                    ref[key] = _name(f"p{param_pos[key]}")
+                    live.add(key)
+                    needs.add(key)
+                    grad_name[key] = f"gp{param_pos[key]}"
+                elif key in input_pos:
+                    ref[key] = _name(f"x{input_pos[key]}")
+                    live.add(key)
+                else:
+                    ref[key] = _literal(node.data)
+                continue
+            prev = node.operands
+            if not any(id(a) in live for a in prev):
+                ref[key] = _literal(node.data)  # a constant subgraph: its traced value
+                continue
+            live.add(key)
+            if any(id(a) in needs for a in prev):
+                needs.add(key)
+                grad_name[key] = f"g{i}"
+            target = f"v{i}"
+            ref[key] = _name(target)
+            op_values.append(target)
+            forward.extend(self._forward_lines(node, target, ref))
+
+        root_key = id(self.root)
+        loss = _code(ref[root_key])
+        # Reverse sweep. terms[id] collects the contributions g·∂out/∂operand in the order the
+        # engine adds them; a node's gradient is their left-to-right sum, emitted once all are in.
+        backward: list[str] = []
+        terms: dict[int, list[str]] = {root_key: ["1.0"]} if root_key in needs else {}
+        for node in reversed(order):
+            key = id(node)
+            if node.op is None or key not in needs:
+                continue
+            g = _gradient(terms.pop(key), grad_name[key], backward)
+            self._contribute(node, g, needs, ref, terms)
+        grads = []
+        for j, p in enumerate(self.params):
+            collected = terms.get(id(p))
+            if not collected:
+                grads.append("0.0")
+                continue
+            backward.extend(_left_sum(f"gp{j}", collected[1:], collected[0]))
+            grads.append(f"gp{j}")
+
+        param_names = [f"p{j}" for j in range(len(self.params))]
+        input_names = [f"x{j}" for j in range(len(self.inputs))]
+
+        def unpack(names: list[str], source: str) -> str:
+            if not names:
+                return ""
+            return f"{', '.join(names)}, = {source}"
+
+        check_fwd = _checked_sum(op_values) + ["if _c - _c != 0.0:"]
+        check_bwd = _checked_sum([loss, *[g for g in grads if g != "0.0"]]) + [
+            "if _c - _c != 0.0:"]
+
+        def block(lines: list[str], depth: int) -> list[str]:
+            pad = "    " * depth
+            return [pad + line for line in lines if line]
+
+        out: list[str] = ["# generated by micrograd_mlp.compiled from the primitive table", ""]
+        # The table's functions as keyword defaults: local (LOAD_FAST) look-ups in the hot code.
+        used = sorted(n for n in {*FLOAT_NAMESPACE, *_HELPER_GLOBALS} - {"__builtins__"}
+                      if any(n in line for line in forward + backward))
+        fast = "".join(f", {n}={n}" for n in used)
+        fast = f", *{fast}" if fast else ""
+        out += [f"def forward(P, X{fast}):"]
+        out += block([unpack(param_names, "P"), unpack(input_names, "X"), *forward], 1)
+        out += block(check_fwd, 1) + block(["return None"], 2)
+        out += block([f"return {loss}"], 1)
+        out += ["", f"def forward_backward(P, X{fast}):"]
+        out += block([unpack(param_names, "P"), unpack(input_names, "X"), *forward], 1)
+        out += block(check_fwd, 1) + block(["return None"], 2)
+        out += block(backward, 1)
+        out += block(check_bwd, 1) + block(["return None"], 2)
+        out += block([f"return {loss}, [{', '.join(grads)}]"], 1)
+        out += ["", f"def train(P, X, lr, steps, history{fast}):"]
+        out += block([unpack(param_names, "P"), unpack(input_names, "X"),
+                      "record = history.append", "for _s in range(steps):"], 1)
+        out += block([*forward, *check_fwd], 2) + block(["break"], 3)
+        out += block([*backward, *check_bwd], 2) + block(["break"], 3)
+        out += block([f"record({loss})"], 2)
+        out += block([f"p{j} -= lr * {g}" for j, g in enumerate(grads) if g != "0.0"], 2)
+        out += block([f"P[:] = ({''.join(n + ', ' for n in param_names)})"], 1)
+        return "\n".join(out) + "\n"
+
+    @staticmethod
+    def _forward_lines(node: Value, target: str, ref: dict) -> list[str]:
+        op: Primitive = node.op  # type: ignore[assignment]
+        prev = node.operands
+        if op is _AFFINE:
+            n = node.attribute
+            terms = [f"{_code(ref[id(prev[i])])} * {_code(ref[id(prev[n + i])])}"
+                     for i in range(n)]
+            if len(prev) > 2 * n:
+                terms.append(_code(ref[id(prev[-1])]))
+            if not terms:
+                return [f"{target} = 0.0"]
+            return _left_sum(target, terms[1:], terms[0])
+        if op is _SUM:
+            codes = [_code(ref[id(a)]) for a in prev]
+            return _left_sum(target, codes[1:], codes[0])
+        names = {"k": _literal(node.attribute) if node.attribute is not None else _name("None")}
+        for letter, a in zip("ab", prev):
+            names[letter] = ref[id(a)]
+        k = node.attribute
+        if k is not None and not math.isfinite(k):
+            raise ValueError(f"compile_graph: {op.name} node has a non-finite constant k={k!r}")
+        return [f"{target} = {_instantiate(_TEMPLATES[op.name][0], names)}"]
+
+    @staticmethod
+    def _contribute(node: Value, g: str, needs: set, ref: dict, terms: dict) -> None:
+        """Append ``g · ∂out/∂operand`` to ``terms`` of every operand that needs a gradient, in
+        the engine's operand order (``g`` is the code of this node's gradient)."""
+        op: Primitive = node.op  # type: ignore[assignment]
+        prev = node.operands
+
+        def add(operand: Value, partial: str | None) -> None:
+            if id(operand) in needs:
+                terms.setdefault(id(operand), []).append(_times(g, partial))
+
+        if op is _AFFINE:
+            n = node.attribute
+            for i in range(n):
+                add(prev[i], _code(ref[id(prev[n + i])]))
+                add(prev[n + i], _code(ref[id(prev[i])]))
+            if len(prev) > 2 * n:
+                add(prev[-1], None)
+            return
+        if op is _SUM:
+            for a in prev:
+                add(a, None)
+            return
+        names = {"out": ref[id(node)],
+                 "k": _literal(node.attribute) if node.attribute is not None else _name("None")}
+        for letter, a in zip("ab", prev):
+            names[letter] = ref[id(a)]
+        for a, template in zip(prev, _TEMPLATES[op.name][1]):
+            if id(a) in needs:
+                add(a, _instantiate(template, names))
+
+    # --- running it ----------------------------------------------------------------------------
+    def _param_values(self, params: object) -> list[float]:
+        if params is None:
+            return [p.data for p in self.params]
+        return _floats(params, len(self.params), "params")
+
+    def _input_values(self, inputs: object) -> list[float]:
+        if inputs is None:
+            return [x.data for x in self.inputs]
+        return _floats(inputs, len(self.inputs), "inputs")
+
+    def forward(self, params: Sequence[float] | None = None,
+                inputs: Sequence[float] | None = None) -> float:
+        """The root's value at ``params`` / ``inputs`` (default: the Values' current ``.data``)."""
+        P, X = self._param_values(params), self._input_values(inputs)
+        try:
+            result = self._f(P, X)
+        except (ArithmeticError, ValueError):
+            result = None
+        if result is None:
+            return self.replay(P, X).data
+        return result
+
+    def forward_backward(self, params: Sequence[float] | None = None,
+                         inputs: Sequence[float] | None = None) -> tuple[float, list[float]]:
+        """``(loss, [∂loss/∂p for p in params])`` at ``params`` / ``inputs``.
+
+        Nothing is written to any Value. Defaults: the Values' current ``.data``.
+        """
+        P, X = self._param_values(params), self._input_values(inputs)
+        return self._forward_backward(P, X)
+
+    def _forward_backward(self, P: list[float], X: list[float]) -> tuple[float, list[float]]:
+        try:
+            result = self._fb(P, X)
+        except (ArithmeticError, ValueError):
+            result = None
+        if result is None:  # something was not finite: let the eager engine say what
+            return self._eager(P, X)
+        return result
+
+    def backward(self, inputs: Sequence[float] | None = None) -> float:
+        """Eager-style: read the parameters' ``.data``, *add* ∂loss/∂p to each ``p.grad``
+        (leaves accumulate, as with :meth:`Value.backward`) and return the loss."""
+        loss, grads = self.forward_backward(None, inputs)
+        for p, g in zip(self.params, grads):
+            p.grad += g
+        return loss
+
+    def train(self, steps: int, lr: float, params: list[float] | None = None,
+              inputs: Sequence[float] | None = None) -> list[float]:
+        """Plain SGD ``p ← p − lr · ∂loss/∂p`` for ``steps`` steps; returns the loss of each
+        step's forward pass (before its update), like :func:`micrograd_mlp.training.train`.
+
+        ``params=None`` trains the parameter Values themselves (their ``.data`` is updated);
+        a list of floats is updated in place instead. The loop runs inside the generated code.
+        A step whose loss or gradient is not finite is re-run eagerly: its error is raised (or
+        ``ValueError`` for a non-finite gradient) with the parameters as they were before it.
+        """
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+            raise ValueError(f"train: steps must be a non-negative integer, got {steps!r}")
+        if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not math.isfinite(lr):
+            raise ValueError(f"train: lr must be a finite number, got {lr!r}")
+        lr = float(lr)
+        target = params
+        P = self._param_values(params)
+        X = self._input_values(inputs)
+        history: list[float] = []
+        try:
+            while len(history) < steps:
+                self._train(P, X, lr, steps - len(history), history)
+                if len(history) == steps:
+                    break
+                loss, grads = self._eager(P, X)  # the step the generated code refused
+                for p, g in zip(self.params, grads):
+                    if not math.isfinite(g):
+                        raise ValueError(f"train: gradient of parameter {p.label or '?'} is not "
+                                         f"finite ({g!r}) at step {len(history)}; no step taken")
+                history.append(loss)
+                P = [p - lr * g for p, g in zip(P, grads)]
+        finally:
+            if target is None:
+                for p, x in zip(self.params, P):
+                    p.data = x
+            else:
+                target[:] = P
+        return history
+
+    # --- the eager oracle ----------------------------------------------------------------------
+    def replay(self, params: Sequence[float] | None = None,
+               inputs: Sequence[float] | None = None) -> Value:
+        """Rebuild the traced graph with the eager engine at new parameter / input values.
+
+        Returns the new root; its parameter leaves are fresh Values (labels kept), in the order
+        of ``params``, as ``root_params`` of the returned object's graph - see :meth:`_eager`.
+        Any error is the eager engine's own.
+        """
+        return self._replay(self._param_values(params), self._input_values(inputs))[0]
+
+    def _replay(self, P: list[float], X: list[float]) -> tuple[Value, list[Value]]:
+        param_pos = {id(p): j for j, p in enumerate(self.params)}
+        input_pos = {id(x): j for j, x in enumerate(self.inputs)}
+        fresh_params = [Value(x, label=p.label) for p, x in zip(self.params, P)]
+        new: dict[int, Value] = {}
+        with enable_grad():
+            for node in self._order:
+                key = id(node)
+                op = node.op
+                if op is None:
+                    if key in param_pos:
+                        new[key] = fresh_params[param_pos[key]]
+                    elif key in input_pos:
+                        new[key] = Value(X[input_pos[key]], label=node.label)
+                    else:
+                        new[key] = Value(node.data, label=node.label)
+                    continue
+                prev = [new[id(a)] for a in node.operands]
+                if op is _AFFINE:
+                    n = node.attribute
+                    v = Value.affine(prev[:n], prev[n:2 * n], prev[2 * n] if len(prev) > 2 * n
+                                     else None)
+                elif op is _SUM:
+                    v = Value.sum(prev)
+                elif op.arity == 1:
+                    v = _apply_unary(op, prev[0], node.attribute)
+                else:
+                    v = _apply_binary(op, prev[0], prev[1])
+                v.label = node.label
+                new[key] = v
+        return new[id(self.root)], fresh_params
+
+    def _eager(self, P: list[float], X: list[float]) -> tuple[float, list[float]]:
+        root, fresh = self._replay(P, X)
+        root.backward()
+        return root.data, [p.grad for p in fresh]
+
+    def __repr__(self) -> str:
+        lines = self.source.count("\n")
+        return (f"<CompiledGraph: {len(self.params)} params, {len(self.inputs)} inputs, "
+                f"{len(self._order)} traced values, {lines} generated lines>")
+
+
+def compile_graph(root: Value, params: object = (), inputs: object = ()) -> CompiledGraph:
+    """Trace ``root``'s graph and generate straight-line forward/backward code for it.
+
+    ``params``: the leaf Values to differentiate with respect to (a list, or a module with
+    ``parameters()``); ``inputs``: leaf Values whose values may change between calls (data).
+    Every other leaf is frozen as a constant. See :class:`CompiledGraph` for running it.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"compile_graph: root must be a Value, got {type(root).__name__}")
+    ps = _value_list(params, "params")
+    xs = _value_list(inputs, "inputs")
+    overlap = {id(p) for p in ps} & {id(x) for x in xs}
+    if overlap:
+        j = next(i for i, x in enumerate(xs) if id(x) in overlap)
+        raise ValueError(f"compile_graph: inputs[{j}] is also listed in params")
+    return CompiledGraph(root, ps, xs)
