@@ -10,6 +10,7 @@ from .optim import SGD, Adam
 from .training import train
 from .compare import compare_gradients
 from .explain import explain
+from .graph import GraphTooLargeError, GraphvizNotFoundError, draw_graph, render_graph
 
 __version__ = "0.1.0"
 
@@ -38,5 +39,9 @@ __all__ = [
     "detect_anomaly",
     "is_anomaly_enabled",
     "AnomalyError",
+    "draw_graph",
+    "render_graph",
+    "GraphTooLargeError",
+    "GraphvizNotFoundError",
     "__version__",
 ]
