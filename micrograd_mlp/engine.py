@@ -228,10 +228,10 @@ class Value:
     def __float__(self) -> float:
         return self.data
 
-    def _repr_svg_(self) -> str:  # Jupyter: a Value displays as its graph
-        from .graph import draw_graph
+    def _repr_svg_(self) -> str | None:  # Jupyter: a Value displays as its graph
+        from .graph import _jupyter_svg  # None (text repr) without Graphviz or for huge graphs
 
-        return draw_graph(self)._repr_image_svg_xml()
+        return _jupyter_svg(self)
 
     # --- arithmetic ----------------------------------------------------------------------------
     def __add__(self, other: "Value | Number") -> "Value":

@@ -445,3 +445,11 @@ def test_jupyter_display():
     assert "y" in svg_texts(svg) and "tanh" in svg_texts(svg)
     bundle = draw_graph(y)._repr_mimebundle_()
     assert "image/svg+xml" in bundle
+
+
+def test_jupyter_display_falls_back_to_text(tmp_path, monkeypatch):
+    x = Value(2.0, label="x")
+    big = Value.sum([x * float(i) for i in range(DEFAULT_MAX_NODES)])
+    assert big._repr_svg_() is None  # over the bound: IPython shows the text repr instead
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert (x * 2.0)._repr_svg_() is None  # no Graphviz: same
