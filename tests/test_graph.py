@@ -453,3 +453,49 @@ def test_jupyter_display_falls_back_to_text(tmp_path, monkeypatch):
     assert big._repr_svg_() is None  # over the bound: IPython shows the text repr instead
     monkeypatch.setenv("PATH", str(tmp_path))
     assert (x * 2.0)._repr_svg_() is None  # no Graphviz: same
+
+
+def _path_sum_over_highlighted_edges(root: Value, source: str, target: Value) -> float:
+    """Σ over the red paths of Π local partials (explain.local_partial, from the primitive table)."""
+    from micrograd_mlp.explain import local_partial
+    from micrograd_mlp.engine import topological_order
+
+    _, edges = parse_dot(source)
+    red = [(t, h) for t, h, attrs in edges if HIGHLIGHT in attrs]
+    nodes, _ = parse_dot(source)
+    # node ids are v{position in the drawing's topological order}: rebuild that order
+    order = topological_order(root)
+    idx = {n: i for i, n in enumerate(order)}
+    acc = {root: 1.0}
+    for node in reversed(order):
+        if node.op is None or node not in acc:
+            continue
+        if node is not root and (f"op{idx[node]}", f"v{idx[node]}") not in red:
+            continue
+        uses = {}
+        for pos, operand in enumerate(node.operands):
+            key = (f"v{idx[operand]}", f"op{idx[node]}")
+            uses[key] = uses.get(key, 0) + 1
+            if red.count(key) >= uses[key]:
+                acc[operand] = acc.get(operand, 0.0) + acc[node] * local_partial(node, pos)
+    return acc.get(target, 0.0)
+
+
+@pytest.mark.parametrize("name", [f"w{i}" for i in range(1, 9)] + ["b1", "b2"])
+def test_highlighted_paths_carry_the_whole_gradient(name):
+    # chain rule: ∂E/∂p = Σ over paths from E to p of Π local partials - on the red paths only
+    loss, net = article_loss()
+    p = net.parameter(name)
+    source = draw_graph(loss, model=net, highlight=name).source
+    assert _path_sum_over_highlighted_edges(loss, source, p) == pytest.approx(p.grad, rel=1e-12)
+
+
+def test_highlighted_paths_in_a_deeper_network():
+    net = MLP(3, [3, 2, 2], hidden_activation="tanh", seed=7)
+    outs = net([0.2, -0.4, 0.9])
+    loss = Value.sum([(o - t) ** 2 for o, t in zip(outs, [0.5, -0.5])])
+    loss.backward()
+    for name, p in net.named_parameters():
+        source = draw_graph(loss, model=net, highlight=name).source
+        assert _path_sum_over_highlighted_edges(loss, source, p) == pytest.approx(
+            p.grad, rel=1e-9, abs=1e-15), name
