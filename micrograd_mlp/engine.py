@@ -352,8 +352,10 @@ class Value:
         Leaves *accumulate*: calling ``backward()`` twice adds the gradient twice, as PyTorch
         leaves do, so call ``zero_grad()`` (or set ``.grad = 0.0``) between steps. Interior nodes
         hold this pass's gradient only (they are reset at the start of each pass).
-        ``gradient`` seeds ∂L/∂self (default 1).
+        ``gradient`` seeds ∂L/∂self (default 1); it must be a finite real number.
         """
+        if type(gradient) is not float or gradient - gradient != 0.0:  # one check per pass
+            gradient = _check_seed(gradient)
         if self._op is None:  # a leaf: nothing to propagate
             self.grad += gradient
             return
@@ -366,6 +368,17 @@ class Value:
     def detach(self) -> "Value":
         """A new leaf with the same data and label, cut off from this graph."""
         return Value(self.data, self.label)
+
+
+def _check_seed(gradient: object) -> float:
+    """``backward``'s seed as a finite float, or a TypeError/ValueError naming it."""
+    try:
+        return _check_data(gradient)
+    except TypeError:
+        raise TypeError(f"backward: gradient must be a real number, got "
+                        f"{type(gradient).__name__}: {gradient!r:.60}") from None
+    except ValueError:
+        raise ValueError(f"backward: gradient must be finite, got {gradient!r:.60}") from None
 
 
 def _propagate(order: list[Value]) -> None:

@@ -52,6 +52,17 @@ class Optimizer:
                 name = p.label or f"#{k}"
                 raise ValueError(f"gradient of parameter {name} is not finite ({p.grad!r}); no step taken")
 
+    def _apply(self, new_data: list[float]) -> None:
+        """Write the updated values, all or nothing: if any is not finite (lr·g overflowed), raise
+        ``ValueError`` naming the parameter and leave every parameter as it was."""
+        for k, (p, x) in enumerate(zip(self.params, new_data)):
+            if x - x != 0.0:
+                name = p.label or f"#{k}"
+                raise ValueError(f"update of parameter {name} is not finite ({p.data!r} -> {x!r}: "
+                                 f"learning rate {self.lr!r} too large?); no step taken")
+        for p, x in zip(self.params, new_data):
+            p.data = x
+
     def step(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -72,13 +83,17 @@ class SGD(Optimizer):
         """v ← μ·v + g;  p ← p − η·v."""
         self._check_grads()
         mu, lr = self.momentum, self.lr
+        velocity = list(self._velocity)
+        new_data = []
         for k, p in enumerate(self.params):
             if mu:
-                v = mu * self._velocity[k] + p.grad
-                self._velocity[k] = v
+                v = mu * velocity[k] + p.grad
+                velocity[k] = v
             else:
                 v = p.grad
-            p.data -= lr * v
+            new_data.append(p.data - lr * v)
+        self._apply(new_data)  # raises (changing nothing) if an update is not finite
+        self._velocity = velocity
         self.steps += 1
 
     def __repr__(self) -> str:
@@ -104,16 +119,19 @@ class Adam(Optimizer):
 
     def step(self) -> None:
         self._check_grads()
-        self.steps += 1
+        steps = self.steps + 1
         b1, b2 = self.betas
-        c1 = 1.0 - b1 ** self.steps
-        c2 = 1.0 - b2 ** self.steps
+        c1 = 1.0 - b1 ** steps
+        c2 = 1.0 - b2 ** steps
+        ms, vs, new_data = list(self._m), list(self._v), []
         for k, p in enumerate(self.params):
             g = p.grad
-            m = b1 * self._m[k] + (1.0 - b1) * g
-            v = b2 * self._v[k] + (1.0 - b2) * g * g
-            self._m[k], self._v[k] = m, v
-            p.data -= self.lr * (m / c1) / (math.sqrt(v / c2) + self.eps)
+            m = b1 * ms[k] + (1.0 - b1) * g
+            v = b2 * vs[k] + (1.0 - b2) * g * g  # g·g may overflow to inf: the update is then 0
+            ms[k], vs[k] = m, v
+            new_data.append(p.data - self.lr * (m / c1) / (math.sqrt(v / c2) + self.eps))
+        self._apply(new_data)  # raises (changing nothing) if an update is not finite
+        self._m, self._v, self.steps = ms, vs, steps
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, {len(self.params)} parameters)"

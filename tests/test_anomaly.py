@@ -99,9 +99,11 @@ def test_stale_infinite_grad_and_infinite_seed():
         with detect_anomaly():
             y.backward()
     a.grad = 0.0
-    with pytest.raises(AnomalyError, match="incoming gradient"):
-        with detect_anomaly():
-            y.backward(math.inf)
+    for mode in (False, True):  # a non-finite seed is refused always, before anything changes
+        with pytest.raises(ValueError, match="backward: gradient must be finite, got inf"):
+            with detect_anomaly(enabled=mode):
+                y.backward(math.inf)
+        assert a.grad == 0.0
 
 
 def test_local_derivative_failure_keeps_the_engine_error_type():
