@@ -485,7 +485,7 @@ def draw_graph(
         for layer_shared in shared:
             for b in layer_shared:
                 hidden[b] = ""  # a shared bias is listed inside each neuron instead
-        # the op nodes of a neuron's net/out are part of its node too
+    # (a hidden value's op node is hidden with it: op nodes are drawn with their value)
     drawn_values = [n for n in order if n not in hidden]
     drawn_ops = [n for n in drawn_values if n.op is not None]
     drawn_neurons = [g for g in groups if collapse and g.net]
@@ -553,21 +553,19 @@ def draw_graph(
         if node not in placed:
             value_node(dot, node)
 
-    # Edges.
-    seen_edges: set[tuple[str, str]] = set()
+    # Edges: one per operand use; into a collapsed neuron one per source (red if any use is).
+    edges: list[list] = []  # [tail, head, highlighted, label]
+    merged: dict[tuple[str, str], list] = {}
 
-    def edge(tail: str, head: str, hl: bool, label: str | None = None, dedupe: bool = False
+    def edge(tail: str, head: str, hl: bool, label: str | None = None, merge: bool = False
              ) -> None:
-        if dedupe:
-            if (tail, head) in seen_edges:
-                return
-            seen_edges.add((tail, head))
-        attrs: dict[str, str] = {}
-        if label:
-            attrs.update(label=label, fontsize="9")
-        if hl:
-            attrs.update(color=_HIGHLIGHT, penwidth="2.2")
-        dot.edge(tail, head, **attrs)
+        if merge and (tail, head) in merged:
+            merged[(tail, head)][2] |= hl
+            return
+        entry = [tail, head, hl, label]
+        edges.append(entry)
+        if merge:
+            merged[(tail, head)] = entry
 
     for node in order:
         i = index[node]
@@ -577,20 +575,23 @@ def draw_graph(
         roles = _operand_roles(node)
         for pos, operand in enumerate(node.operands):
             hl = node in on_path and operand in on_path
-            if head_hidden is not None:
-                # operand feeding a collapsed neuron: an edge only from outside the neuron
-                tail_id = _tail_id(operand, hidden, index)
-                if tail_id is None or tail_id == head_hidden:
-                    continue
-                edge(tail_id, head_hidden, hl, dedupe=True)
+            tail_id = _tail_id(operand, hidden, index)
+            if tail_id is None:  # a shared bias inside collapsed neurons
+                continue
+            if head_hidden is not None:  # feeds a collapsed neuron: only edges from outside it
+                if tail_id != head_hidden:
+                    edge(tail_id, head_hidden, hl, merge=True)
             else:
-                tail_id = _tail_id(operand, hidden, index)
-                if tail_id is None:
-                    continue
-                edge(tail_id, f"op{i}", hl, roles[pos] if roles else None,
-                     dedupe=tail_id.startswith("n"))
+                edge(tail_id, f"op{i}", hl, roles[pos] if roles else None)
         if head_hidden is None:
             edge(f"op{i}", f"v{i}", node in on_path)
+    for tail, head, hl, label in edges:
+        attrs: dict[str, str] = {}
+        if label:
+            attrs.update(label=label, fontsize="9")
+        if hl:
+            attrs.update(color=_HIGHLIGHT, penwidth="2.2")
+        dot.edge(tail, head, **attrs)
     return dot
 
 

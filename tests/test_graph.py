@@ -499,3 +499,19 @@ def test_highlighted_paths_in_a_deeper_network():
         source = draw_graph(loss, model=net, highlight=name).source
         assert _path_sum_over_highlighted_edges(loss, source, p) == pytest.approx(
             p.grad, rel=1e-9, abs=1e-15), name
+
+
+def test_collapse_of_a_batch_merges_the_forward_passes():
+    from micrograd_mlp.losses import half_squared_error
+
+    net = MLP(2, [2, 1], seed=0)
+    loss = Value.sum([half_squared_error(net(x), [t]) for x, t in [([0, 1], 1), ([1, 0], 0)]])
+    loss.backward()
+    nodes, edges = parse_dot(draw_graph(loss, model=net, collapse=True, highlight="w1").source)
+    assert sorted(n for n in nodes if n.startswith("n")) == ["n0_0", "n0_1", "n1_0"]
+    assert "2 forward passes" in nodes["n1_0"][0]
+    between = [(t, h, a) for t, h, a in edges if t.startswith("n") and h.startswith("n")]
+    assert sorted((t, h) for t, h, _ in between) == [("n0_0", "n1_0"), ("n0_1", "n1_0")]
+    assert [HIGHLIGHT in a for t, h, a in sorted(between)] == [True, False]
+    # each pass has its own input leaves i1, i2 (4 edges each into the 2 hidden neurons)
+    assert len([e for e in edges if e[0].startswith("v") and e[1].startswith("n")]) == 8
