@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 
 __all__ = [
     "Network", "NeuronRecord", "Backprop", "from_model", "backprop", "gradients", "sgd_step",
-    "train", "forward",
+    "train", "forward", "neuron_names",
 ]
 
 
@@ -33,8 +33,9 @@ def _sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
-def _neuron_names(nouts: Sequence[int]) -> list[list[str]]:
-    """o1..om for the output layer; h1..hn (one hidden layer) or h{l}_{j} (several)."""
+def neuron_names(nouts: Sequence[int]) -> list[list[str]]:
+    """Neuron names per layer for widths ``nouts``: o1..om for the output layer; h1..hn (one
+    hidden layer) or h{l}_{j} (several). The one naming scheme; :mod:`nn` uses it too."""
     hidden = len(nouts) - 1
     out = []
     for l, width in enumerate(nouts):
@@ -76,7 +77,7 @@ class Network:
         if bias not in ("neuron", "shared", "none"):
             raise ValueError(f"bias must be 'neuron', 'shared' or 'none', got {bias!r}")
         nouts = [len(layer) for layer in weights]
-        names = _neuron_names(nouts)
+        names = neuron_names(nouts)
         ws, bs, wn, bn = [], [], [], []
         counter, fan_in = 0, nin
         for l, layer in enumerate(weights):

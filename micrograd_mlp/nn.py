@@ -27,6 +27,7 @@ import tempfile
 from typing import Any, Iterable, Mapping, Sequence
 
 from .engine import Value
+from .manual import neuron_names  # the naming scheme lives in the engine-free module
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "BIAS_MODES", "neuron_names"]
 
@@ -75,20 +76,6 @@ def _check_activation(activation: object, what: str) -> str:
             f"{what} must be one of {', '.join(map(repr, ACTIVATIONS))}, got {activation!r}"
         )
     return activation  # type: ignore[return-value]
-
-
-def neuron_names(nouts: Sequence[int]) -> list[list[str]]:
-    """Neuron names per layer for layer widths ``nouts`` (the last layer is the output layer)."""
-    hidden = len(nouts) - 1
-    names: list[list[str]] = []
-    for l, width in enumerate(nouts):
-        if l == hidden:
-            names.append([f"o{j}" for j in range(1, width + 1)])
-        elif hidden == 1:
-            names.append([f"h{j}" for j in range(1, width + 1)])
-        else:
-            names.append([f"h{l + 1}_{j}" for j in range(1, width + 1)])
-    return names
 
 
 class Module:
