@@ -193,7 +193,7 @@ def plot_training(path: str, history: Sequence[float], title: str, model: object
     ax.plot(steps, list(history), color="tab:blue", linewidth=1.5)
     if history and min(history) > 0:
         ax.set_yscale("log")
-    ax.set_xlabel("step")
+    ax.set_xlabel("updates")
     ax.set_ylabel("loss")
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
@@ -698,7 +698,8 @@ def _cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise CLIError(f"cannot save the model to {args.save}: {exc}") from None
         print(f"model saved to {args.save}", file=out)
     if args.plot:
-        title = f"{args.dataset}: {loss_name}, {optimizer_name} lr={lr:g}"
+        title = (f"{args.dataset if toy else 'worked example'}: {loss_name}, "
+                 f"{optimizer_name} lr={lr:g}")
         try:
             plot_training(args.plot, history, title, model if toy else None, inputs, targets)
         except OSError as exc:

@@ -150,3 +150,34 @@ def test_module_docstring_examples(name):
         pytest.skip(f"{name} needs an optional package: {exc}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0, f"{result.failed} docstring example(s) of {name} failed"
+
+
+def test_api_reference_lists_every_public_name():
+    """docs/api.md has a ``## `micrograd_mlp.<module>` `` section for every module with an
+    ``__all__``, and the section mentions each of its names in backticks."""
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    sections = {}
+    for chunk in re.split(r"^## ", text, flags=re.M)[1:]:
+        heading, _, body = chunk.partition("\n")
+        m = re.fullmatch(r"`(micrograd_mlp\.\w+)`\s*", heading)
+        if m:
+            sections[m.group(1)] = body
+    missing = []
+    for name in _package_modules():
+        if name == "micrograd_mlp":
+            continue
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        public = getattr(module, "__all__", None)
+        if public is None:
+            continue
+        body = sections.get(name)
+        if body is None:
+            missing.append(f"section for {name}")
+            continue
+        for attr in public:
+            if not re.search(rf"`{re.escape(attr)}\b", body):
+                missing.append(f"{name}.{attr}")
+    assert not missing, f"docs/api.md does not document: {', '.join(missing)}"
