@@ -3,7 +3,7 @@ formulas, to the digits published - and the documented errata (docs/derivation.m
 
 Oracles: the published strings (article.PUBLISHED), an independent exact computation with
 :mod:`decimal` at 40 significant digits, and an independent float re-implementation of the
-article's code order for the training errata.
+updated-weights order (output weights updated before the hidden δs) for the training errata.
 """
 
 from __future__ import annotations
@@ -231,7 +231,7 @@ def test_ten_thousand_rounds_errata(trajectories):
 
 
 def test_ten_thousand_rounds_exact_arithmetic_agrees_with_float(trajectories):
-    """40-digit decimal training in both orders: float matches exact; the code order reproduces
+    """40-digit decimal training in both orders: float matches exact; the updated-weights order reproduces
     the published outputs, the text order the published error."""
     auto, final_auto, _, _ = trajectories
     text_hist, text_final = _exact_article_training(article.ROUNDS, code_order=False)
