@@ -22,6 +22,7 @@ import math
 import os
 import shutil
 import sys
+import textwrap
 import time
 from typing import Callable, Sequence, TextIO
 
@@ -226,8 +227,18 @@ def plot_training(path: str, history: Sequence[float], title: str, model: object
 
 
 # --- the parser ---------------------------------------------------------------------------------
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the hand-made line breaks of descriptions and epilogs."""
+class _Formatter(argparse.HelpFormatter):
+    """Wraps description paragraphs to the terminal; keeps indented (example) blocks as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        paragraphs = []
+        for para in text.split("\n\n"):
+            if "\n  " in para or para.startswith("  "):
+                paragraphs.append("\n".join(indent + line for line in para.splitlines()))
+            else:
+                paragraphs.append(textwrap.fill(" ".join(para.split()), width,
+                                                initial_indent=indent, subsequent_indent=indent))
+        return "\n\n".join(paragraphs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -354,7 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "Needs Graphviz's `dot` program.",
     )
     p.add_argument("-o", "--output", metavar="PATH", default="worked-example.svg",
-                   help="output file; its extension (.svg, .png, .pdf) picks the format "
+                   help="output file; its extension (.svg, .png, .pdf, or .dot for the DOT source, "
+                        "which needs no Graphviz) picks the format "
                         "(default: %(default)s)")
     p.add_argument("--highlight", metavar="PARAM",
                    help="highlight the paths from the loss to this parameter (e.g. w5)")

@@ -116,7 +116,8 @@ def _documented_commands() -> list[tuple[str, str]]:
                 for piece in re.split(r"&&|;|\|\|", text):
                     m = COMMAND.match(piece)
                     if m:
-                        found.append((f"{_rel(path)}:{line + k}", (m.group(2) or "").strip()))
+                        args = (m.group(2) or "").split(" #")[0].strip()
+                        found.append((f"{_rel(path)}:{line + k}", args))
     return found
 
 
