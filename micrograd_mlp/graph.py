@@ -129,7 +129,7 @@ def _xml_safe_char(ch: str) -> str:
 def _html_text(text: str) -> str:
     """``text`` as the content of a Graphviz HTML-like label: no markup, no escapes, no breaks.
 
-    ``& < > " '`` become entities; backslashes are doubled (Graphviz applies its ``\\N``/``\\G``
+    ``& < > " ' ]`` become entities; backslashes are doubled (Graphviz applies its ``\\N``/``\\G``
     escapes after reading the HTML); CR/LF line breaks become ``<BR/>`` and tabs a space; other
     characters XML cannot carry become visible stand-ins.
     """
@@ -137,7 +137,8 @@ def _html_text(text: str) -> str:
     lines = []
     for line in text.split("\n"):
         clean = "".join(_xml_safe_char(c) for c in line)
-        lines.append(html.escape(clean, quote=True).replace("\\", "\\\\"))
+        # "]" as an entity: Graphviz 2.43 rejects a text run made only of "]" characters
+        lines.append(html.escape(clean, quote=True).replace("\\", "\\\\").replace("]", "&#93;"))
     return "<BR/>".join(lines)
 
 

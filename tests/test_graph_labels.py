@@ -115,3 +115,20 @@ def test_hostile_neuron_names_and_highlight(name, param):
             assert shows(name, node_text(svg, "n0_0"))
         else:  # w1 w2 b i1 i2 net out + 2 ops; affine 5 operands + σ 1 + 2 results
             check_clean(svg, n_nodes=9, n_edges=8)
+
+
+def test_every_short_string_of_metacharacters():
+    # Exhaustive over all strings of length <= 2 from DOT/HTML/XML metacharacters (hypothesis
+    # found that Graphviz rejects a text run of only "]"), drawn as the leaves of one graph.
+    alphabet = list("]<>&\"'{}|\\[;= \n\t") + ["\x00"]
+    cases = alphabet + [a + b for a in alphabet for b in alphabet]
+    leaves = [Value(float(i), label=text) for i, text in enumerate(cases)]
+    total = Value.sum(leaves)
+    svg = render(draw_graph(total, max_nodes=None).source)
+    check_clean(svg, n_nodes=len(cases) + 2, n_edges=len(cases) + 1)
+    parts = {g.findtext(SVG + "title"): ["".join(t.itertext()) for t in g.iter(SVG + "text")]
+             for g in svg.iter(SVG + "g") if g.get("class") == "node"}
+    for leaf in leaves:
+        ids = [k for k, texts in parts.items() if f"data {leaf.data:g}" in texts]
+        assert len(ids) == 1, (leaf.label, ids)
+        assert shows(leaf.label, "".join(parts[ids[0]])), (leaf.label, parts[ids[0]])
