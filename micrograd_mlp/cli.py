@@ -362,7 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="render the worked example's computation graph to a file",
         description="Render the computation graph of the article network's loss E_total (after "
                     "backward, so every node shows its gradient) to an SVG, PNG or PDF file. "
-                    "Needs Graphviz's `dot` program.",
+                    "Needs Graphviz's `dot` program (a .dot file does not). With --model, the "
+                    "loss graph of a saved model at --inputs/--targets instead.",
     )
     p.add_argument("-o", "--output", metavar="PATH", default="worked-example.svg",
                    help="output file; its extension (.svg, .png, .pdf, or .dot for the DOT source, "
@@ -378,6 +379,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--collapse", action="store_true", help="draw one node per neuron")
     p.add_argument("--top-to-bottom", action="store_true",
                    help="lay the graph out top to bottom instead of left to right")
+    p.add_argument("--max-nodes", type=_positive_int, default=None, metavar="N",
+                   help="refuse graphs with more drawn nodes (default: the library's bound, "
+                        "400; use --collapse for big networks)")
+    _model_arguments(p)
     p.set_defaults(parser=p, handler=_cmd_graph)
     return parser
 
@@ -765,24 +770,45 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 # --- graph --------------------------------------------------------------------------------------
 def _cmd_graph(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from . import article, graph
+    from . import graph
 
     suffix = os.path.splitext(args.output)[1].lower()
     if suffix not in graph.RENDER_FORMATS:
         args.parser.error(f"cannot tell the format from {args.output!r}: use a file name ending "
                           f"in {', '.join(sorted(graph.RENDER_FORMATS))}")
-    names = list(article.initial_state())
+    if args.model is None and (args.inputs is not None or args.targets is not None
+                               or args.loss != "half_squared_error"):
+        args.parser.error("--inputs, --targets and --loss go with --model (the article's graph "
+                          "uses its own sample and loss)")
+    model = _load_model(args.model)
+    names = [n for n, _ in model.named_parameters(include_frozen=True)]
     if args.highlight is not None and args.highlight not in names:
-        args.parser.error(f"--highlight: no parameter {args.highlight!r} in the article network; "
-                          f"choose one of {', '.join(names)}")
+        args.parser.error(f"--highlight: no parameter {args.highlight!r} in the "
+                          f"{'model' if args.model else 'article network'}; choose one of "
+                          f"{', '.join(names)}")
+    options: dict = {"collapse": args.collapse, "highlight": args.highlight,
+                     "show_grad": not args.no_grads, "show_delta": not args.no_deltas,
+                     "rankdir": "TB" if args.top_to_bottom else "LR"}
+    if args.max_nodes is not None:
+        options["max_nodes"] = args.max_nodes
     try:
-        written = graph.render_article_graph(
-            args.output, cluster=not args.no_cluster, collapse=args.collapse,
-            highlight=args.highlight, show_grad=not args.no_grads,
-            show_delta=not args.no_deltas, rankdir="TB" if args.top_to_bottom else "LR")
+        if args.model is None:
+            written = graph.render_article_graph(args.output, cluster=not args.no_cluster,
+                                                 **options)
+        else:
+            inputs, targets = _sample(args, model)
+            loss = _loss_function(args.loss)(model(inputs), targets)
+            loss.backward()
+            if not args.no_cluster or args.collapse:
+                options["model"] = model
+            written = graph.render_graph(loss, args.output, **options)
     except graph.GraphvizNotFoundError:
         raise CLIError(f"Graphviz's `dot` program was not found: {graph.INSTALL_HINT}. "
                        f"(A .dot output file needs no Graphviz: try -o graph.dot.)") from None
+    except graph.GraphTooLargeError as exc:
+        raise CLIError(f"{exc} (on the command line: --collapse, or --max-nodes N)") from None
+    except (ValueError, OverflowError, ZeroDivisionError) as exc:
+        raise CLIError(f"graph: {exc}") from None
     except OSError as exc:
         raise CLIError(f"cannot write {args.output}: {exc}") from None
     print(f"graph written to {written}", file=out)

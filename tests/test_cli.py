@@ -381,3 +381,21 @@ def test_graph_without_dot_is_an_error_with_install_hint(tmp_path):
     assert "micrograd-mlp: error: Graphviz's `dot` program was not found" in done.stderr
     assert "apt-get install graphviz" in done.stderr
     assert not (tmp_path / "g.png").exists()
+
+
+def test_graph_of_a_saved_model(tmp_path, capsys):
+    from micrograd_mlp.nn import MLP
+
+    path = tmp_path / "wide.json"
+    MLP(2, [16, 16, 1], hidden_activation="tanh", seed=3).save(path)
+    sample = ["--model", str(path), "--inputs", "0.5,0.2", "--targets", "1"]
+    code, _, err = run(["graph", "-o", str(tmp_path / "g.svg"), *sample], capsys)
+    assert code == 1 and "more than max_nodes=400" in err and "--collapse" in err
+    target = tmp_path / "g.dot"
+    code, out, err = run(["graph", "-o", str(target), "--collapse", *sample], capsys)
+    assert code == 0, err
+    source = target.read_text()
+    for neuron in ("h1_1", "h2_16", "o1"):
+        assert neuron in source
+    code, _, err = run(["graph", "--inputs", "1,2"], capsys)
+    assert code == 2 and "--inputs, --targets and --loss go with --model" in err
