@@ -182,3 +182,28 @@ def test_api_reference_lists_every_public_name():
             if not re.search(rf"`{re.escape(attr)}\b", body):
                 missing.append(f"{name}.{attr}")
     assert not missing, f"docs/api.md does not document: {', '.join(missing)}"
+
+
+def _svg_texts(path: Path) -> list[str]:
+    import xml.etree.ElementTree as ET
+
+    return sorted((el.text or "").strip() for el in ET.parse(path).getroot().iter()
+                  if el.tag.endswith("text") and (el.text or "").strip())
+
+
+def test_readme_pictures_are_current(tmp_path):
+    """docs/images/graph.svg is what `micrograd-mlp graph -o docs/images/graph.svg` draws now
+    (same texts: labels, values, gradients, δs), and the loss pictures are PNG files."""
+    from micrograd_mlp.cli import main
+
+    committed = ROOT / "docs" / "images" / "graph.svg"
+    fresh = tmp_path / "graph.svg"
+    assert main(["graph", "-o", str(fresh)]) == 0
+    texts = _svg_texts(committed)
+    assert texts == _svg_texts(fresh), (
+        "docs/images/graph.svg is stale: rerun `micrograd-mlp graph -o docs/images/graph.svg`")
+    for k in range(1, 9):
+        assert f"w{k}" in texts
+    for name in ("loss.png", "article-loss.png"):
+        data = (ROOT / "docs" / "images" / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", name
