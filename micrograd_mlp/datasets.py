@@ -41,6 +41,11 @@ class Dataset(NamedTuple):
     targets: list[float]
 
 
+#: Most points a generator makes (plain Python floats: ~150 MB at this size); more is refused
+#: with a ValueError instead of exhausting memory.
+MAX_POINTS = 1_000_000
+
+
 # --- argument checks -----------------------------------------------------------------------------
 def _check_int(name: str, value: object, minimum: int, func: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -64,6 +69,8 @@ def _check_real(name: str, value: object, func: str) -> float:
 def _check_common(func: str, n: object, noise: object, seed: object, labels: object,
                   minimum_n: int) -> tuple[int, float, int, tuple[float, float]]:
     n = _check_int("n", n, minimum_n, func)
+    if n > MAX_POINTS:
+        raise ValueError(f"{func}: n must be <= {MAX_POINTS} (datasets.MAX_POINTS), got {n!r}")
     noise = _check_real("noise", noise, func)
     if noise < 0:
         raise ValueError(f"{func}: noise must be >= 0 (a standard deviation), got {noise!r}")

@@ -20,7 +20,7 @@ import pytest
 from micrograd_mlp import (MLP, SGD, Adam, Value, binary_cross_entropy, compare_gradients,
                            draw_graph, explain, grad, half_squared_error, hinge, mse,
                            render_graph, train)
-from micrograd_mlp import GraphTooLargeError, cli
+from micrograd_mlp import GraphTooLargeError, cli, datasets
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
 
@@ -244,6 +244,21 @@ CASES: list[Case] = [
     Case("optim", "train(model, data, steps=-1)",
          lambda w: train(w.model, [([0.05, 0.1], [0.01, 0.99])], steps=-1), ValueError,
          "steps must be a non-negative integer"),
+    # --- datasets --------------------------------------------------------------------------------
+    Case("datasets", 'load_dataset("spirals")', lambda w: datasets.load_dataset("spirals"),
+         ValueError, "unknown dataset 'spirals'; choose one of circles, moons, xor"),
+    Case("datasets", "moons(n=0)", lambda w: datasets.moons(n=0), ValueError,
+         "moons: n must be >= 2, got 0"),
+    Case("datasets", "moons(n=10**12)", lambda w: datasets.moons(n=10**12), ValueError,
+         r"moons: n must be <= 1000000 \(datasets.MAX_POINTS\)"),
+    Case("datasets", "moons(noise=-1)", lambda w: datasets.moons(noise=-1), ValueError,
+         "noise must be >= 0"),
+    Case("datasets", "moons(noise=nan)", lambda w: datasets.moons(noise=math.nan), ValueError,
+         "noise must be finite"),
+    Case("datasets", "circles(factor=2)", lambda w: datasets.circles(factor=2), ValueError,
+         r"factor .* must be in \(0, 1\), got 2\.0"),
+    Case("datasets", 'xor(seed="a")', lambda w: datasets.xor(seed="a"), TypeError,
+         "xor: seed must be an int, got str"),
     # --- explain / compare -----------------------------------------------------------------------
     Case("explain", 'explain("w99", model=model, inputs=..., targets=...)',
          lambda w: explain("w99", model=w.model, inputs=[0.05, 0.1], targets=[0.01, 0.99]),
@@ -284,6 +299,8 @@ CASES: list[Case] = [
     Case("cli", "micrograd-mlp train --layers 0,3 --save model.json",
          _cli("train", "--dataset", "xor", "--layers", "0,3", "--save", "{model}"), SystemExit,
          "2"),
+    Case("cli", "micrograd-mlp train --dataset moons --samples 100000000000",
+         _cli("train", "--dataset", "moons", "--samples", "100000000000"), SystemExit, "2"),
     Case("cli", "micrograd-mlp explain w99", _cli("explain", "w99"), SystemExit, "2"),
     Case("cli", "micrograd-mlp explain w1 --inputs 1,2,3", _cli("explain", "w1", "--inputs",
                                                                 "1,2,3"), SystemExit, "2"),
