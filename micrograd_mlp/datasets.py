@@ -31,7 +31,7 @@ import numbers
 import random
 from typing import Callable, NamedTuple
 
-__all__ = ["Dataset", "xor", "moons", "circles", "DATASETS", "load_dataset"]
+__all__ = ["Dataset", "xor", "moons", "circles", "DATASETS", "load_dataset", "MAX_POINTS"]
 
 
 class Dataset(NamedTuple):
