@@ -416,7 +416,9 @@ def _times(g: str, partial: str | None) -> str:
         return f"({partial})"
     if _is_simple(partial) and _is_simple(g) and not g.isidentifier() \
             and not partial.isidentifier():
-        return _number_code(float(g) * float(partial))
+        product = float(g) * float(partial)
+        if math.isfinite(product):  # an overflowing product stays code: `inf` is no literal
+            return _number_code(product)
     return f"{g} * ({partial})"
 
 

@@ -21,6 +21,7 @@ from micrograd_mlp import (MLP, SGD, Adam, Value, binary_cross_entropy, compare_
                            draw_graph, explain, grad, half_squared_error, hinge, mse,
                            render_graph, train)
 from micrograd_mlp import GraphTooLargeError, cli, datasets
+from micrograd_mlp.compiled import compile_graph
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
 
@@ -259,6 +260,24 @@ CASES: list[Case] = [
          r"factor .* must be in \(0, 1\), got 2\.0"),
     Case("datasets", 'xor(seed="a")', lambda w: datasets.xor(seed="a"), TypeError,
          "xor: seed must be an int, got str"),
+    # --- compiled path ---------------------------------------------------------------------------
+    Case("compiled", 'compile_graph("loss")', lambda w: compile_graph("loss"), TypeError,
+         "compile_graph: root must be a Value, got str"),
+    Case("compiled", "compile_graph(loss, params=[1.0])",
+         lambda w: compile_graph(w.loss, params=[1.0]), TypeError,
+         r"params\[0\] must be a Value, got float"),
+    Case("compiled", "compile_graph(loss, params=[w1, w1])",
+         lambda w: compile_graph(w.loss, params=[w.model.parameter("w1")] * 2), ValueError,
+         r"params\[1\] is the same Value as params\[0\]"),
+    Case("compiled", "compiled.forward_backward([1.0])  [10 parameters]",
+         lambda w: _compiled(w).forward_backward([1.0]), ValueError,
+         "params: expected 10 values, got 1"),
+    Case("compiled", "compiled.forward_backward([nan, ...])",
+         lambda w: _compiled(w).forward_backward([math.nan] * 10), ValueError,
+         r"params\[0\] must be finite, got nan"),
+    Case("compiled", "compiled.train(steps=-1, lr=0.5)",
+         lambda w: _compiled(w).train(steps=-1, lr=0.5), ValueError,
+         "steps must be a non-negative integer"),
     # --- explain / compare -----------------------------------------------------------------------
     Case("explain", 'explain("w99", model=model, inputs=..., targets=...)',
          lambda w: explain("w99", model=w.model, inputs=[0.05, 0.1], targets=[0.01, 0.99]),
@@ -311,6 +330,10 @@ CASES: list[Case] = [
     Case("cli", "micrograd-mlp graph --highlight w99 -o existing.svg",
          _cli("graph", "--highlight", "w99", "-o", "{svg}"), SystemExit, "2"),
 ]
+
+
+def _compiled(w: World):
+    return compile_graph(w.loss, params=w.model.parameters())
 
 
 def _save_with_inf(w: World) -> None:
