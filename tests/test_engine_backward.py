@@ -224,3 +224,17 @@ def test_fan_out_to_a_hundred_thousand_consumers():
         y = y + z * z
     y.backward()
     assert z.grad == 2 * 2.0 * n
+
+
+def test_constant_exponent_edge_cases_at_zero():
+    # x**0 = 1 everywhere: derivative 0, also at x = 0 (not 0·0**-1)
+    x = Value(0.0)
+    y = x ** 0
+    y.backward()
+    assert (y.data, x.grad) == (1.0, 0.0)
+    z = Value(0.0)
+    (z ** 2).backward()
+    assert z.grad == 0.0  # 2z
+    w = Value(0.0)
+    (w ** 1).backward()
+    assert w.grad == 1.0

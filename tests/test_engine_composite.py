@@ -44,13 +44,16 @@ UNARY: dict[str, Template] = {
                 lambda a: abs(a) < 100),
     "recip": (lambda a: 1 / (a * a + 1), lambda a: 1 / (a * a + 1), ALWAYS),
     "affine_c": (lambda a: 2.5 - 0.5 * a, lambda a: sp.Rational(5, 2) - a / 2, ALWAYS),
-    # kinks only where the operand is clearly away from them (float vs exact sign must agree)
-    "relu": (lambda a: a.relu(), lambda a: sp.Piecewise((a, a > 0), (0, True)),
-             lambda a: abs(a) > 1e-6),
-    "leaky": (lambda a: a.leaky_relu(0.1), lambda a: sp.Piecewise((a, a > 0), (a / 10, True)),
-              lambda a: abs(a) > 1e-6),
-    "abs": (lambda a: abs(a), sp.Abs, lambda a: abs(a) > 1e-6),
 }
+# Kinks, only where the operand is clearly away from them (so the float and the exact sign agree);
+# the sympy side is the branch taken there (sympy cannot print every Piecewise quotient for mpmath).
+KINKS: dict[str, tuple[Callable, Callable[[sp.Expr, bool], sp.Expr]]] = {
+    "relu": (lambda a: a.relu(), lambda a, pos: a if pos else sp.S.Zero),
+    "leaky": (lambda a: a.leaky_relu(0.1), lambda a, pos: a if pos else a / 10),
+    "abs": (lambda a: abs(a), lambda a, pos: a if pos else -a),
+}
+for _name, (_on_value, _on_branch) in KINKS.items():
+    UNARY[_name] = (_on_value, _on_branch, lambda a: abs(a) > 1e-6)
 BINARY: dict[str, Template] = {
     "add": (lambda a, b: a + b, lambda a, b: a + b, ALWAYS),
     "sub": (lambda a, b: a - b, lambda a, b: a - b, ALWAYS),
@@ -97,7 +100,10 @@ def build(leaves: list[float], steps, extra):
         if guard(*(a.data for a, _ in args)):
             try:
                 v = on_value(*(a for a, _ in args))
-                s = on_sym(*(e for _, e in args))
+                if name in KINKS:
+                    s = on_sym(args[0][1], args[0][0].data > 0)
+                else:
+                    s = on_sym(*(e for _, e in args))
             except (ValueError, OverflowError, ZeroDivisionError):
                 v = None
         if v is None or abs(v.data) > 1e6:
@@ -111,10 +117,12 @@ def build(leaves: list[float], steps, extra):
 
 
 def abs_adjoints(root: Value) -> dict[Value, float]:
-    """Σ over paths of |∏ local partials| from root to each node: the condition of the sweep.
+    """Σ over paths of ∏ (|local partial| + 1) from root to each node: the condition of the sweep.
 
-    Used only to size the tolerance (rounding errors add up along these paths); the partials
-    themselves are checked exactly against sympy in test_engine_primitives.
+    Used only to size the tolerance: rounding errors add up along these paths, and each local
+    partial carries an absolute error of order ε even where it is 0 (ln a at a = fl(1 + x²) = 1
+    for tiny x). The partials themselves are checked exactly against sympy in
+    test_engine_primitives.
     """
     order = topological_order(root)
     adj = {node: 0.0 for node in order}
@@ -134,7 +142,7 @@ def abs_adjoints(root: Value) -> dict[Value, float]:
         else:
             parts = [1.0] * len(prev)
         for p, d in zip(prev, parts):
-            adj[p] += g * abs(d)
+            adj[p] += g * (abs(d) + 1.0)
     return adj
 
 

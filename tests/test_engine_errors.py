@@ -193,3 +193,11 @@ def test_grad_restores_grads_after_a_backward_error():
     with pytest.raises(ValueError):
         grad(a ** b, [a, b])
     assert (a.grad, b.grad) == (7.0, 0.0)
+
+
+def test_fractional_power_derivative_at_zero_is_an_error_naming_the_op():
+    x = Value(0.0)
+    y = x ** 0.5  # forward is fine: 0
+    assert y.data == 0.0
+    with pytest.raises(ValueError, match=r"backward through powc\(0\.0\) = 0\.0"):
+        y.backward()

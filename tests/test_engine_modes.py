@@ -141,30 +141,44 @@ def test_main_thread_no_grad_does_not_leak_into_a_new_thread():
 
 
 def test_decorated_function_called_from_two_threads_at_once():
-    """Regression: one decorator instance shared by concurrent calls mixed up context tokens."""
-    barrier = threading.Barrier(2, timeout=10)
+    """Regression: one decorator instance shared by concurrent calls mixed up context tokens.
+
+    Forced interleaving: A enters, B enters, A leaves while B is still inside, then B leaves.
+    """
+    a_inside, b_inside, a_left = threading.Event(), threading.Event(), threading.Event()
     errors: list[BaseException] = []
+    results: dict[str, bool] = {}
 
     @no_grad()
-    def work():
-        barrier.wait()  # both calls are inside the decorator now
-        v = Value(1.0) * 2
-        barrier.wait()
-        return v
+    def work(mine: threading.Event, wait_for: threading.Event):
+        mine.set()
+        assert wait_for.wait(10)
+        return Value(1.0) * 2
 
-    def run():
+    def thread_a():
         try:
-            assert work().is_leaf
-            assert is_grad_enabled()
+            results["a_leaf"] = work(a_inside, b_inside).is_leaf
+            results["a_after"] = is_grad_enabled()
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
+        finally:
+            a_left.set()
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
+    def thread_b():
+        try:
+            assert a_inside.wait(10)
+            results["b_leaf"] = work(b_inside, a_left).is_leaf
+            results["b_after"] = is_grad_enabled()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=thread_a), threading.Thread(target=thread_b)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert not errors, errors
+    assert results == {"a_leaf": True, "a_after": True, "b_leaf": True, "b_after": True}
 
 
 def test_no_grad_is_per_asyncio_task():
