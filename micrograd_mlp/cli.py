@@ -451,6 +451,7 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from . import article, manual
     from .compare import compare_gradients
     from .losses import half_squared_error
+    from .engine import topological_order
     from .optim import SGD
 
     def say(text: str = "") -> None:
@@ -467,7 +468,8 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     # 1. forward pass, with autograd
     outputs = model(x)
     loss = half_squared_error(outputs, t)
-    nodes = {v.label: v for v in _graph_nodes(loss) if v.label}
+    loss.backward()  # every node's .grad = ∂E/∂node; at a net node that is its δ
+    nodes = {v.label: v for v in topological_order(loss) if v.label}
     say()
     say("1. Forward pass   net = Σ w·x + b,   out = σ(net) = 1 / (1 + e^(−net))")
     rows = []
@@ -500,12 +502,11 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     f"δ_{net.neuron_names[l + 1][k]}·{net.weight_names[l + 1][k][j]}"
                     for k in range(len(net.weights[l + 1])))
                 how = f"({terms}) · σ'"
-            rows.append([f"δ_{name}", _fmt(rec.delta), how])
-    say(_table(["δ", "value", "formula (σ' = out (1 − out))"], rows, [False, True, False]))
+            rows.append([f"δ_{name}", _fmt(rec.delta), how, _fmt(nodes[f"net_{name}"].grad)])
+    say(_table(["δ", "value", "formula (σ' = out (1 − out))", "autograd ∂E/∂net"], rows,
+               [False, True, False, True]))
 
-    # 3. gradients (autograd) and the update, w⁺ = w − η ∂E/∂w
-    model.zero_grad()
-    loss.backward()
+    # 3. gradients (autograd, from the backward pass above) and the update w⁺ = w − η ∂E/∂w
     before = model.state_dict()
     grads = {name: p.grad for name, p in model.named_parameters()}
     SGD(model, lr=lr).step()
@@ -524,7 +525,8 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         say(f"({', '.join(frozen)}: shared biases, frozen as in the article)")
     new_loss = half_squared_error(model(x), t).data
     say(f"E_total after this one update: {_fmt(new_loss)}  "
-        f"(published {pub['E_total after 1 update']})")
+        f"(published {pub['E_total after 1 update']}, which only hidden δs formed with the "
+        f"already updated w5..w8 reproduce: docs/derivation.md, erratum 1)")
 
     # 4. manual vs autograd vs numeric, at the initial weights
     say()
@@ -541,12 +543,6 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     say()
     say("Next: `micrograd-mlp explain w5`, `micrograd-mlp explain w1`, `micrograd-mlp train`.")
     return 0 if report.ok else 1
-
-
-def _graph_nodes(root) -> list:
-    from .engine import topological_order
-
-    return topological_order(root)
 
 
 def _demo_graph(path: str, say: Callable[[str], None]) -> None:

@@ -141,6 +141,10 @@ def test_demo_prints_the_worked_example_and_writes_the_graph(tmp_path, capsys):
     delta_o1 = float(re.search(r"δ_o1\s+(-?[\d.]+)", out).group(1))
     assert delta_o1 == pytest.approx(
         float(PUBLISHED["dE/dout_o1"]) * float(PUBLISHED["dout_o1/dnet_o1"]), rel=1e-7)
+    # autograd's ∂E/∂net (last column) is the same δ
+    for neuron in ("o1", "o2", "h1", "h2"):
+        line = re.search(rf"^δ_{neuron}\s.*$", out, flags=re.M).group(0).split()
+        assert float(line[1]) == pytest.approx(float(line[-1]), abs=2e-9)
     delta_h1 = float(re.search(r"δ_h1\s+(-?[\d.]+)", out).group(1))
     assert delta_h1 == pytest.approx(
         float(PUBLISHED["dE/dout_h1"]) * float(PUBLISHED["dout_h1/dnet_h1"]), rel=1e-6)
