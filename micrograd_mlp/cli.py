@@ -686,6 +686,14 @@ def _cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         outs = predictions[0]
         print("outputs: " + ", ".join(f"out_o{k + 1} = {o:.9f} (target {t})"
                                       for k, (o, t) in enumerate(zip(outs, data[0][1]))), file=out)
+        as_article = (steps == article.ROUNDS and loss_name == "half_squared_error"
+                      and optimizer_name == "sgd" and lr == article.LEARNING_RATE
+                      and not args.momentum)
+        if as_article:
+            print(f"the article publishes E_total = "
+                  f"{article.PUBLISHED['E_total after 10000 rounds']} after {steps} rounds: the "
+                  f"loss of round {steps}'s forward pass (after {steps - 1} updates), here "
+                  f"{history[steps - 1]:.10g}; docs/derivation.md, erratum 2", file=out)
 
     if args.save:
         try:

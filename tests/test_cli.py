@@ -403,3 +403,13 @@ def test_graph_of_a_saved_model(tmp_path, capsys):
         assert neuron in source
     code, _, err = run(["graph", "--inputs", "1,2"], capsys)
     assert code == 2 and "--inputs, --targets and --loss go with --model" in err
+
+
+def test_train_article_default_10000_rounds_meets_the_published_error(capsys):
+    code, out, err = run(["train"], capsys)
+    assert code == 0, err
+    losses = _loss_lines(out)
+    assert sorted(losses) == list(range(0, 10001, 1000))
+    shown = re.search(r"forward pass \(after 9999 updates\), here (\S+);", out).group(1)
+    assert round(float(shown), 10) == float(PUBLISHED["E_total after 10000 rounds"])
+    assert losses[10000] < float(shown)   # one more update lowers it further
