@@ -154,8 +154,7 @@ def _instantiate(template: ast.expr, names: dict[str, Callable[[], ast.expr]]) -
     """The template with its names replaced, helpers inlined, constant parts folded, as text."""
     tree = ast.parse(ast.unparse(template), mode="eval").body  # a fresh copy to transform
     tree = _Substitute(names).visit(tree)
-    _temp_counter[0] = 0  # walrus temporaries only need to be unique within one expression
-    tree = _Inline().visit(tree)
+    tree = _Inline().visit(tree)  # a fresh counter: temporaries are unique within one expression
     return ast.unparse(_Substitute({}).visit(tree))
 
 
@@ -313,9 +312,6 @@ def _inlinable_helpers() -> tuple[dict[str, tuple], dict[str, object]]:
 #: the names their bodies use beyond FLOAT_NAMESPACE (added to the generated code's namespace).
 _HELPERS, _HELPER_GLOBALS = _inlinable_helpers()
 
-_temp_counter = [0]
-
-
 def _is_plain(node: ast.expr) -> bool:
     """Cheap and side-effect free to evaluate again: a name, a number, or minus one of those."""
     if isinstance(node, (ast.Name, ast.Constant)):
@@ -326,6 +322,8 @@ def _is_plain(node: ast.expr) -> bool:
 
 class _Inline(ast.NodeTransformer):
     """Replace calls of inlinable helpers by their body expression."""
+
+    _temps = 0  # walrus temporaries made so far: per instance, so threads never share a counter
 
     def visit_Call(self, node: ast.Call) -> ast.expr:
         self.generic_visit(node)
@@ -339,15 +337,15 @@ class _Inline(ast.NodeTransformer):
         renames: dict[str, str] = {}
         for n in ast.walk(expr):
             if isinstance(n, ast.NamedExpr) and n.target.id not in renames:
-                _temp_counter[0] += 1
-                renames[n.target.id] = f"_t{_temp_counter[0]}"
+                self._temps += 1
+                renames[n.target.id] = f"_t{self._temps}"
         plain: dict[str, ast.expr] = {}
         for param, arg in zip(params, node.args):
             if _is_plain(arg):
                 plain[param] = arg
             else:  # evaluate a compound argument once, at its first use
-                _temp_counter[0] += 1
-                renames[param] = f"_t{_temp_counter[0]}"
+                self._temps += 1
+                renames[param] = f"_t{self._temps}"
                 expr = _bind(expr, param, arg)
                 if expr is None:
                     return node

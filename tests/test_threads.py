@@ -176,3 +176,45 @@ def test_same_architecture_in_many_threads_is_bit_identical():
     run_threads(*(job(i) for i in range(4)))
     reference = train_job("sgd", steps=25)
     assert all(r == reference for r in results)
+
+
+def test_compiling_in_several_threads_gives_the_same_code_as_alone():
+    """Regression: the generator's walrus-temporary counter was one module global, reset by every
+    expression, so concurrent compiles produced different (and possibly colliding) names."""
+    from micrograd_mlp.compiled import compile_graph
+    from micrograd_mlp.losses import binary_cross_entropy
+
+    def build(seed: int):
+        model = MLP(2, [6, 6, 1], hidden_activation="tanh", seed=seed)
+        loss = binary_cross_entropy(model([0.3, -0.7]), [1.0])  # inlines σ with temporaries
+        return compile_graph(loss, params=model.parameters())
+
+    alone = {s: build(s).source for s in range(4)}
+    for _ in range(4):
+        together: dict[int, str] = {}
+        barrier = threading.Barrier(4)
+
+        def job(s):
+            def run():
+                barrier.wait(10)
+                together[s] = build(s).source
+            return run
+
+        run_threads(*(job(s) for s in range(4)))
+        assert together == alone
+
+
+def test_compiled_training_in_two_threads_matches_training_alone():
+    from micrograd_mlp.compiled import compile_graph
+
+    def job(seed: int) -> tuple[list[float], list[float]]:
+        model = MLP(2, [3, 1], hidden_activation="tanh", seed=seed)
+        loss = Value.sum([half_squared_error(model(x), t) for x, t in XOR])
+        fast = compile_graph(loss, params=model.parameters())
+        history = fast.train(steps=200, lr=0.3)
+        return history, [p.data for p in model.parameters()]
+
+    alone = [job(1), job(2)]
+    together: list = [None, None]
+    run_threads(lambda: together.__setitem__(0, job(1)), lambda: together.__setitem__(1, job(2)))
+    assert together == alone
