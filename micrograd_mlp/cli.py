@@ -320,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     _model_arguments(p)
     p.add_argument("--include-frozen", action="store_true",
                    help="also compare the frozen biases (b1, b2 of the article)")
+    p.add_argument("--json", action="store_true",
+                   help="print the report as JSON (rows, verdicts, tolerances) instead of a table")
     p.set_defaults(parser=p, handler=_cmd_compare)
 
     # explain
@@ -730,7 +732,12 @@ def _cmd_compare(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                    include_frozen=args.include_frozen)
     except (ValueError, OverflowError, ZeroDivisionError) as exc:
         raise CLIError(f"compare: {exc}") from None
-    print(report, file=out)
+    if args.json:
+        import json
+
+        print(json.dumps(report.as_dict(), indent=2), file=out)
+    else:
+        print(report, file=out)
     return 0 if report.ok else 1
 
 
@@ -811,6 +818,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     out, err = sys.stdout, sys.stderr
+    for stream in (out, err):  # δ, ∂, σ on a console that cannot encode them: escape, not crash
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding and encoding != "utf8" and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
     try:
         return args.handler(args, out, err)
     except CLIError as exc:

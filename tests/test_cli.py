@@ -413,3 +413,21 @@ def test_train_article_default_10000_rounds_meets_the_published_error(capsys):
     shown = re.search(r"forward pass \(after 9999 updates\), here (\S+);", out).group(1)
     assert round(float(shown), 10) == float(PUBLISHED["E_total after 10000 rounds"])
     assert losses[10000] < float(shown)   # one more update lowers it further
+
+
+def test_compare_json(capsys):
+    code, out, _ = run(["compare", "--json"], capsys)
+    report = json.loads(out)
+    assert code == 0 and report["ok"] is True
+    rows = {r["name"]: r for r in report["rows"]}
+    assert sorted(rows) == [f"w{k}" for k in range(1, 9)]
+    assert _agrees(str(rows["w5"]["manual"]), PUBLISHED["dE/dw5"])
+    assert _agrees(str(rows["w1"]["autograd"]), PUBLISHED["dE/dw1"])
+
+
+def test_a_console_that_cannot_encode_unicode_gets_escapes_not_a_crash():
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run([sys.executable, "-m", "micrograd_mlp", "explain", "w5"],
+                          capture_output=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(b"\\u2202E_total/\\u2202w5 = 0.0821670405")
