@@ -631,12 +631,14 @@ class CompiledGraph:
         out += block([f"return {loss}, [{', '.join(grads)}]"], 1)
         sources["forward_backward"] = "\n".join(out) + "\n"
         out = [f"def train(P, X, lr, steps, history{fast}):"]
-        out += block([*head, "record = history.append", "for _s in range(steps):"], 1)
-        out += block([*forward, *check_fwd], 2) + block(["break"], 3)
-        out += block([*backward, *check_bwd], 2) + block(["break"], 3)
-        out += block([f"record({loss})"], 2)
-        out += block([f"p{j} -= lr * {g}" for j, g in enumerate(grads) if g != "0.0"], 2)
-        out += block([f"P[:] = ({''.join(n + ', ' for n in param_names)})"], 1)
+        out += block([*head, "record = history.append", "try:"], 1)
+        out += block(["for _s in range(steps):"], 2)
+        out += block([*forward, *check_fwd], 3) + block(["break"], 4)
+        out += block([*backward, *check_bwd], 3) + block(["break"], 4)
+        out += block([f"record({loss})"], 3)
+        out += block([f"p{j} -= lr * {g}" for j, g in enumerate(grads) if g != "0.0"], 3)
+        out += block(["finally:"], 1)  # steps done so far are kept, even if one raised
+        out += block([f"P[:] = ({''.join(n + ', ' for n in param_names)})"], 2)
         sources["train"] = "\n".join(out) + "\n"
         return sources
 
@@ -758,7 +760,10 @@ class CompiledGraph:
         run = self._function("train")
         try:
             while len(history) < steps:
-                run(P, X, lr, steps - len(history), history)
+                try:
+                    run(P, X, lr, steps - len(history), history)
+                except (ArithmeticError, ValueError):
+                    pass  # the failing step is re-run eagerly below
                 if len(history) == steps:
                     break
                 loss, grads = self._eager(P, X)  # the step the generated code refused
