@@ -91,6 +91,10 @@ class GraphTooLargeError(ValueError):
         super().__init__(
             f"draw_graph: the graph has {has} nodes, more than max_nodes={max_nodes}; {hint}"
         )
+        self._args = (node_count, max_nodes, collapsed, has_model, at_least)
+
+    def __reduce__(self):  # picklable (e.g. across multiprocessing) despite the custom __init__
+        return (type(self), self._args)
 
 
 class GraphvizNotFoundError(graphviz.ExecutableNotFound):
@@ -111,6 +115,9 @@ class GraphvizNotFoundError(graphviz.ExecutableNotFound):
             f"(or draw_graph(...).source), and render_graph(root, 'graph.dot') writes it "
             f"without Graphviz.",
         )
+
+    def __reduce__(self):
+        return (type(self), (self.source, self.format))
 
 
 # --- text escaping ------------------------------------------------------------------------------

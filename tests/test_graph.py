@@ -515,3 +515,17 @@ def test_collapse_of_a_batch_merges_the_forward_passes():
     assert [HIGHLIGHT in a for t, h, a in sorted(between)] == [True, False]
     # each pass has its own input leaves i1, i2 (4 edges each into the 2 hidden neurons)
     assert len([e for e in edges if e[0].startswith("v") and e[1].startswith("n")]) == 8
+
+
+def test_errors_pickle_and_package_exports():
+    import pickle
+
+    import micrograd_mlp
+
+    assert micrograd_mlp.draw_graph is draw_graph and micrograd_mlp.render_graph is render_graph
+    err = pickle.loads(pickle.dumps(GraphTooLargeError(500, 400, False, True)))
+    assert (err.node_count, err.max_nodes, str(err)) == (
+        500, 400, str(GraphTooLargeError(500, 400, False, True)))
+    missing = pickle.loads(pickle.dumps(GraphvizNotFoundError("digraph {}", "png")))
+    assert (missing.source, missing.format) == ("digraph {}", "png")
+    assert "apt-get install graphviz" in str(missing)
