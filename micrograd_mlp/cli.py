@@ -103,10 +103,13 @@ class ProgressBar:
     >>> bar.close()
     >>> out.getvalue().splitlines()[-1].split("\\r")[-1]
     '[########] 4/4  loss 0.5'
+
+    With ``show_time=True`` (what ``train`` uses) the line also shows the elapsed time and an
+    estimate of the time left, ``12.3s<4.1s``.
     """
 
     def __init__(self, total: int, stream: TextIO | None = None, width: int = 30,
-                 min_interval: float = 0.1) -> None:
+                 min_interval: float = 0.1, show_time: bool = False) -> None:
         self.total = max(int(total), 1)
         self.stream = stream if stream is not None else sys.stderr
         self.width = width
@@ -114,6 +117,9 @@ class ProgressBar:
         self.count = 0
         self._last_draw = -math.inf
         self._loss: float | None = None
+        self.show_time = show_time
+        self._start = time.monotonic()
+        self._shown = 0
 
     def update(self, n: int = 1, loss: float | None = None) -> None:
         self.count = min(self.count + n, self.total)
@@ -128,12 +134,19 @@ class ProgressBar:
         filled = self.width * self.count // self.total
         bar = "#" * filled + "." * (self.width - filled)
         loss = "" if self._loss is None else f"  loss {self._loss:.6g}"
-        self.stream.write(f"\r[{bar}] {self.count}/{self.total}{loss}")
+        timing = ""
+        if self.show_time and self.count:
+            elapsed = time.monotonic() - self._start
+            left = elapsed / self.count * (self.total - self.count)
+            timing = f"  {elapsed:.1f}s<{left:.1f}s"
+        line = f"[{bar}] {self.count}/{self.total}{loss}{timing}"
+        self._shown = max(self._shown, len(line))
+        self.stream.write("\r" + line)
         self.stream.flush()
 
     def clear(self) -> None:
         """Blank the bar's line (before printing something else to the same terminal)."""
-        self.stream.write("\r" + " " * (self.width + 40) + "\r")
+        self.stream.write("\r" + " " * self._shown + "\r")
         self.stream.flush()
         self._last_draw = -math.inf
 
@@ -638,7 +651,7 @@ def _cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     every = args.every if args.every is not None else max(1, steps // 10)
     show_bar = args.progress if args.progress is not None else _isatty(err)
-    bar = ProgressBar(steps, stream=err) if show_bar else None
+    bar = ProgressBar(steps, stream=err, show_time=True) if show_bar else None
     width = len(str(steps))
 
     def report(updates: int, loss: float) -> None:
