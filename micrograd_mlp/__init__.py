@@ -11,6 +11,7 @@ from .training import train
 from .compare import compare_gradients
 from .explain import explain
 from .graph import GraphTooLargeError, GraphvizNotFoundError, draw_graph, render_graph
+from .compiled import CompiledGraph, compile_graph
 
 __version__ = "0.1.0"
 
@@ -43,5 +44,7 @@ __all__ = [
     "render_graph",
     "GraphTooLargeError",
     "GraphvizNotFoundError",
+    "compile_graph",
+    "CompiledGraph",
     "__version__",
 ]
