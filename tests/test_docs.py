@@ -207,3 +207,23 @@ def test_readme_pictures_are_current(tmp_path):
     for name in ("loss.png", "article-loss.png"):
         data = (ROOT / "docs" / "images" / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
+def test_cli_reference_mentions_every_command_and_option():
+    """docs/cli.md names every subcommand and every option of it (drift the other way round)."""
+    import argparse
+
+    from micrograd_mlp.cli import build_parser
+
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = []
+    for command, subparser in sub.choices.items():
+        if f"## `{command}" not in text:
+            missing.append(f"section for {command}")
+        for action in subparser._actions:
+            for option in action.option_strings:
+                if option.startswith("--") and option != "--help" and f"`{option}" not in text:
+                    missing.append(f"{command} {option}")
+    assert not missing, f"docs/cli.md does not mention: {', '.join(missing)}"
