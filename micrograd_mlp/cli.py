@@ -679,7 +679,7 @@ def _cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except (ValueError, OverflowError, ZeroDivisionError) as exc:
         if bar is not None:
             bar.close()
-        raise CLIError(f"training stopped: {exc}") from None
+        raise CLIError(f"training stopped: {exc} (diverging? try a smaller --lr)") from None
     if bar is not None:
         bar.close()
         bar = None

@@ -431,3 +431,12 @@ def test_a_console_that_cannot_encode_unicode_gets_escapes_not_a_crash():
                           capture_output=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(b"\\u2202E_total/\\u2202w5 = 0.0821670405")
+
+
+def test_diverging_training_is_a_clear_error(capsys):
+    code, out, err = run(["train", "--dataset", "moons", "--samples", "20", "--layers", "4",
+                          "--activation", "relu", "--output-activation", "linear", "--loss", "mse",
+                          "--optimizer", "sgd", "--lr", "1e10", "--steps", "50"], capsys)
+    assert code == 1 and "after 0 updates" in out
+    assert err.startswith("micrograd-mlp: error: training stopped: ")
+    assert "not a finite float" in err and "try a smaller --lr" in err
