@@ -437,6 +437,6 @@ def test_diverging_training_is_a_clear_error(capsys):
     code, out, err = run(["train", "--dataset", "moons", "--samples", "20", "--layers", "4",
                           "--activation", "relu", "--output-activation", "linear", "--loss", "mse",
                           "--optimizer", "sgd", "--lr", "1e10", "--steps", "50"], capsys)
-    assert code == 1 and "after 0 updates" in out
+    assert code == 1 and "after  0 updates" in out
     assert err.startswith("micrograd-mlp: error: training stopped: ")
     assert "not a finite float" in err and "try a smaller --lr" in err
