@@ -694,7 +694,7 @@ def _cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         predictions = [[o.data for o in model(x)] for x, _ in data]
     if toy:
         threshold = decision_threshold(model.output_activation)
-        low, high = sorted(set(targets))
+        low, high = options["labels"]
         right = sum((high if p[0] > threshold else low) == y for p, y in zip(predictions, targets))
         print(f"accuracy: {right}/{len(targets)} = {right / len(targets):.1%}", file=out)
     else:
