@@ -347,7 +347,10 @@ def _as_inputs(inputs: Sequence[Value | float], expected: int, who: str) -> list
         if isinstance(x, Value):
             out.append(x)
         elif _is_real(x):
-            out.append(Value(x, label=f"i{i}"))
+            try:
+                out.append(Value(x, label=f"i{i}"))
+            except ValueError:  # NaN, inf, or an int too large for a float
+                raise ValueError(f"{who}: input {i} must be finite, got {x!r:.40}") from None
         else:
             raise TypeError(f"{who}: input {i} must be a number or Value, got {type(x).__name__}: {x!r}")
     return out

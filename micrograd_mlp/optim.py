@@ -58,7 +58,7 @@ class Optimizer:
         for k, (p, x) in enumerate(zip(self.params, new_data)):
             if x - x != 0.0:
                 name = p.label or f"#{k}"
-                raise ValueError(f"update of parameter {name} is not finite ({p.data!r} -> {x!r}: "
+                raise ValueError(f"update of parameter {name} is not a finite float ({p.data!r} -> {x!r}: "
                                  f"learning rate {self.lr!r} too large?); no step taken")
         for p, x in zip(self.params, new_data):
             p.data = x
