@@ -389,13 +389,23 @@ def _table(cells: list[str], highlighted: bool, bgcolor: str | None) -> str:
     return f"<<TABLE {attrs}><TR>{''.join(cells)}</TR></TABLE>>"
 
 
+def _param_summary(labels: list[str]) -> str:
+    """``w1, w2, b1``; a run of more than three consecutive weights as ``w35…w50``."""
+    weights = [lab for lab in labels if re.fullmatch(r"w[1-9][0-9]*", lab)]
+    rest = [lab for lab in labels if lab not in weights]
+    nums = [int(w[1:]) for w in weights]
+    if len(nums) > 3 and nums == list(range(nums[0], nums[0] + len(nums))):
+        weights = [f"w{nums[0]}…w{nums[-1]}"]
+    return ", ".join(weights + rest)
+
+
 def _neuron_label(g: _NeuronGroup, *, show_grad: bool, show_delta: bool, precision: int,
                   highlighted: bool) -> str:
     rows = [f"<TR><TD>{_bold(_html_text(g.name))}"
             + (f" ({_html_text(g.activation)})" if g.activation else "") + "</TD></TR>"]
-    names = [p.label for p in g.params if p.label]
+    names = _param_summary([p.label for p in g.params if p.label])
     if names:
-        rows.append(f"<TR><TD>{_html_text(', '.join(names))}</TD></TR>")
+        rows.append(f"<TR><TD>{_html_text(names)}</TD></TR>")
     single = len(g.out) <= 1 and len(g.net) <= 1
     if single:
         out = g.out[0] if g.out else (g.net[0] if g.net else None)
@@ -506,7 +516,10 @@ def draw_graph(
     if highlight is not None:
         target = _resolve_highlight(highlight, order, model)
         on_path = _on_paths(order, target)
-    dot = graphviz.Digraph(name=name, graph_attr={"rankdir": rankdir},
+    graph_attr = {"rankdir": rankdir}
+    if collapse:  # the classic network picture: straight edges, neurons kept in their order
+        graph_attr.update(splines="line", ranksep="1.2", mclimit="0.01")
+    dot = graphviz.Digraph(name=name, graph_attr=graph_attr,
                            node_attr={"fontname": "Helvetica", "fontsize": "11"},
                            edge_attr={"arrowsize": "0.7", "fontname": "Helvetica"})
 
@@ -593,14 +606,23 @@ def draw_graph(
                 edge(tail_id, f"op{i}", hl, roles[pos] if roles else None)
         if head_hidden is None:
             edge(f"op{i}", f"v{i}", node in on_path)
+    out_port, in_port = _PORTS[rankdir]
     for tail, head, hl, label in edges:
         attrs: dict[str, str] = {}
+        if tail.startswith("n"):  # collapsed neurons: edges leave/enter on the layout's sides
+            attrs["tailport"] = out_port
+        if head.startswith("n"):
+            attrs["headport"] = in_port
         if label:
             attrs.update(label=label, fontsize="9")
         if hl:
             attrs.update(color=_HIGHLIGHT, penwidth="2.2")
         dot.edge(tail, head, **attrs)
     return dot
+
+
+#: Compass points where edges leave and enter a collapsed neuron, per layout direction.
+_PORTS = {"LR": ("e", "w"), "RL": ("w", "e"), "TB": ("s", "n"), "BT": ("n", "s")}
 
 
 def _tail_id(operand: Value, hidden: dict[Value, str], index: dict[Value, int]) -> str | None:

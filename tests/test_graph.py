@@ -529,3 +529,12 @@ def test_errors_pickle_and_package_exports():
     missing = pickle.loads(pickle.dumps(GraphvizNotFoundError("digraph {}", "png")))
     assert (missing.source, missing.format) == ("digraph {}", "png")
     assert "apt-get install graphviz" in str(missing)
+
+
+def test_collapsed_labels_summarise_long_weight_runs():
+    net = MLP(2, [16, 16, 1], seed=0)
+    (out,) = net([0.3, -0.7])
+    nodes, _ = parse_dot(draw_graph(out, model=net, collapse=True).source)
+    # layer 2 neuron 1 holds weights 33..48 (2·16 weights come before it) and bias b_h2_1
+    assert nodes["n1_0"][0].startswith("h2_1 (sigmoid) | w33…w48, b_h2_1 | ")
+    assert nodes["n0_0"][0].startswith("h1_1 (sigmoid) | w1, w2, b_h1_1 | ")
