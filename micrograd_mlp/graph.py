@@ -249,7 +249,8 @@ def _model_groups(model: object, order: list[Value]) -> tuple[list[_NeuronGroup]
     layers = getattr(model, "layers", None)
     if layers is None:
         raise TypeError(
-            f"draw_graph: model must be an MLP (with .layers of .neurons), got {type(model).__name__}"
+            f"draw_graph: model must be an MLP (with .layers of .neurons), got "
+            f"{type(model).__name__}"
         )
     in_graph = set(order)
     groups: list[_NeuronGroup] = []
@@ -359,7 +360,8 @@ def _value_label(node: Value, *, show_grad: bool, show_delta: bool, precision: i
     cells = []
     if node.label is not None:
         text = _html_text(node.label)
-        cells.append(f"<TD>{_bold(text)}</TD>" if bold or node.is_leaf else f"<TD>{text or ' '}</TD>")
+        shown = _bold(text) if bold or node.is_leaf else (text or " ")
+        cells.append(f"<TD>{shown}</TD>")
     cells.append(f"<TD>data {_fmt(node.data, precision)}</TD>")
     if show_delta and _is_net(node):  # δ = ∂root/∂net is this node's grad
         cells.append(f'<TD BGCOLOR="{_DELTA_BG}">{_delta_text(node, precision)}</TD>')
@@ -678,7 +680,9 @@ def render_graph(root: Root | graphviz.Digraph, path: str | os.PathLike,
             )
     if isinstance(root, graphviz.Digraph):
         if options:
-            raise TypeError("render_graph: drawing options need a Value, not an already drawn graph")
+            raise TypeError(
+                "render_graph: drawing options need a Value, not an already drawn graph"
+            )
         graph = root
     else:
         graph = draw_graph(root, **options)  # type: ignore[arg-type]
