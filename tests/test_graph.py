@@ -209,7 +209,8 @@ def test_article_graph_structure_and_deltas():
     nodes, edges = parse_dot(draw_graph(loss, precision=9).source)
     values = [n for n in nodes if n.startswith("v")]
     ops = [n for n in nodes if n.startswith("op")]
-    # 12 leaves (i1 i2 w1..w8 b1 b2) + 4 net + 4 out + per output (target, t−o, (t−o)², ½, E) + E_total
+    # 12 leaves (i1 i2 w1..w8 b1 b2) + 4 net + 4 out
+    # + per output (target, t−o, (t−o)², ½, E) + E_total
     assert len(values) == 12 + 8 + 2 * 5 + 1
     # 4 affine + 4 sigmoid + per output (−, **2, ×) + Σ
     assert len(ops) == 8 + 6 + 1
@@ -232,7 +233,8 @@ def _highlighted_labels(source: str) -> set[str]:
 
 
 def test_highlight_marks_exactly_the_chain_rule_paths():
-    # w5 only reaches E through net_o1 -> out_o1 -> E_o1 -> E_total (3 unlabelled loss nodes between)
+    # w5 reaches E only through net_o1 -> out_o1 -> E_o1 -> E_total
+    # (with the unlabelled t−o and (t−o)² in between)
     w5_path = _highlighted_labels(_article_source(highlight="w5"))
     assert w5_path == {"w5", "net_o1", "out_o1", "E_o1", "E_total", "data -0.7414", "data 0.5496"}
     # w1 reaches both outputs through h1
@@ -456,7 +458,7 @@ def test_jupyter_display_falls_back_to_text(tmp_path, monkeypatch):
 
 
 def _path_sum_over_highlighted_edges(root: Value, source: str, target: Value) -> float:
-    """Σ over the red paths of Π local partials (explain.local_partial, from the primitive table)."""
+    """Σ over the red paths of Π local partials (explain.local_partial: the primitive table)."""
     from micrograd_mlp.explain import local_partial
     from micrograd_mlp.engine import topological_order
 
