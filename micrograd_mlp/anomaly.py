@@ -12,11 +12,16 @@ and that product can overflow to ``inf`` (a long chain of ×2, a huge weight, ``
 Inside ``with detect_anomaly():``
 
 * **backward** (``Value.backward`` and ``grad``) checks every contribution ∂L/∂out · ∂out/∂a and every
-  accumulated gradient. The first one that is not finite raises :class:`AnomalyError` naming the op
-  whose backward rule produced it, the op's operands (data and labels), the incoming gradient and
-  local partial, and the labels on the path: labelled ancestors (the parameters it feeds) and
-  labelled descendants (the nodes between it and the output). Leaf gradients are restored to what
-  they were before the failing pass, so a failed ``backward()`` changes nothing.
+  accumulated gradient - of every Value the pass writes, constants included (a number used in an op
+  becomes a leaf Value with a gradient of its own). The first one that is not finite raises
+  :class:`AnomalyError` naming the op whose backward rule produced it, the op's operands (data and
+  labels), the incoming gradient and local partial, and the labels on the path: labelled ancestors
+  (the parameters it feeds) and labelled descendants (the nodes between it and the output). A local
+  derivative that cannot be evaluated (∂√a/∂a at 0) raises an AnomalyError that is also the
+  engine's error type. Leaf gradients are restored to what they were before the failing pass, so a
+  failed ``backward()`` changes nothing. It raises exactly when the unchecked pass would leave a
+  non-finite gradient or fail, and otherwise gives bit-identical gradients (fuzzed in
+  ``tests/test_hardening_fuzz.py``).
 * **forward** errors raised by the engine are re-raised enriched with the same information (op,
   operand Values with their labels, labelled ancestors); the enriched error is an
   :class:`AnomalyError` *and* an instance of the engine's original type (``OverflowError``,
