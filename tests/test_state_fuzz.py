@@ -260,6 +260,13 @@ def test_save_to_a_missing_directory_is_an_oserror(tmp_path):
         make_model().save(tmp_path / "no" / "such" / "dir.json")
 
 
+def test_save_onto_a_directory_is_an_oserror_and_leaves_no_temp_file(tmp_path):
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(IsADirectoryError):
+        make_model().save(tmp_path / "sub")
+    assert _litter(tmp_path) == ["sub"] and _litter(tmp_path / "sub") == []
+
+
 # --- fuzzing ------------------------------------------------------------------------------------------
 _FUZZ_DIR = tempfile.mkdtemp(prefix="state-fuzz-")
 _FUZZ_PATH = os.path.join(_FUZZ_DIR, "fuzz.json")

@@ -218,3 +218,21 @@ def test_compiled_training_in_two_threads_matches_training_alone():
     together: list = [None, None]
     run_threads(lambda: together.__setitem__(0, job(1)), lambda: together.__setitem__(1, job(2)))
     assert together == alone
+
+
+def test_concurrent_saves_to_one_path_leave_one_complete_file(tmp_path):
+    path = tmp_path / "model.json"
+    models = [MLP(2, [3, 1], seed=s) for s in (1, 2)]
+    barrier = threading.Barrier(2)
+
+    def saver(model):
+        def run():
+            barrier.wait(10)
+            for _ in range(40):
+                model.save(path)
+        return run
+
+    run_threads(saver(models[0]), saver(models[1]))
+    loaded = MLP(2, [3, 1], seed=9).load(path).state_dict()
+    assert loaded in (models[0].state_dict(), models[1].state_dict())  # whole, never mixed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json"]  # no temp files
