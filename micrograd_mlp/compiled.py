@@ -760,10 +760,17 @@ class CompiledGraph:
         run = self._function("train")
         try:
             while len(history) < steps:
+                start, done = list(P), len(history)
                 try:
                     run(P, X, lr, steps - len(history), history)
                 except (ArithmeticError, ValueError):
                     pass  # the failing step is re-run eagerly below
+                if any(x - x != 0.0 for x in P):  # the last recorded step's update overflowed:
+                    recorded = len(history) - done  # redo the run up to just before that step
+                    del history[done:]  # (deterministic: the same bits), then refuse it below
+                    P[:] = start
+                    if recorded > 1:
+                        run(P, X, lr, recorded - 1, history)
                 if len(history) == steps:
                     break
                 loss, grads = self._eager(P, X)  # the step the generated code refused
@@ -771,8 +778,14 @@ class CompiledGraph:
                     if not math.isfinite(g):
                         raise ValueError(f"train: gradient of parameter {p.label or '?'} is not "
                                          f"finite ({g!r}) at step {len(history)}; no step taken")
+                new = [p - lr * g for p, g in zip(P, grads)]
+                for p, x in zip(self.params, new):
+                    if x - x != 0.0:
+                        raise ValueError(f"train: update of parameter {p.label or '?'} is not a "
+                                         f"finite float at step {len(history)} (learning rate "
+                                         f"{lr!r} too large?); no step taken")
                 history.append(loss)
-                P = [p - lr * g for p, g in zip(P, grads)]
+                P = new
         finally:
             if target is None:
                 for p, x in zip(self.params, P):
