@@ -439,3 +439,24 @@ def docs_table() -> str:
 
 if __name__ == "__main__":  # pragma: no cover
     print(docs_table())
+
+
+def test_refused_optimiser_steps_keep_the_optimiser_state():
+    w = Value(1.0, label="w")
+    sgd = SGD([w], lr=1e300, momentum=0.5)
+    w.grad = 1.0
+    sgd.step()  # fine: w = 1 - 1e300, velocity 1
+    state = (w.data, list(sgd._velocity), sgd.steps)
+    w.grad = 1e10  # v = 0.5 + 1e10; lr·v = 1e310: overflows
+    with pytest.raises(ValueError, match="update of parameter w is not a finite float"):
+        sgd.step()
+    assert (w.data, list(sgd._velocity), sgd.steps) == state
+
+    p = Value(0.0, label="p")
+    adam = Adam([p], lr=1e308)
+    p.grad = 1.0
+    adam.step()  # p = -1e308 (the first Adam step moves by lr·sign(g))
+    state = (p.data, list(adam._m), list(adam._v), adam.steps)
+    with pytest.raises(ValueError, match="update of parameter p is not a finite float"):
+        adam.step()  # -1e308 - 1e308 = -inf
+    assert (p.data, list(adam._m), list(adam._v), adam.steps) == state
