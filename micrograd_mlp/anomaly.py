@@ -132,7 +132,11 @@ class detect_anomaly(ContextDecorator):
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = bool(enabled)
-        self._tokens: list[contextvars.Token] = []
+        self._tokens: list[contextvars.Token] = []  # a stack: one instance may be nested
+
+    def _recreate_cm(self) -> "detect_anomaly":
+        # as a decorator, each call gets its own instance (recursion, several threads)
+        return type(self)(self.enabled)
 
     def __enter__(self) -> "detect_anomaly":
         self._tokens.append(_ANOMALY.set(self.enabled))

@@ -236,3 +236,32 @@ def test_concurrent_saves_to_one_path_leave_one_complete_file(tmp_path):
     loaded = MLP(2, [3, 1], seed=9).load(path).state_dict()
     assert loaded in (models[0].state_dict(), models[1].state_dict())  # whole, never mixed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json"]  # no temp files
+
+
+def test_decorated_functions_are_safe_in_several_threads():
+    """Regression: one @detect_anomaly() instance shared its token stack between threads."""
+    from micrograd_mlp import detect_anomaly as anomaly_mode
+
+    @anomaly_mode()
+    def checked() -> bool:
+        total = 0
+        for i in range(500):
+            total += i
+        return is_anomaly_enabled()
+
+    @no_grad()
+    def quiet() -> bool:
+        total = 0
+        for i in range(500):
+            total += i
+        return is_grad_enabled()
+
+    seen: list = []
+
+    def loop():
+        for _ in range(200):
+            seen.append((checked(), quiet()))
+
+    run_threads(loop, loop, loop, loop)
+    assert seen == [(True, False)] * 800
+    assert not is_anomaly_enabled() and is_grad_enabled()
