@@ -4,9 +4,11 @@ interrupted save leaves the previous file byte-for-byte intact and no temp file 
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
+import shutil
 import tempfile
 import time
 
@@ -269,6 +271,7 @@ def test_save_onto_a_directory_is_an_oserror_and_leaves_no_temp_file(tmp_path):
 
 # --- fuzzing ------------------------------------------------------------------------------------------
 _FUZZ_DIR = tempfile.mkdtemp(prefix="state-fuzz-")
+atexit.register(shutil.rmtree, _FUZZ_DIR, True)
 _FUZZ_PATH = os.path.join(_FUZZ_DIR, "fuzz.json")
 _BASE = make_model(0)
 _BASE_PAYLOAD = {"format": nn.STATE_FORMAT, "version": nn.STATE_VERSION, "model": "MLP",
