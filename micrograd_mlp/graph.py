@@ -29,6 +29,7 @@ from typing import Iterable, Sequence, Union
 
 import graphviz
 
+from ._files import atomic_write_bytes
 from .engine import Value, topological_order
 
 __all__ = [
@@ -687,7 +688,7 @@ def render_graph(root: Root | graphviz.Digraph, path: str | os.PathLike,
     else:
         graph = draw_graph(root, **options)  # type: ignore[arg-type]
     data = graph.source.encode("utf-8") if fmt == "dot" else _pipe(graph, fmt)
-    path.write_bytes(data)
+    atomic_write_bytes(path, data)  # a crash mid-write never leaves a torn picture
     return path
 
 

@@ -23,9 +23,9 @@ import math
 import numbers
 import os
 import random
-import tempfile
 from typing import Any, Iterable, Mapping, Sequence
 
+from ._files import atomic_write_bytes
 from .engine import Value
 from .manual import neuron_names  # the naming scheme lives in the engine-free module
 
@@ -152,31 +152,7 @@ class Module:
             raise ValueError(f"cannot save: parameter(s) {bad} are not finite "
                              f"({payload['state'][bad[0]]!r}); the previous file is left as it was")
         text = json.dumps(payload, indent=2, allow_nan=False)
-        path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        try:  # make the rename itself durable where the platform allows it
-            dfd = os.open(directory, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(dfd)
-        except OSError:
-            pass
-        finally:
-            os.close(dfd)
+        atomic_write_bytes(path, text.encode("utf-8"))
 
     @staticmethod
     def _read_payload(path: str | os.PathLike) -> dict[str, Any]:

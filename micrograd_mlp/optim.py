@@ -127,7 +127,11 @@ class Adam(Optimizer):
         for k, p in enumerate(self.params):
             g = p.grad
             m = b1 * ms[k] + (1.0 - b1) * g
-            v = b2 * vs[k] + (1.0 - b2) * g * g  # g·g may overflow to inf: the update is then 0
+            v = b2 * vs[k] + (1.0 - b2) * g * g
+            if v - v != 0.0:  # g·g overflowed: the update would silently be 0 from now on
+                name = p.label or f"#{k}"
+                raise ValueError(f"Adam: second-moment estimate of parameter {name} overflowed "
+                                 f"(gradient {g!r}); no step taken")
             ms[k], vs[k] = m, v
             new_data.append(p.data - self.lr * (m / c1) / (math.sqrt(v / c2) + self.eps))
         self._apply(new_data)  # raises (changing nothing) if an update is not finite

@@ -540,3 +540,24 @@ def test_collapsed_labels_summarise_long_weight_runs():
     # layer 2 neuron 1 holds weights 33..48 (2·16 weights come before it) and bias b_h2_1
     assert nodes["n1_0"][0].startswith("h2_1 (sigmoid) | w33…w48, b_h2_1 | ")
     assert nodes["n0_0"][0].startswith("h1_1 (sigmoid) | w1, w2, b_h1_1 | ")
+
+
+def test_render_graph_failure_mid_write_keeps_the_old_picture(tmp_path, monkeypatch):
+    import os
+
+    from micrograd_mlp import Value, render_graph
+
+    path = tmp_path / "g.dot"
+    x = Value(1.0, label="x")
+    render_graph(x * 2, path)
+    old = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        render_graph(x * 3 + 1, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.dot"]  # no temp file left

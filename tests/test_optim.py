@@ -121,3 +121,18 @@ def test_train_bad_arguments():
         train(m, [(article.INPUTS, article.TARGETS)], steps=-1)
     with pytest.raises(ValueError, match="reduction must be 'mean' or 'sum'"):
         train(m, [(article.INPUTS, article.TARGETS)], reduction="max")
+
+
+def test_adam_refuses_a_gradient_whose_square_overflows_and_changes_nothing():
+    from micrograd_mlp import Value
+    from micrograd_mlp.optim import Adam
+
+    w, u = Value(1.0, label="w"), Value(2.0, label="u")
+    opt = Adam([w, u], lr=0.1)
+    w.grad, u.grad = 1e200, 1.0  # finite, but g·g overflows
+    with pytest.raises(ValueError, match=r"Adam: second-moment estimate of parameter w overflowed"):
+        opt.step()
+    assert (w.data, u.data, opt.steps) == (1.0, 2.0, 0)
+    w.grad = 1.0
+    opt.step()  # the optimiser's state was not touched by the refused step
+    assert opt.steps == 1 and w.data < 1.0 and u.data < 2.0
