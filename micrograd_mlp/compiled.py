@@ -44,7 +44,7 @@ from typing import Callable, Iterable, Sequence
 from .engine import Value, _apply_binary, _apply_unary, enable_grad, topological_order
 from .primitives import FLOAT_NAMESPACE, PRIMITIVES, Primitive
 
-__all__ = ["compile_graph", "CompiledGraph"]
+__all__ = ["compile_graph", "CompiledGraph", "compile_batch", "BatchGraph"]
 
 _AFFINE, _SUM = PRIMITIVES["affine"], PRIMITIVES["sum"]
 _CHUNK = 32  # terms per generated line (keeps expressions shallow for the parser)
@@ -488,6 +488,8 @@ class CompiledGraph:
     code), ``node_count`` (op nodes recomputed per call).
     """
 
+    _seed = "1.0"
+
     def __init__(self, root: Value, params: Sequence[Value], inputs: Sequence[Value]) -> None:
         self.root = root
         self.params: tuple[Value, ...] = tuple(params)
@@ -496,7 +498,8 @@ class CompiledGraph:
         self._expressions: dict[tuple, str] = {}  # instantiated table expressions, by shape
         self._sources = self._generate()
         self._namespace: dict[str, object] = dict(FLOAT_NAMESPACE)
-        self._namespace["range"] = range  # the training loop's only builtin
+        self._namespace["range"] = range  # the training loop's only builtins
+        self._namespace["FloatingPointError"] = FloatingPointError
         self._namespace.update(_HELPER_GLOBALS)
         self._compiled: dict[str, Callable] = {}
         self.node_count = sum(1 for line in self._sources["forward"].splitlines()
@@ -581,7 +584,8 @@ class CompiledGraph:
         # Reverse sweep. terms[id] collects the contributions g·∂out/∂operand in the order the
         # engine adds them; a node's gradient is their left-to-right sum, emitted once all are in.
         backward: list[str] = []
-        terms: dict[int, list[str]] = {root_key: ["1.0"]} if root_key in needs else {}
+        seed = self._seed  # ∂L/∂root: 1.0, or a variable in the batch code
+        terms: dict[int, list[str]] = {root_key: [seed]} if root_key in needs else {}
         for node in reversed(order):
             key = id(node)
             if node.op is None or key not in needs:
@@ -620,6 +624,11 @@ class CompiledGraph:
         fast = "".join(f", {n}={n}" for n in used)
         fast = f", *{fast}" if fast else ""
         head = [unpack(param_names, "P"), unpack(input_names, "X")]
+        if seed.isidentifier():
+            head.append(f"{seed} = 1.0")
+        self._pieces = {"forward": forward, "op_values": op_values, "backward": backward,
+                        "grads": grads, "loss": loss, "fast": fast, "params": param_names,
+                        "inputs": input_names}
         sources = {}
         out = [f"def forward(P, X{fast}):"]
         out += block([*head, *forward, *check_fwd], 1) + block(["return None"], 2)
@@ -805,10 +814,12 @@ class CompiledGraph:
         """
         return self._replay(self._param_values(params), self._input_values(inputs))[0]
 
-    def _replay(self, P: list[float], X: list[float]) -> tuple[Value, list[Value]]:
+    def _replay(self, P: list[float], X: list[float],
+                fresh_params: list[Value] | None = None) -> tuple[Value, list[Value]]:
         param_pos = {id(p): j for j, p in enumerate(self.params)}
         input_pos = {id(x): j for j, x in enumerate(self.inputs)}
-        fresh_params = [Value(x, label=p.label) for p, x in zip(self.params, P)]
+        if fresh_params is None:
+            fresh_params = [Value(x, label=p.label) for p, x in zip(self.params, P)]
         new: dict[int, Value] = {}
         with enable_grad():
             for node in self._order:
@@ -845,6 +856,196 @@ class CompiledGraph:
     def __repr__(self) -> str:
         return (f"<CompiledGraph: {len(self.params)} params, {len(self.inputs)} inputs, "
                 f"{len(self._order)} traced values, {self.node_count} computed per pass>")
+
+
+def _signature(order: list[Value], param_pos: dict[int, int]) -> tuple[list[tuple], list[float]]:
+    """A graph's shape (per node: op, constant, operand positions, parameter index) and the values
+    of its other leaves, in topological order."""
+    position = {id(v): i for i, v in enumerate(order)}
+    shape: list[tuple] = []
+    lifted: list[float] = []
+    for v in order:
+        if v.op is None:
+            j = param_pos.get(id(v), -1)
+            shape.append(("leaf", j))
+            if j < 0:
+                lifted.append(v.data)
+        else:
+            shape.append((v.op.name, v.attribute, tuple(position[id(a)] for a in v.operands)))
+    return shape, lifted
+
+
+class BatchGraph(CompiledGraph):
+    """Per-sample losses of identical structure, compiled ONCE and looped over the batch.
+
+    Build with :func:`compile_batch`. The generated per-sample code takes every leaf that is not a
+    parameter (inputs, targets, constants) from a row of :attr:`rows`, so a 100-sample batch costs
+    the code of one sample. The batch loss is ``Σ losses`` (``reduction='sum'``) or
+    ``Σ losses · (1/n)`` (``'mean'``, as :func:`micrograd_mlp.training.train` builds it).
+    """
+
+    _seed = "seed"
+
+    def __init__(self, roots: Sequence[Value], params: Sequence[Value], reduction: str) -> None:
+        param_pos = {id(p): j for j, p in enumerate(params)}
+        first = topological_order(roots[0])
+        lifted = [v for v in first if v.op is None and id(v) not in param_pos]
+        super().__init__(roots[0], params, lifted)
+        self.roots = tuple(roots)
+        self.reduction = reduction
+        self.scale = 1.0 / len(roots) if reduction == "mean" and len(roots) > 1 else 1.0
+        shape, row = _signature(first, param_pos)
+        self.rows: list[tuple[float, ...]] = [tuple(row)]
+        for k, root in enumerate(roots[1:], 1):
+            other, row = _signature(topological_order(root), param_pos)
+            if other != shape:
+                where = next((i for i, (x, y) in enumerate(zip(shape, other)) if x != y),
+                             min(len(shape), len(other)))
+                raise ValueError(
+                    f"compile_batch: the graph of sample {k} differs from sample 0's at node "
+                    f"{where} ({len(other)} vs {len(shape)} values); every sample's loss must be "
+                    f"built by the same operations")
+            self.rows.append(tuple(row))
+        self._sources.update(self._batch_sources())
+
+    def _batch_sources(self) -> dict[str, str]:
+        pc = self._pieces
+        pairs = [(f"B{j}", g) for j, g in enumerate(pc["grads"]) if g != "0.0"]
+        row = f"{', '.join(pc['inputs'])}," if pc["inputs"] else "_"
+        fast = pc["fast"]
+
+        def block(lines: list[str], depth: int) -> list[str]:
+            return ["    " * depth + line for line in lines if line]
+
+        def check(names: list[str], depth: int) -> list[str]:
+            return (block([*_checked_sum(names), "if _c - _c != 0.0:"], depth)
+                    + block(["raise FloatingPointError"], depth + 1))
+
+        def sweep(depth: int) -> list[str]:
+            lines = block(["_L = 0.0", *[f"{b} = 0.0" for b, _ in pairs], f"for {row} in rows:"],
+                          depth)
+            lines += block(pc["forward"], depth + 1) + check(pc["op_values"], depth + 1)
+            lines += block([*pc["backward"], f"_L += {pc['loss']}",
+                            *[f"{b} += {g}" for b, g in pairs]], depth + 1)
+            lines += block(["_loss = _L * seed"], depth)
+            lines += check(["_loss", *[b for b, _ in pairs]], depth)
+            return lines
+
+        unpack = f"{', '.join(pc['params'])}, = P" if pc["params"] else ""
+        grads = ", ".join(f"B{j}" if g != "0.0" else "0.0" for j, g in enumerate(pc["grads"]))
+        out = [f"def batch_forward_backward(P, rows, seed{fast}):"] + block([unpack], 1)
+        out += sweep(1) + block([f"return _loss, [{grads}]"], 1)
+        sources = {"batch_forward_backward": "\n".join(out) + "\n"}
+        out = [f"def batch_train(P, rows, seed, lr, steps, history{fast}):"]
+        out += block([unpack, "record = history.append", "try:"], 1)
+        out += block(["for _s in range(steps):"], 2) + sweep(3) + block(["record(_loss)"], 3)
+        out += block([f"p{b[1:]} -= lr * {b}" for b, _ in pairs], 3)
+        out += block(["finally:"], 1)
+        out += block([f"P[:] = ({''.join(n + ', ' for n in pc['params'])})"], 2)
+        sources["batch_train"] = "\n".join(out) + "\n"
+        return sources
+
+    @property
+    def source(self) -> str:
+        return "# generated by micrograd_mlp.compiled from the primitive table\n\n" + "\n".join(
+            self._sources[name] for name in ("batch_forward_backward", "batch_train"))
+
+    def forward(self, params: Sequence[float] | None = None,  # type: ignore[override]
+                inputs: None = None) -> float:
+        """The batch loss at ``params`` (default: the parameters' current ``.data``)."""
+        return self.forward_backward(params)[0]
+
+    def forward_backward(self, params: Sequence[float] | None = None,  # type: ignore[override]
+                         inputs: None = None) -> tuple[float, list[float]]:
+        """``(batch loss, [∂loss/∂p for p in params])``; nothing is written to any Value."""
+        if inputs is not None:
+            raise TypeError("a batch graph takes its inputs from .rows; pass params only")
+        P = self._param_values(params)
+        try:
+            return self._function("batch_forward_backward")(P, self.rows, self.scale)
+        except (ArithmeticError, ValueError):  # not finite, or raised: let the engine say what
+            return self._eager_batch(P)
+
+    def backward(self, inputs: None = None) -> float:
+        """Add ∂loss/∂p to each parameter's ``.grad`` (leaves accumulate); return the loss."""
+        loss, grads = self.forward_backward(None, inputs)
+        for p, g in zip(self.params, grads):
+            p.grad += g
+        return loss
+
+    def train(self, steps: int, lr: float, params: list[float] | None = None,  # type: ignore
+              inputs: None = None) -> list[float]:
+        """Full-batch SGD for ``steps`` steps (see :meth:`CompiledGraph.train`)."""
+        if inputs is not None:
+            raise TypeError("a batch graph takes its inputs from .rows; pass params only")
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+            raise ValueError(f"train: steps must be a non-negative integer, got {steps!r}")
+        if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not math.isfinite(lr):
+            raise ValueError(f"train: lr must be a finite number, got {lr!r}")
+        lr = float(lr)
+        target = params
+        P = self._param_values(params)
+        history: list[float] = []
+        run = self._function("batch_train")
+        try:
+            while len(history) < steps:
+                try:
+                    run(P, self.rows, self.scale, lr, steps - len(history), history)
+                except (ArithmeticError, ValueError):
+                    pass  # the failing step is re-run eagerly below
+                if len(history) == steps:
+                    break
+                loss, grads = self._eager_batch(P)
+                for p, g in zip(self.params, grads):
+                    if not math.isfinite(g):
+                        raise ValueError(f"train: gradient of parameter {p.label or '?'} is not "
+                                         f"finite ({g!r}) at step {len(history)}; no step taken")
+                history.append(loss)
+                P = [p - lr * g for p, g in zip(P, grads)]
+        finally:
+            if target is None:
+                for p, x in zip(self.params, P):
+                    p.data = x
+            else:
+                target[:] = P
+        return history
+
+    def _eager_batch(self, P: list[float]) -> tuple[float, list[float]]:
+        """The whole batch replayed with the eager engine, as training.train builds it."""
+        fresh = [Value(x, label=p.label) for p, x in zip(self.params, P)]
+        losses = [self._replay(P, list(row), fresh)[0] for row in self.rows]
+        total = Value.sum(losses)
+        if self.reduction == "mean" and len(losses) > 1:
+            total = total * (1.0 / len(losses))
+        total.backward()
+        return total.data, [p.grad for p in fresh]
+
+    def __repr__(self) -> str:
+        return (f"<BatchGraph: {len(self.rows)} samples, {len(self.params)} params, "
+                f"{self.node_count} values computed per sample>")
+
+
+def compile_batch(losses: Sequence[Value], params: object = (),
+                  reduction: str = "mean") -> BatchGraph:
+    """Compile per-sample losses of identical structure into one generated loop over the batch.
+
+    ``losses[s]`` is sample ``s``'s loss graph (e.g. ``mse(model(x), t)``), all built by the same
+    operations; every leaf that is not in ``params`` (inputs, targets, constants) is read per sample
+    from :attr:`BatchGraph.rows`. The batch loss is the mean (or the sum) of the losses, exactly as
+    :func:`micrograd_mlp.training.train` forms it, so ``compile_batch(...).train(steps, lr)`` follows
+    ``training.train``'s trajectory.
+    """
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"compile_batch: reduction must be 'mean' or 'sum', got {reduction!r}")
+    if isinstance(losses, Value):
+        losses = [losses]
+    roots = list(losses)
+    if not roots:
+        raise ValueError("compile_batch: losses is empty")
+    for i, r in enumerate(roots):
+        if not isinstance(r, Value):
+            raise TypeError(f"compile_batch: losses[{i}] must be a Value, got {type(r).__name__}")
+    return BatchGraph(roots, _value_list(params, "params"), reduction)
 
 
 def compile_graph(root: Value, params: object = (), inputs: object = ()) -> CompiledGraph:

@@ -422,3 +422,75 @@ def test_generated_code_has_no_per_node_objects_and_is_inspectable():
     assert "Value" not in src  # plain floats only
     assert "sigmoid(" not in src  # the table's helper is inlined
     assert "CompiledGraph" in repr(fast)
+
+
+# --- compile_batch: one sample's code looped over the batch ---------------------------------------
+from micrograd_mlp.compiled import BatchGraph, compile_batch  # noqa: E402
+from micrograd_mlp.datasets import moons  # noqa: E402
+from micrograd_mlp.training import train as eager_train  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(networks(), st.sampled_from(["mean", "sum"]), st.integers(1, 4))
+def test_batch_matches_the_eager_batch_loss_and_training(case, reduction, steps):
+    model, xs, ts, loss_fn, _ = case
+    params = model.parameters()
+    start = model.state_dict()
+    fast = compile_batch([loss_fn(model(x), t) for x, t in zip(xs, ts)], params, reduction)
+    assert isinstance(fast, BatchGraph) and len(fast.rows) == len(xs)
+
+    def eager_batch():  # exactly as training.train forms it
+        total = Value.sum([loss_fn(model(x), t) for x, t in zip(xs, ts)])
+        return total * (1.0 / len(xs)) if reduction == "mean" and len(xs) > 1 else total
+
+    loss, grads = fast.forward_backward()
+    e_loss, e_grads = eager_loss_and_grads(eager_batch, params)
+    assert close(loss, e_loss) and all_close(grads, e_grads)
+
+    history = fast.train(steps, 0.1)
+    trained = [p.data for p in params]
+    model.load_state_dict(start)
+    eager_history = eager_train(model, list(zip(xs, ts)), steps, loss_fn=loss_fn, lr=0.1,
+                                reduction=reduction)
+    assert all_close(history, eager_history)
+    assert all_close(trained, [p.data for p in params])
+
+
+def test_batch_on_moons_follows_training_train():
+    X, y = moons(20, noise=0.1, seed=3, labels=(-1.0, 1.0))
+    data = [(x, [t]) for x, t in zip(X, y)]
+    model = MLP(2, [4, 4, 1], hidden_activation="relu", output_activation="linear", seed=2)
+    start = model.state_dict()
+    fast = compile_batch([mse(model(x), t) for x, t in data], model)
+    P = [p.data for p in model.parameters()]
+    history = fast.train(15, 0.05, params=P)
+    eager_history = eager_train(model, data, 15, loss_fn=mse, lr=0.05)
+    assert all_close(history, eager_history)
+    assert all_close(P, [p.data for p in model.parameters()])
+    model.load_state_dict(start)
+    assert "def batch_train(" in fast.source and "BatchGraph" in repr(fast)
+
+
+def test_batch_refuses_samples_of_different_structure():
+    w = Value(0.5, label="w")
+    with pytest.raises(ValueError, match="the graph of sample 1 differs from sample 0's"):
+        compile_batch([(w * 2.0).tanh(), (w * 2.0).sigmoid()], [w])
+    with pytest.raises(ValueError, match="reduction must be 'mean' or 'sum'"):
+        compile_batch([w * 2.0], [w], reduction="max")
+    with pytest.raises(ValueError, match="losses is empty"):
+        compile_batch([], [w])
+    with pytest.raises(TypeError, match=r"losses\[1\] must be a Value"):
+        compile_batch([w * 2.0, 3.0], [w])
+
+
+def test_batch_errors_are_eager_errors():
+    w = Value(1.0, label="w")
+    fast = compile_batch([(w * x).log() for x in (1.0, 2.0, 3.0)], [w], reduction="sum")
+    expected = eager_error(lambda: (Value(-1.0) * 1.0).log())
+    with pytest.raises(type(expected)) as info:
+        fast.forward_backward([-1.0])
+    assert str(info.value) == str(expected)
+    P = [0.05]  # one step of lr 1 takes w to 0.05 - 1·Σ 1/w = -59.95: the second step fails
+    with pytest.raises(type(expected)):
+        fast.train(3, 1.0, params=P)
+    assert len(P) == 1 and close(P[0], 0.05 - 3 / 0.05)  # the first step was kept
