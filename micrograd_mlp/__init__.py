@@ -11,7 +11,7 @@ from .training import train
 from .compare import compare_gradients
 from .explain import explain
 from .graph import GraphTooLargeError, GraphvizNotFoundError, draw_graph, render_graph
-from .compiled import CompiledGraph, compile_graph
+from .compiled import BatchGraph, CompiledGraph, compile_batch, compile_graph
 
 __version__ = "0.1.0"
 
@@ -46,5 +46,7 @@ __all__ = [
     "GraphvizNotFoundError",
     "compile_graph",
     "CompiledGraph",
+    "compile_batch",
+    "BatchGraph",
     "__version__",
 ]
