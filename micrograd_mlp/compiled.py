@@ -766,7 +766,7 @@ class CompiledGraph:
         P = self._param_values(params)
         X = self._input_values(inputs)
         history: list[float] = []
-        run = self._function("train")
+        run = self._train_runner()
         try:
             while len(history) < steps:
                 start, done = list(P), len(history)
@@ -802,6 +802,10 @@ class CompiledGraph:
             else:
                 target[:] = P
         return history
+
+    def _train_runner(self) -> Callable:
+        """``run(P, X, lr, steps, history)``: the generated SGD loop (see :meth:`train`)."""
+        return self._function("train")
 
     # --- the eager oracle ----------------------------------------------------------------------
     def replay(self, params: Sequence[float] | None = None,
@@ -978,37 +982,15 @@ class BatchGraph(CompiledGraph):
         """Full-batch SGD for ``steps`` steps (see :meth:`CompiledGraph.train`)."""
         if inputs is not None:
             raise TypeError("a batch graph takes its inputs from .rows; pass params only")
-        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
-            raise ValueError(f"train: steps must be a non-negative integer, got {steps!r}")
-        if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not math.isfinite(lr):
-            raise ValueError(f"train: lr must be a finite number, got {lr!r}")
-        lr = float(lr)
-        target = params
-        P = self._param_values(params)
-        history: list[float] = []
+        return super().train(steps, lr, params)
+
+    def _train_runner(self) -> Callable:
         run = self._function("batch_train")
-        try:
-            while len(history) < steps:
-                try:
-                    run(P, self.rows, self.scale, lr, steps - len(history), history)
-                except (ArithmeticError, ValueError):
-                    pass  # the failing step is re-run eagerly below
-                if len(history) == steps:
-                    break
-                loss, grads = self._eager_batch(P)
-                for p, g in zip(self.params, grads):
-                    if not math.isfinite(g):
-                        raise ValueError(f"train: gradient of parameter {p.label or '?'} is not "
-                                         f"finite ({g!r}) at step {len(history)}; no step taken")
-                history.append(loss)
-                P = [p - lr * g for p, g in zip(P, grads)]
-        finally:
-            if target is None:
-                for p, x in zip(self.params, P):
-                    p.data = x
-            else:
-                target[:] = P
-        return history
+        rows, scale = self.rows, self.scale
+        return lambda P, X, lr, steps, history: run(P, rows, scale, lr, steps, history)
+
+    def _eager(self, P: list[float], X: list[float]) -> tuple[float, list[float]]:
+        return self._eager_batch(P)
 
     def _eager_batch(self, P: list[float]) -> tuple[float, list[float]]:
         """The whole batch replayed with the eager engine, as training.train builds it."""

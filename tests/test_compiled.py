@@ -494,3 +494,12 @@ def test_batch_errors_are_eager_errors():
     with pytest.raises(type(expected)):
         fast.train(3, 1.0, params=P)
     assert len(P) == 1 and close(P[0], 0.05 - 3 / 0.05)  # the first step was kept
+
+
+def test_batch_train_refuses_an_overflowing_update_like_eager_sgd():
+    w = Value(1.0, label="w")
+    fast = compile_batch([w * x for x in (1.0, 2.0)], [w], reduction="sum")  # ∂/∂w = 3
+    P = [1.0]
+    with pytest.raises(ValueError, match="update of parameter w is not a finite float"):
+        fast.train(3, 5e307, params=P)  # w: 1 → -1.5e308 → -3e308 overflows
+    assert P == [1.0 - 5e307 * 3.0]  # the first step was kept, the second refused
