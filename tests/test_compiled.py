@@ -498,8 +498,8 @@ def test_batch_errors_are_eager_errors():
 
 def test_batch_train_refuses_an_overflowing_update_like_eager_sgd():
     w = Value(1.0, label="w")
-    fast = compile_batch([w * x for x in (1.0, 2.0)], [w], reduction="sum")  # ∂/∂w = 3
+    fast = compile_batch([w * x for x in (0.5, 0.25)], [w], reduction="sum")  # ∂/∂w = 0.75
     P = [1.0]
     with pytest.raises(ValueError, match="update of parameter w is not a finite float"):
-        fast.train(3, 5e307, params=P)  # w: 1 → -1.5e308 → -3e308 overflows
-    assert P == [1.0 - 5e307 * 3.0]  # the first step was kept, the second refused
+        fast.train(3, 1.6e308, params=P)  # w: 1 → -1.2e308 → -2.4e308 overflows
+    assert P == [1.0 - 1.6e308 * 0.75]  # the first step was kept, the second refused
