@@ -44,7 +44,7 @@ from typing import Callable, Iterable, Sequence
 from .engine import Value, _apply_binary, _apply_unary, enable_grad, topological_order
 from .primitives import FLOAT_NAMESPACE, PRIMITIVES, Primitive
 
-__all__ = ["compile_graph", "CompiledGraph", "compile_batch", "BatchGraph"]
+__all__ = ["compile_graph", "CompiledGraph", "compile_batch", "BatchGraph", "VectorizedBatch"]
 
 _AFFINE, _SUM = PRIMITIVES["affine"], PRIMITIVES["sum"]
 _CHUNK = 32  # terms per generated line (keeps expressions shallow for the parser)
@@ -757,6 +757,11 @@ class CompiledGraph:
         A step whose loss or gradient is not finite is re-run eagerly: its error is raised (or
         ``ValueError`` for a non-finite gradient) with the parameters as they were before it.
         """
+        return self._sgd(steps, lr, params, inputs, self._train_runner())
+
+    def _sgd(self, steps: int, lr: float, params: list[float] | None, inputs: object,
+             run: Callable) -> list[float]:
+        """:meth:`train` with ``run(P, X, lr, steps, history)`` as the fast loop."""
         if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
             raise ValueError(f"train: steps must be a non-negative integer, got {steps!r}")
         if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not math.isfinite(lr):
@@ -766,7 +771,6 @@ class CompiledGraph:
         P = self._param_values(params)
         X = self._input_values(inputs)
         history: list[float] = []
-        run = self._train_runner()
         try:
             while len(history) < steps:
                 start, done = list(P), len(history)
@@ -1002,9 +1006,132 @@ class BatchGraph(CompiledGraph):
         total.backward()
         return total.data, [p.grad for p in fresh]
 
+    def vectorized(self) -> "VectorizedBatch":
+        """The same per-sample code over NumPy arrays: one array operation per node for the whole
+        batch (needs NumPy; imported only here)."""
+        return VectorizedBatch(self)
+
     def __repr__(self) -> str:
         return (f"<BatchGraph: {len(self.rows)} samples, {len(self.params)} params, "
                 f"{self.node_count} values computed per sample>")
+
+
+# --- optional: the batch code over NumPy arrays ---------------------------------------------------
+class _Vectorize(ast.NodeTransformer):
+    """Python-float code -> NumPy array code: ``x if c else y`` -> ``where(c, x, y)`` (both sides
+    are computed, then picked elementwise) and ``a < b < c`` -> ``(a < b) & (b < c)``."""
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.expr:
+        self.generic_visit(node)
+        return ast.Call(ast.Name("where", ast.Load()), [node.test, node.body, node.orelse], [])
+
+    def visit_Compare(self, node: ast.Compare) -> ast.expr:
+        self.generic_visit(node)
+        if len(node.ops) == 1:
+            return node
+        parts = [ast.Compare(left, [op], [right]) for op, left, right
+                 in zip(node.ops, [node.left, *node.comparators], node.comparators)]
+        expr: ast.expr = parts[0]
+        for part in parts[1:]:
+            expr = ast.BinOp(expr, ast.BitAnd(), part)
+        return expr
+
+
+def _vectorize(lines: list[str]) -> list[str]:
+    out = []
+    for line in lines:
+        tree = _Vectorize().visit(ast.parse(line))
+        out.append(ast.unparse(tree))
+    return out
+
+
+class VectorizedBatch:
+    """A :class:`BatchGraph`'s per-sample code run on NumPy arrays, one array per input column.
+
+    Same interface as the batch graph (``forward``, ``forward_backward``, ``train``); a step whose
+    values are not all finite is re-run by the eager engine, so errors are eager's. Results agree
+    with the eager engine to rounding (NumPy's ``exp``/``log`` may differ from :mod:`math` in the
+    last bit, and batch sums are pairwise).
+    """
+
+    def __init__(self, batch: BatchGraph) -> None:
+        import numpy as np
+
+        self.batch = batch
+        self.params = batch.params
+        pc = batch._pieces
+        self.columns = [np.array(col, dtype=float) for col in zip(*batch.rows)] \
+            if pc["inputs"] else []
+        n = len(batch.rows)
+        pairs = [(f"B{j}", g) for j, g in enumerate(pc["grads"]) if g != "0.0"]
+        forward, backward = _vectorize(pc["forward"]), _vectorize(pc["backward"])
+
+        def block(lines: list[str], depth: int) -> list[str]:
+            return ["    " * depth + line for line in lines if line]
+
+        def check(names: list[str], depth: int) -> list[str]:
+            return (block([*_checked_sum(names), "_c = total(_c)", "if _c - _c != 0.0:"], depth)
+                    + block(["raise FloatingPointError"], depth + 1))
+
+        def sweep(depth: int) -> list[str]:
+            lines = block(forward, depth) + check(pc["op_values"], depth) + block(backward, depth)
+            lines += block([f"_loss = total({pc['loss']}) * seed",
+                            *[f"{b} = total({g})" for b, g in pairs]], depth)
+            return lines + check(["_loss", *[b for b, _ in pairs]], depth)
+
+        head = [f"{', '.join(pc['params'])}, = P" if pc["params"] else "",
+                f"{', '.join(pc['inputs'])}, = C" if pc["inputs"] else ""]
+        grads = ", ".join(f"B{j}" if g != "0.0" else "0.0" for j, g in enumerate(pc["grads"]))
+        out = ["def vector_forward_backward(P, C, seed):"] + block(head, 1)
+        out += sweep(1) + block([f"return _loss, [{grads}]"], 1)
+        out += ["", "def vector_train(P, C, seed, lr, steps, history):"]
+        out += block([*head, "record = history.append", "try:"], 1)
+        out += block(["for _s in range(steps):"], 2) + sweep(3) + block(["record(_loss)"], 3)
+        out += block([f"p{b[1:]} -= lr * {b}" for b, _ in pairs], 3)
+        out += block(["finally:"], 1)
+        out += block([f"P[:] = ({''.join(x + ', ' for x in pc['params'])})"], 2)
+        self.source = "\n".join(out) + "\n"
+
+        def total(a: object) -> float:
+            """Σ over the batch; a value that does not depend on the row counts n times."""
+            return float(np.sum(a)) if np.ndim(a) else float(a) * n
+
+        namespace: dict[str, object] = {
+            "__builtins__": {}, "range": range, "FloatingPointError": FloatingPointError,
+            "total": total, "where": np.where, "exp": np.exp, "log": np.log, "log1p": np.log1p,
+            "sqrt": np.sqrt, "tanh": np.tanh, "sin": np.sin, "cos": np.cos, "pow": np.power,
+            "abs": np.abs, "max": np.maximum,
+        }
+        for name, obj in {**FLOAT_NAMESPACE, **_HELPER_GLOBALS}.items():
+            namespace.setdefault(name, obj)  # helpers left as calls (they may refuse arrays)
+        exec(compile(self.source, "<vectorized batch>", "exec"), namespace)
+        self._fb = namespace["vector_forward_backward"]
+        self._train = namespace["vector_train"]
+        self._errstate = np.errstate
+
+    def forward_backward(self, params: Sequence[float] | None = None
+                         ) -> tuple[float, list[float]]:
+        """``(batch loss, gradients)`` at ``params`` (default: the parameters' ``.data``)."""
+        P = self.batch._param_values(params)
+        try:
+            with self._errstate(all="ignore"):
+                return self._fb(P, self.columns, self.batch.scale)
+        except (ArithmeticError, ValueError, TypeError):
+            return self.batch._eager_batch(P)
+
+    def forward(self, params: Sequence[float] | None = None) -> float:
+        return self.forward_backward(params)[0]
+
+    def train(self, steps: int, lr: float, params: list[float] | None = None) -> list[float]:
+        """Full-batch SGD, like :meth:`BatchGraph.train`, on arrays."""
+        def run(P: list[float], X: object, lr: float, steps: int, history: list) -> None:
+            with self._errstate(all="ignore"):
+                self._train(P, self.columns, self.batch.scale, lr, steps, history)
+
+        return self.batch._sgd(steps, lr, params, None, run)
+
+    def __repr__(self) -> str:
+        return f"<VectorizedBatch: {len(self.batch.rows)} samples on NumPy arrays>"
 
 
 def compile_batch(losses: Sequence[Value], params: object = (),

@@ -503,3 +503,26 @@ def test_batch_train_refuses_an_overflowing_update_like_eager_sgd():
     with pytest.raises(ValueError, match="update of parameter w is not a finite float"):
         fast.train(3, 1.6e308, params=P)  # w: 1 → -1.2e308 → -2.4e308 overflows
     assert P == [1.0 - 1.6e308 * 0.75]  # the first step was kept, the second refused
+
+
+def test_vectorized_batch_matches_eager_to_rounding():
+    pytest.importorskip("numpy")
+    X, y = moons(30, noise=0.1, seed=5, labels=(-1.0, 1.0))
+    data = [(x, [t]) for x, t in zip(X, y)]
+    for act in ("tanh", "relu", "sigmoid"):
+        model = MLP(2, [5, 3, 1], hidden_activation=act, output_activation="linear", seed=4)
+        start = model.state_dict()
+        vec = compile_batch([mse(model(x), t) for x, t in data], model).vectorized()
+        loss, grads = vec.forward_backward()
+        total = Value.sum([mse(model(x), t) for x, t in data]) * (1.0 / len(data))
+        e_loss, e_grads = eager_loss_and_grads(lambda: total, model.parameters())
+        assert close(loss, e_loss, 1e-12) and all_close(grads, e_grads, 1e-12)
+        history = vec.train(10, 0.05)  # trains the Values
+        model.load_state_dict(start)
+        assert all_close(history, eager_train(model, data, 10, loss_fn=mse, lr=0.05), 1e-12)
+    w = Value(1.0, label="w")
+    vec = compile_batch([(w * x).log() for x in (1.0, 2.0)], [w]).vectorized()
+    expected = eager_error(lambda: (Value(-1.0) * 1.0).log())
+    with pytest.raises(type(expected)) as info:
+        vec.forward_backward([-1.0])  # NumPy gives nan; the eager replay names the error
+    assert str(info.value) == str(expected)
