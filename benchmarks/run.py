@@ -48,6 +48,12 @@ from micrograd_mlp.optim import SGD  # noqa: E402
 from micrograd_mlp.training import train as eager_train  # noqa: E402
 
 try:
+    import numpy  # noqa: F401 - only to know whether the NumPy row can run
+    HAVE_NUMPY = True
+except ImportError:  # pragma: no cover
+    HAVE_NUMPY = False
+
+try:
     from micrograd.engine import Value as MGValue
 except ImportError:  # pragma: no cover - the bench extra is missing
     MGValue = None
@@ -227,6 +233,13 @@ def b2_batch(activation: str, steps: int) -> float:
     return fast.train(steps, B2_LR)[-1]
 
 
+def b2_numpy(activation: str, steps: int) -> float:
+    """compile_batch(...).vectorized(): the per-sample code on NumPy arrays (optional extra)."""
+    model = b2_model(activation)
+    fast = compile_batch([mse(model(x), t) for x, t in b2_data()], model.parameters())
+    return fast.vectorized().train(steps, B2_LR)[-1]
+
+
 def b2_compiled_loop(fast, steps: int) -> float:
     params = [p.data for p in fast.params]
     return fast.train(steps, B2_LR, params=params)[-1]
@@ -399,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
                 "compiled (incl. trace + codegen + compile)": lambda: b2_compiled(act, steps),
                 "compiled (training loop only)": lambda: b2_compiled_loop(traced, steps),
                 "compile_batch (incl. everything)": lambda: b2_batch(act, steps),
+                **({"compile_batch + NumPy (incl. everything)": lambda: b2_numpy(act, steps)}
+                   if HAVE_NUMPY else {}),
                 "micrograd 0.1.0": lambda: b2_micrograd(act, steps),
             }, once=("micrograd 0.1.0",))
             out += table(f"2. 2-16-16-1 {act} MLP, 100 moons points, {steps} full-batch steps "
