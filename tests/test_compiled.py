@@ -57,18 +57,22 @@ def test_article_matches_eager_and_published_figures():
     assert round(grads[names.index("w1")], 9) == article.published_float("dE/dw1")
 
 
-def test_article_central_differences():
-    model = article.network()
-    fast = compile_graph(article_loss(model), model.parameters())
-    P = [p.data for p in model.parameters()]
+def assert_central_differences(fast, rel: float, absolute: float, h: float = 1e-6) -> None:
+    """Compiled gradients against (f(p + h) − f(p − h)) / 2h, one parameter at a time."""
+    P = [p.data for p in fast.params]
     _, grads = fast.forward_backward(P)
-    h = 1e-6
     for i in range(len(P)):
         up, down = list(P), list(P)
         up[i] += h
         down[i] -= h
         numeric = (fast.forward(up) - fast.forward(down)) / (2 * h)
-        assert math.isclose(grads[i], numeric, rel_tol=1e-6, abs_tol=1e-10)
+        assert math.isclose(grads[i], numeric, rel_tol=rel, abs_tol=absolute)
+
+
+def test_article_central_differences():
+    model = article.network()
+    assert_central_differences(compile_graph(article_loss(model), model.parameters()),
+                               1e-6, 1e-10)
 
 
 def test_article_training_trajectory_matches_eager_sgd():
@@ -190,16 +194,7 @@ def test_random_mlps_training_trajectory_matches_eager(case, steps):
 def test_smooth_mlp_gradients_against_central_differences(seed, activation):
     model = MLP(2, [3, 2], hidden_activation=activation, output_activation=activation, seed=seed)
     loss = half_squared_error(model([0.3, -0.7]), [0.2, -0.1])
-    fast = compile_graph(loss, model.parameters())
-    P = [p.data for p in model.parameters()]
-    _, grads = fast.forward_backward(P)
-    h = 1e-6
-    for i in range(len(P)):
-        up, down = list(P), list(P)
-        up[i] += h
-        down[i] -= h
-        numeric = (fast.forward(up) - fast.forward(down)) / (2 * h)
-        assert math.isclose(grads[i], numeric, rel_tol=1e-5, abs_tol=1e-9)
+    assert_central_differences(compile_graph(loss, model.parameters()), 1e-5, 1e-9)
 
 
 # --- generic graphs: every primitive, constants, reused nodes, inputs ------------------------------
