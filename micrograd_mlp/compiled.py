@@ -502,8 +502,7 @@ class CompiledGraph:
         self._namespace["FloatingPointError"] = FloatingPointError
         self._namespace.update(_HELPER_GLOBALS)
         self._compiled: dict[str, Callable] = {}
-        self.node_count = sum(1 for line in self._sources["forward"].splitlines()
-                              if line.lstrip().startswith("v"))
+        self.node_count = len(self._pieces["op_values"])
 
     @property
     def source(self) -> str:
