@@ -39,6 +39,7 @@ import ast
 import math
 import numbers
 import operator
+import threading
 from typing import Callable, Iterable, Sequence
 
 from .engine import Value, _apply_binary, _apply_unary, enable_grad, topological_order
@@ -51,8 +52,20 @@ _CHUNK = 32  # terms per generated line (keeps expressions shallow for the parse
 
 
 # --- expression templates from the primitive table -------------------------------------------------
+_AST_LOCK = threading.Lock()
+
+
+def _ast_parse(source: str, mode: str = "exec") -> ast.AST:
+    """``ast.parse`` one thread at a time: CPython 3.11 keeps the AST conversion's recursion depth
+    in interpreter-wide state, so parses in two threads at once can fail with ``SystemError: AST
+    constructor recursion depth mismatch`` (seen here in tests/test_threads.py; CPython gh-106905,
+    gh-95185)."""
+    with _AST_LOCK:
+        return ast.parse(source, mode=mode)
+
+
 def _parse(expr: str) -> ast.expr:
-    return ast.parse(expr, mode="eval").body
+    return _ast_parse(expr, mode="eval").body  # type: ignore[attr-defined]
 
 
 #: name -> (forward AST, partial ASTs), parsed once from the table.
@@ -152,7 +165,7 @@ class _Substitute(ast.NodeTransformer):
 
 def _instantiate(template: ast.expr, names: dict[str, Callable[[], ast.expr]]) -> str:
     """The template with its names replaced, helpers inlined, constant parts folded, as text."""
-    tree = ast.parse(ast.unparse(template), mode="eval").body  # a fresh copy to transform
+    tree = _parse(ast.unparse(template))  # a fresh copy to transform
     tree = _Substitute(names).visit(tree)
     tree = _Inline().visit(tree)  # a fresh counter: temporaries are unique within one expression
     return ast.unparse(_Substitute({}).visit(tree))
@@ -244,7 +257,7 @@ def _helper_template(fn: object) -> tuple[list[str], ast.expr, dict[str, object]
     import textwrap
 
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]  # type: ignore[arg-type]
+        tree = _ast_parse(textwrap.dedent(inspect.getsource(fn))).body[0]  # type: ignore
     except (OSError, TypeError, SyntaxError, IndexError):
         return None
     if not isinstance(tree, ast.FunctionDef):
@@ -333,7 +346,7 @@ class _Inline(ast.NodeTransformer):
         if template is None or len(node.args) != len(template[0]):
             return node
         params, body, _ = template
-        expr = ast.parse(ast.unparse(body), mode="eval").body  # fresh copy
+        expr = _parse(ast.unparse(body))  # fresh copy
         renames: dict[str, str] = {}
         for n in ast.walk(expr):
             if isinstance(n, ast.NamedExpr) and n.target.id not in renames:
@@ -353,7 +366,7 @@ class _Inline(ast.NodeTransformer):
         class Rename(ast.NodeTransformer):
             def visit_Name(self, n: ast.Name) -> ast.expr:
                 if n.id in plain:
-                    return ast.parse(ast.unparse(plain[n.id]), mode="eval").body
+                    return _parse(ast.unparse(plain[n.id]))
                 if n.id in renames:
                     return ast.Name(renames[n.id], n.ctx)
                 return n
@@ -1039,7 +1052,7 @@ class _Vectorize(ast.NodeTransformer):
 def _vectorize(lines: list[str]) -> list[str]:
     out = []
     for line in lines:
-        tree = _Vectorize().visit(ast.parse(line))
+        tree = _Vectorize().visit(_ast_parse(line))
         out.append(ast.unparse(tree))
     return out
 
