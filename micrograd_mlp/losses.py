@@ -26,6 +26,8 @@ Targets = Union[float, Sequence[float]]
 
 
 def _as_list(x: object) -> list:
+    if type(x) in (list, tuple):  # the common case first
+        return list(x)
     if isinstance(x, (Value, numbers.Real)) and not isinstance(x, bool):
         return [x]
     if isinstance(x, (str, bytes)):
@@ -44,7 +46,9 @@ def _prepare(name: str, outputs: Outputs, targets: Targets) -> tuple[list[Value]
         raise ValueError(f"{name}: needs at least one output, got none")
     values = []
     for k, o in enumerate(outs, 1):
-        if isinstance(o, Value):
+        if type(o) is Value:
+            values.append(o)
+        elif isinstance(o, Value):
             values.append(o)
         elif isinstance(o, numbers.Real) and not isinstance(o, bool):
             values.append(Value(o))
@@ -52,6 +56,9 @@ def _prepare(name: str, outputs: Outputs, targets: Targets) -> tuple[list[Value]
             raise TypeError(f"{name}: output {k} must be a Value or number, got {type(o).__name__}")
     floats = []
     for k, t in enumerate(ts, 1):
+        if type(t) is float and t - t == 0.0:  # a finite float: nothing to check
+            floats.append(t)
+            continue
         if isinstance(t, Value):
             t = t.data
         if not isinstance(t, numbers.Real) or isinstance(t, bool) or not math.isfinite(float(t)):

@@ -26,7 +26,7 @@ import random
 from typing import Any, Iterable, Mapping, Sequence
 
 from ._files import atomic_write_bytes
-from .engine import Value
+from .engine import Value, _leaf
 from .manual import neuron_names  # the naming scheme lives in the engine-free module
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "BIAS_MODES", "neuron_names"]
@@ -238,7 +238,10 @@ class Neuron(Module):
         return node
 
     def __call__(self, inputs: Sequence[Value | float]) -> Value:
-        xs = _as_inputs(inputs, self.nin, f"neuron {self.name}")
+        return self._forward(_as_inputs(inputs, self.nin, f"neuron {self.name}"))
+
+    def _forward(self, xs: list[Value]) -> Value:
+        """The neuron on inputs already checked by its caller (a list of ``nin`` Values)."""
         net = self.net(xs)
         if self.activation == "linear":
             return net
@@ -291,7 +294,7 @@ class Layer(Module):
 
     def __call__(self, inputs: Sequence[Value | float]) -> list[Value]:
         xs = _as_inputs(inputs, self.nin, f"layer {self.index}")
-        return [n(xs) for n in self.neurons]
+        return [n._forward(xs) for n in self.neurons]
 
     def named_parameters(self, include_frozen: bool = False) -> list[tuple[str, Value]]:
         pairs = [(w.label or "", w) for n in self.neurons for w in n.weights]
@@ -313,14 +316,21 @@ class Layer(Module):
 
 def _as_inputs(inputs: Sequence[Value | float], expected: int, who: str) -> list[Value]:
     """Check the input count; turn raw numbers into leaves labelled i1..in."""
-    if isinstance(inputs, (Value, str, bytes)) or not isinstance(inputs, Iterable):
-        inputs = [inputs]  # a lone scalar
-    xs = list(inputs)
+    if type(inputs) in (list, tuple):  # the common case, without the slow ABC check below
+        xs = list(inputs)
+    elif isinstance(inputs, (Value, str, bytes)) or not isinstance(inputs, Iterable):
+        xs = [inputs]  # a lone scalar
+    else:
+        xs = list(inputs)
     if len(xs) != expected:
         raise ValueError(f"{who} expects {expected} inputs, got {len(xs)}")
     out = []
     for i, x in enumerate(xs, 1):
-        if isinstance(x, Value):
+        if type(x) is float and x - x == 0.0:  # the common case: a finite float
+            v = _leaf(x)
+            v.label = f"i{i}"
+            out.append(v)
+        elif isinstance(x, Value):
             out.append(x)
         elif _is_real(x):
             try:
@@ -483,8 +493,8 @@ class MLP(Module):
     def __call__(self, inputs: Sequence[Value | float]) -> list[Value]:
         """Forward pass: a list of ``nout`` output Values. Raw numbers become leaves i1..in."""
         xs: list[Value] = _as_inputs(inputs, self.nin, "MLP")
-        for layer in self.layers:
-            xs = [n(xs) for n in layer.neurons]
+        for layer in self.layers:  # each layer's outputs are its successor's checked inputs
+            xs = [n._forward(xs) for n in layer.neurons]
         return xs
 
     def __repr__(self) -> str:
