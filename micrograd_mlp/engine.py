@@ -19,7 +19,7 @@ import numbers
 from contextlib import ContextDecorator
 from typing import Iterable, Sequence, Union
 
-from .primitives import PRIMITIVES, Primitive, compile_partials
+from .primitives import FLOAT_NAMESPACE, PRIMITIVES, Primitive, compile_partials
 from .anomaly import _ANOMALY, checked_propagate as _checked_propagate
 
 __all__ = [
@@ -528,11 +528,11 @@ def _graph_sech2(x: Value) -> Value:
 
 
 def _graph_step(x: Value) -> float:
-    return 1.0 if x.data > 0 else 0.0
+    return FLOAT_NAMESPACE["step"](x.data)  # piecewise constant: no graph to record
 
 
 def _graph_sign(x: Value) -> float:
-    return 1.0 if x.data > 0 else (-1.0 if x.data < 0 else 0.0)
+    return FLOAT_NAMESPACE["sign"](x.data)
 
 
 def _graph_pow_base_partial(a: Value, b: Value) -> Value | float:
@@ -543,12 +543,8 @@ def _graph_pow_base_partial(a: Value, b: Value) -> Value | float:
 def _graph_pow_exponent_partial(a: Value, b: Value, out: Value) -> Value | float:
     if a.data > 0:
         return out * a.log()
-    if a.data == 0 and b.data > 0:
-        return 0.0
-    raise ValueError(
-        f"pow: the derivative of a**b with respect to the exponent b needs a > 0 (ln a), "
-        f"got a={a.data!r}, b={b.data!r}"
-    )
+    # a ≤ 0: the float rule gives the constant limit 0 (a = 0 < b) or raises naming a and b
+    return FLOAT_NAMESPACE["pow_exponent_partial"](a.data, b.data, out.data)
 
 
 #: Names for the partial expressions when they are evaluated on Values (create_graph=True).
