@@ -13,6 +13,7 @@ infinite, or outside its domain raises an error that names the op and its operan
 
 from __future__ import annotations
 
+import builtins
 import contextvars
 import math
 import numbers
@@ -101,12 +102,12 @@ def _node(data: float, op: Primitive, prev: tuple, k: float | None = None) -> "V
     return v
 
 
-def _leaf(data: float) -> "Value":
-    """A constant leaf for an already-checked finite float (no validation, no label)."""
+def _leaf(data: float, label: str | None = None) -> "Value":
+    """A leaf for an already-checked finite float and label (no validation)."""
     v = _new(Value)
     v.data = data
     v.grad = 0.0
-    v.label = None
+    v.label = label
     v._op = None
     v._prev = ()
     v._k = None
@@ -271,8 +272,9 @@ class Value:
         """``x ** 3`` (constant exponent) or ``x ** y`` (Value exponent: ∂/∂y = x**y · ln x)."""
         if isinstance(exponent, Value):
             return _apply_binary(_POW, self, exponent)
-        if isinstance(exponent, numbers.Real) and not isinstance(exponent, bool):
-            return _apply_unary(_POWC, self, float(exponent))
+        if type(exponent) is int or type(exponent) is float or (
+                isinstance(exponent, numbers.Real) and not isinstance(exponent, bool)):
+            return _powc(self, float(exponent))
         raise TypeError(
             f"pow: exponent must be a Value or a real number, got {type(exponent).__name__}: "
             f"{exponent!r}"
@@ -303,7 +305,7 @@ class Value:
         """``x`` for x > 0, else ``slope · x``."""
         if not isinstance(slope, numbers.Real) or isinstance(slope, bool):
             raise TypeError(f"leaky_relu: slope must be a real number, got {type(slope).__name__}")
-        return _apply_unary(_LEAKY, self, float(slope))
+        return _leaky_relu(self, float(slope))
 
     # exp, log, sqrt, tanh, sigmoid, relu, sin, cos, softplus are generated from the table below.
 
@@ -311,7 +313,11 @@ class Value:
     @staticmethod
     def sum(values: Iterable["Value | Number"]) -> "Value":
         """Σ values as ONE graph node (a neuron's weighted sum stays one node, not a chain)."""
-        prev = tuple(_as_value(v, "sum") for v in values)
+        prev = tuple(values)
+        for v in prev:
+            if type(v) is not Value:  # convert once, only if some term is not a Value already
+                prev = tuple(_as_value(v, "sum") for v in prev)
+                break
         if not prev:
             return Value(0.0)
         total = 0.0
@@ -370,6 +376,44 @@ class Value:
         return Value(self.data, self.label)
 
 
+def _affine_values(weights: Sequence[Value], inputs: Sequence[Value], bias: Value | None
+                   ) -> Value:
+    """:meth:`Value.affine` for a neuron, whose ``inputs`` its caller has made Values already.
+
+    The weights and the bias are the neuron's own Values; only their type is looked at. Anything
+    unusual (a number among them, a length mismatch, a non-finite sum) goes through
+    :meth:`Value.affine`, which converts or raises exactly as usual.
+    """
+    n = len(weights)
+    if len(inputs) != n or (bias is not None and type(bias) is not Value):
+        return Value.affine(weights, inputs, bias)
+    total = 0.0
+    for w, x in zip(weights, inputs):
+        if type(w) is not Value:
+            return Value.affine(weights, inputs, bias)
+        total += w.data * x.data
+    if bias is None:
+        prev = (*weights, *inputs)
+    else:
+        total += bias.data
+        prev = (*weights, *inputs, bias)
+    if total - total != 0.0:
+        return Value.affine(weights, inputs, bias)  # raises the OverflowError naming affine
+    v = _new(Value)  # _node, inlined
+    v.data = total
+    v.grad = 0.0
+    v.label = None
+    if _GRAD_ENABLED.get():
+        v._op = _AFFINE
+        v._prev = prev
+        v._k = n
+    else:
+        v._op = None
+        v._prev = ()
+        v._k = None
+    return v
+
+
 def _check_seed(gradient: object) -> float:
     """``backward``'s seed as a finite float, or a TypeError/ValueError naming it."""
     try:
@@ -385,42 +429,7 @@ def _propagate(order: list[Value]) -> None:
     """Push ``.grad`` from each node to its operands, in reverse topological order."""
     if _ANOMALY.get():  # inside detect_anomaly(): the checked twin (one read per pass)
         return _checked_propagate(order)
-    node = None
-    try:
-        for node in reversed(order):
-            op = node._op
-            if op is None:
-                continue
-            g = node.grad
-            if g == 0.0:
-                continue
-            prev = node._prev
-            arity = op.arity
-            if arity == 2:
-                a, b = prev
-                da, db = op.float_partials(a.data, b.data, node.data, node._k)
-                a.grad += g * da
-                b.grad += g * db
-            elif arity == 1:
-                a = prev[0]
-                a.grad += g * op.float_partials(a.data, node.data, node._k)
-            elif op is _AFFINE:
-                n = node._k
-                for i in range(n):
-                    w = prev[i]
-                    x = prev[n + i]
-                    w.grad += g * x.data
-                    x.grad += g * w.data
-                if len(prev) > 2 * n:
-                    prev[-1].grad += g
-            else:  # sum
-                for a in prev:
-                    a.grad += g
-    except (ArithmeticError, ValueError) as exc:
-        operands = ", ".join(repr(p.data) for p in node._prev[:4])
-        raise type(exc)(
-            f"backward through {node._op.name}({operands}) = {node.data!r}: {exc}"
-        ) from exc
+    _fast_propagate(order)  # generated from the table, below
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -462,20 +471,182 @@ def _walk(root: Value, leaves: bool) -> list[Value]:
     return order
 
 
-# --- methods generated from the table -------------------------------------------------------------
-def _make_method(prim: Primitive):
-    def method(self: Value) -> Value:
-        return _apply_unary(prim, self)
+# --- code generated from the table ---------------------------------------------------------------
+# The ops and the backward pass are specialised once, at import: each primitive's forward and partial
+# expressions (the strings of the table) are pasted into small Python functions, so an op or a
+# backward step does not call the table's compiled lambdas. The arithmetic is the same, in the same
+# order. An op whose forward raises or is not finite falls back to _apply_unary / _apply_binary, which
+# repeat it and raise the usual error from the usual place.
 
-    method.__name__ = prim.method
-    method.__qualname__ = f"Value.{prim.method}"
-    method.__doc__ = f"{prim.formula}; ∂/∂a = {prim.partials[0]}  (primitive {prim.name!r})."
-    return method
+_GENERATED: dict[str, object] = {
+    **FLOAT_NAMESPACE,
+    "__builtins__": builtins,
+    "__name__": __name__,
+    "Value": Value,
+    "_new": _new,
+    "_GRAD_ENABLED": _GRAD_ENABLED,
+    "_as_value": _as_value,
+    "_apply_unary": _apply_unary,
+    "_apply_binary": _apply_binary,
+    "_AFFINE": _AFFINE,
+    "_SUM": _SUM,
+    **{f"_P_{p.name}": p for p in PRIMITIVES.values()},
+}
+
+#: The generated source, by function name (to read: ``print(engine.GENERATED_SOURCE["sigmoid"])``).
+GENERATED_SOURCE: dict[str, str] = {}
+
+_NEW_NODE = """\
+    v = _new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = None
+    if _GRAD_ENABLED.get():
+        v._op = _P_{name}
+        v._prev = {prev}
+        v._k = {k}
+    else:
+        v._op = None
+        v._prev = ()
+        v._k = None
+    return v
+"""
+
+
+def _generate(fname: str, source: str) -> object:
+    """Define ``fname`` from ``source``. It is defined under ``_gen_{fname}``, so that e.g. the
+    ``sigmoid`` method does not replace the ``sigmoid`` float function its expressions call."""
+    GENERATED_SOURCE[fname] = source
+    source = source.replace(f"def {fname}(", f"def _gen_{fname}(", 1)
+    exec(compile(source, f"<micrograd_mlp.engine generated {fname}>", "exec"), _GENERATED)
+    function = _GENERATED.pop(f"_gen_{fname}")
+    function.__name__ = fname
+    return function
+
+
+def _unary_op(prim: Primitive, fname: str, with_k: bool) -> object:
+    """``fname(self[, k])``: the unary ``prim`` applied to ``self`` (``k`` its constant)."""
+    source = (
+        f"def {fname}(self{', k' if with_k else ''}):\n"
+        f"    a = self.data\n"
+        f"{'' if with_k else '    k = None' + chr(10)}"
+        f"    try:\n"
+        f"        out = {prim.forward}\n"
+        f"    except (ArithmeticError, ValueError):\n"
+        f"        return _apply_unary(_P_{prim.name}, self, k)\n"
+        f"    if out - out != 0.0:\n"
+        f"        return _apply_unary(_P_{prim.name}, self, k)\n"
+        + _NEW_NODE.format(name=prim.name, prev="(self,)", k="k")
+    )
+    return _generate(fname, source)
+
+
+def _binary_op(prim: Primitive, fname: str, reflected: bool) -> object:
+    """``fname(self, other)``: ``prim(self, other)``, or ``prim(other, self)`` if ``reflected``."""
+    convert = f'other if type(other) is Value else _as_value(other, "{prim.name}")'
+    x, y = (convert, "self") if reflected else ("self", convert)
+    source = (
+        f"def {fname}(self, other):\n"
+        f"    x = {x}\n"
+        f"    y = {y}\n"
+        f"    a = x.data\n"
+        f"    b = y.data\n"
+        f"    try:\n"
+        f"        out = {prim.forward}\n"
+        f"    except (ArithmeticError, ValueError):\n"
+        f"        return _apply_binary(_P_{prim.name}, x, y)\n"
+        f"    if out - out != 0.0:\n"
+        f"        return _apply_binary(_P_{prim.name}, x, y)\n"
+        + _NEW_NODE.format(name=prim.name, prev="(x, y)", k="None")
+    )
+    return _generate(fname, source)
+
+
+def _install(name: str, function: object, doc: str | None = None) -> None:
+    function.__qualname__ = f"Value.{name}"
+    if doc is not None:
+        function.__doc__ = doc
+    setattr(Value, name, function)
 
 
 for _prim in PRIMITIVES.values():
     if _prim.method is not None:
-        setattr(Value, _prim.method, _make_method(_prim))
+        _install(_prim.method, _unary_op(_prim, _prim.method, with_k=False),
+                 f"{_prim.formula}; ∂/∂a = {_prim.partials[0]}  (primitive {_prim.name!r}).")
+for _name, _dunder in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("div", "truediv")):
+    _install(f"__{_dunder}__", _binary_op(PRIMITIVES[_name], f"__{_dunder}__", reflected=False))
+    _install(f"__r{_dunder}__", _binary_op(PRIMITIVES[_name], f"__r{_dunder}__", reflected=True))
+_install("__rpow__", _binary_op(_POW, "__rpow__", reflected=True))
+_install("__neg__", _unary_op(_NEG, "__neg__", with_k=False))
+_install("__abs__", _unary_op(_ABS, "__abs__", with_k=False))
+_powc = _unary_op(_POWC, "_powc", with_k=True)  # x ** 3: k is the exponent
+_leaky_relu = _unary_op(_LEAKY, "_leaky_relu", with_k=True)  # k is the slope
+
+
+# The backward pass: one loop over the nodes with a branch per primitive, its partials pasted in.
+# affine and sum (n-ary) come first, then the ops of typical networks, then the rest of the table.
+_FREQUENT = ("mul", "add", "sigmoid", "tanh", "sub", "powc", "relu")
+
+
+def _backward_branch(prim: Primitive) -> str:
+    """The statements that push ``g`` (= ∂L/∂node) to the operands of a ``prim`` node."""
+    used = set()
+    for expr in prim.partials:
+        used |= set(compile(expr, "<partial>", "eval").co_names)
+    lines = ["x, y = prev" if prim.arity == 2 else "x = prev[0]"]
+    if "a" in used:
+        lines.append("a = x.data")
+    if "b" in used:
+        lines.append("b = y.data")
+    if "out" in used:
+        lines.append("out = node.data")
+    if "k" in used:
+        lines.append("k = node._k")
+    if prim.arity == 2:  # both partials first, as the table's float_partials returns them
+        lines += [f"da = {prim.partials[0]}", f"db = {prim.partials[1]}",
+                  "x.grad += g * da", "y.grad += g * db"]
+    else:
+        lines.append(f"x.grad += g * ({prim.partials[0]})")
+    return "".join(f"\n                {line}" for line in lines)
+
+
+def _propagate_source() -> str:
+    ordered = [PRIMITIVES[name] for name in _FREQUENT]
+    ordered += [p for p in PRIMITIVES.values() if p.arity > 0 and p not in ordered]
+    branches = "".join(f"\n            elif op is _P_{p.name}:{_backward_branch(p)}" for p in ordered)
+    return f'''\
+def _fast_propagate(order):
+    node = None
+    try:
+        for node in reversed(order):
+            op = node._op
+            if op is None:
+                continue
+            g = node.grad
+            if g == 0.0:
+                continue
+            prev = node._prev
+            if op is _AFFINE:  # Σ wᵢxᵢ [+ b]: ∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1
+                n = node._k
+                for i in range(n):
+                    w = prev[i]
+                    x = prev[n + i]
+                    w.grad += g * x.data
+                    x.grad += g * w.data
+                if len(prev) > 2 * n:
+                    prev[-1].grad += g
+            elif op is _SUM:  # every partial 1
+                for x in prev:
+                    x.grad += g{branches}
+    except (ArithmeticError, ValueError) as exc:
+        operands = ", ".join(repr(p.data) for p in node._prev[:4])
+        raise type(exc)(
+            f"backward through {{node._op.name}}({{operands}}) = {{node.data!r}}: {{exc}}"
+        ) from exc
+'''
+
+
+_fast_propagate = _generate("_fast_propagate", _propagate_source())
 
 
 # --- gradient mode ---------------------------------------------------------------------------------

@@ -36,6 +36,12 @@ def _as_list(x: object) -> list:
 
 
 def _prepare(name: str, outputs: Outputs, targets: Targets) -> tuple[list[Value], list[float]]:
+    if type(outputs) is list and type(targets) is list and len(outputs) == len(targets) != 0:
+        for o, t in zip(outputs, targets):  # the common case: Values against finite floats
+            if type(o) is not Value or type(t) is not float or t - t != 0.0:
+                break
+        else:
+            return outputs, targets  # (read only, never modified)
     outs = _as_list(outputs)
     ts = _as_list(targets)
     if len(ts) != len(outs):
@@ -69,10 +75,9 @@ def _prepare(name: str, outputs: Outputs, targets: Targets) -> tuple[list[Value]
 
 def _term_label(out: Value, k: int, prefix: str) -> str:
     """``E_o1`` for an output labelled ``out_o1`` / ``net_o1``; else ``E_{k}``."""
-    label = out.label or ""
-    for p in ("out_", "net_"):
-        if label.startswith(p):
-            return f"{prefix}_{label[len(p):]}"
+    label = out.label
+    if label is not None and label[:4] in ("out_", "net_"):
+        return f"{prefix}_{label[4:]}"
     return f"{prefix}_{k}"
 
 

@@ -26,7 +26,7 @@ import random
 from typing import Any, Iterable, Mapping, Sequence
 
 from ._files import atomic_write_bytes
-from .engine import Value, _leaf
+from .engine import Value, _affine_values, _leaf
 from .manual import neuron_names  # the naming scheme lives in the engine-free module
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "BIAS_MODES", "neuron_names"]
@@ -224,8 +224,29 @@ class Neuron(Module):
         self.name = name
         self.weights: list[Value] = list(weights)
         self.bias: Value | None = bias
-        self.activation: str = _check_activation(activation, "activation")
+        self.activation = activation
         self.train_bias = bool(train_bias)
+
+    # name and activation are properties so the labels and the activation method the forward pass
+    # uses are worked out once, when they are set, not on every call
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, name: str) -> None:
+        self._name = name
+        self._net_label = f"net_{name}"
+        self._out_label = f"out_{name}"
+
+    @property
+    def activation(self) -> str:
+        return self._activation
+
+    @activation.setter
+    def activation(self, activation: str) -> None:
+        self._activation = _check_activation(activation, "activation")
+        self._activate = _ACTIVATE.get(activation)  # None for 'linear'
 
     @property
     def nin(self) -> int:
@@ -234,7 +255,7 @@ class Neuron(Module):
     def net(self, inputs: Sequence[Value]) -> Value:
         """The net input Σᵢ wᵢ·xᵢ + b as one node labelled ``net_{name}``."""
         node = Value.affine(self.weights, inputs, self.bias)
-        node.label = f"net_{self.name}"
+        node.label = self._net_label
         return node
 
     def __call__(self, inputs: Sequence[Value | float]) -> Value:
@@ -242,11 +263,12 @@ class Neuron(Module):
 
     def _forward(self, xs: list[Value]) -> Value:
         """The neuron on inputs already checked by its caller (a list of ``nin`` Values)."""
-        net = self.net(xs)
-        if self.activation == "linear":
+        net = _affine_values(self.weights, xs, self.bias)
+        net.label = self._net_label
+        if self._activate is None:  # 'linear'
             return net
-        out = _ACTIVATE[self.activation](net)
-        out.label = f"out_{self.name}"
+        out = self._activate(net)
+        out.label = self._out_label
         return out
 
     def named_parameters(self, include_frozen: bool = False) -> list[tuple[str, Value]]:
@@ -314,8 +336,29 @@ class Layer(Module):
                 f"bias={self.bias_mode!r}{frozen})")
 
 
+_INPUT_LABELS: list[str] = []
+
+
+def _input_labels(n: int) -> list[str]:
+    """``['i1', ..., 'im']`` with m ≥ n. The list is never modified: a longer one replaces it
+    (one assignment, so concurrent callers each see a complete list)."""
+    global _INPUT_LABELS
+    labels = _INPUT_LABELS
+    if len(labels) < n:
+        labels = _INPUT_LABELS = [f"i{i}" for i in range(1, n + 1)]
+    return labels
+
+
 def _as_inputs(inputs: Sequence[Value | float], expected: int, who: str) -> list[Value]:
     """Check the input count; turn raw numbers into leaves labelled i1..in."""
+    if (type(inputs) is list or type(inputs) is tuple) and len(inputs) == expected:
+        out = []  # the common case, a list of finite floats, in one loop
+        for x, label in zip(inputs, _input_labels(expected)):
+            if type(x) is not float or x - x != 0.0:
+                break
+            out.append(_leaf(x, label))
+        else:
+            return out
     if type(inputs) in (list, tuple):  # the common case, without the slow ABC check below
         xs = list(inputs)
     elif isinstance(inputs, (Value, str, bytes)) or not isinstance(inputs, Iterable):
@@ -325,11 +368,10 @@ def _as_inputs(inputs: Sequence[Value | float], expected: int, who: str) -> list
     if len(xs) != expected:
         raise ValueError(f"{who} expects {expected} inputs, got {len(xs)}")
     out = []
+    labels = _input_labels(expected)
     for i, x in enumerate(xs, 1):
-        if type(x) is float and x - x == 0.0:  # the common case: a finite float
-            v = _leaf(x)
-            v.label = f"i{i}"
-            out.append(v)
+        if type(x) is float and x - x == 0.0:  # a finite float
+            out.append(_leaf(x, labels[i - 1]))
         elif isinstance(x, Value):
             out.append(x)
         elif _is_real(x):

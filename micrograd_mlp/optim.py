@@ -81,6 +81,17 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """v ← μ·v + g;  p ← p − η·v."""
+        params, lr = self.params, self.lr
+        if not self.momentum:  # plain SGD: one pass computes every update ...
+            new_data = [p.data - lr * p.grad for p in params]
+            total = sum(new_data)  # ... and one sum checks them all: NaN/inf anywhere -> not finite
+            if total - total == 0.0:  # (a non-finite gradient makes its update non-finite too)
+                for p, x in zip(params, new_data):
+                    p.data = x
+                self.steps += 1
+                return
+            # something is not finite (or only the check's sum overflowed): the checked path below
+            # names the first bad gradient or update exactly as before, or applies the step
         self._check_grads()
         mu, lr = self.momentum, self.lr
         velocity = list(self._velocity)
