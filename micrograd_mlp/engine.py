@@ -486,6 +486,7 @@ _GENERATED: dict[str, object] = {
     "_new": _new,
     "_GRAD_ENABLED": _GRAD_ENABLED,
     "_as_value": _as_value,
+    "_leaf": _leaf,
     "_apply_unary": _apply_unary,
     "_apply_binary": _apply_binary,
     "_AFFINE": _AFFINE,
@@ -543,7 +544,8 @@ def _unary_op(prim: Primitive, fname: str, with_k: bool) -> object:
 
 def _binary_op(prim: Primitive, fname: str, reflected: bool) -> object:
     """``fname(self, other)``: ``prim(self, other)``, or ``prim(other, self)`` if ``reflected``."""
-    convert = f'other if type(other) is Value else _as_value(other, "{prim.name}")'
+    convert = (f'(other if type(other) is Value else _leaf(other) if type(other) is float '
+               f'and other - other == 0.0 else _as_value(other, "{prim.name}"))')
     x, y = (convert, "self") if reflected else ("self", convert)
     source = (
         f"def {fname}(self, other):\n"
