@@ -270,10 +270,11 @@ class Value:
 
     def __pow__(self, exponent: "Value | Number") -> "Value":
         """``x ** 3`` (constant exponent) or ``x ** y`` (Value exponent: ∂/∂y = x**y · ln x)."""
+        if type(exponent) is int or type(exponent) is float:  # the common case first
+            return _powc(self, float(exponent))
         if isinstance(exponent, Value):
             return _apply_binary(_POW, self, exponent)
-        if type(exponent) is int or type(exponent) is float or (
-                isinstance(exponent, numbers.Real) and not isinstance(exponent, bool)):
+        if isinstance(exponent, numbers.Real) and not isinstance(exponent, bool):
             return _powc(self, float(exponent))
         raise TypeError(
             f"pow: exponent must be a Value or a real number, got {type(exponent).__name__}: "
