@@ -400,19 +400,7 @@ def _affine_values(weights: Sequence[Value], inputs: Sequence[Value], bias: Valu
         prev = (*weights, *inputs, bias)
     if total - total != 0.0:
         return Value.affine(weights, inputs, bias)  # raises the OverflowError naming affine
-    v = _new(Value)  # _node, inlined
-    v.data = total
-    v.grad = 0.0
-    v.label = None
-    if _GRAD_ENABLED.get():
-        v._op = _AFFINE
-        v._prev = prev
-        v._k = n
-    else:
-        v._op = None
-        v._prev = ()
-        v._k = None
-    return v
+    return _node(total, _AFFINE, prev, n)
 
 
 def _check_seed(gradient: object) -> float:
