@@ -40,7 +40,7 @@ import contextvars
 import math
 from contextlib import ContextDecorator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import Value
@@ -160,13 +160,17 @@ def _fmt(v: Any) -> str:
     return f"{label}={data!r}" if label else repr(data)
 
 
-def _ancestor_labels(starts: Iterable[Any], limit: int = MAX_LABELS) -> tuple[str, ...]:
-    """Labels of the Values ``starts`` depend on (themselves included), nearest first (BFS)."""
-    seen: set[int] = set()
+def _labels_breadth_first(starts: Iterable[Any], neighbours: Callable[[Any], Iterable[Any]],
+                          limit: int, seen: set[int], max_walk: int | None = None
+                          ) -> tuple[str, ...]:
+    """Distinct labels met walking from ``starts`` along ``neighbours``, nearest first.
+
+    Stops after ``limit`` labels, or ``max_walk`` dequeued nodes when given; ``seen`` holds the
+    ids of nodes to skip."""
     queue = list(starts)
     labels: list[str] = []
     i = 0
-    while i < len(queue) and i < MAX_WALK and len(labels) < limit:
+    while i < len(queue) and (max_walk is None or i < max_walk) and len(labels) < limit:
         node = queue[i]
         i += 1
         if id(node) in seen:
@@ -174,8 +178,13 @@ def _ancestor_labels(starts: Iterable[Any], limit: int = MAX_LABELS) -> tuple[st
         seen.add(id(node))
         if node.label and node.label not in labels:
             labels.append(node.label)
-        queue.extend(node._prev)
+        queue.extend(neighbours(node))
     return tuple(labels)
+
+
+def _ancestor_labels(starts: Iterable[Any], limit: int = MAX_LABELS) -> tuple[str, ...]:
+    """Labels of the Values ``starts`` depend on (themselves included), nearest first (BFS)."""
+    return _labels_breadth_first(starts, lambda v: v._prev, limit, set(), MAX_WALK)
 
 
 def _descendant_labels(order: Sequence[Any], node: Any, limit: int = MAX_LABELS
@@ -185,20 +194,8 @@ def _descendant_labels(order: Sequence[Any], node: Any, limit: int = MAX_LABELS
     for v in order:  # only on the error path: O(n) once
         for p in v._prev:
             consumers.setdefault(id(p), []).append(v)
-    seen = {id(node)}
-    queue = list(consumers.get(id(node), ()))
-    labels: list[str] = []
-    i = 0
-    while i < len(queue) and len(labels) < limit:
-        v = queue[i]
-        i += 1
-        if id(v) in seen:
-            continue
-        seen.add(id(v))
-        if v.label and v.label not in labels:
-            labels.append(v.label)
-        queue.extend(consumers.get(id(v), ()))
-    return tuple(labels)
+    return _labels_breadth_first(consumers.get(id(node), ()),
+                                 lambda v: consumers.get(id(v), ()), limit, {id(node)})
 
 
 def _path_text(ancestors: Sequence[str], descendants: Sequence[str] | None) -> str:
