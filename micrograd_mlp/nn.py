@@ -351,14 +351,6 @@ def _input_labels(n: int) -> list[str]:
 
 def _as_inputs(inputs: Sequence[Value | float], expected: int, who: str) -> list[Value]:
     """Check the input count; turn raw numbers into leaves labelled i1..in."""
-    if (type(inputs) is list or type(inputs) is tuple) and len(inputs) == expected:
-        out = []  # the common case, a list of finite floats, in one loop
-        for x, label in zip(inputs, _input_labels(expected)):
-            if type(x) is not float or x - x != 0.0:
-                break
-            out.append(_leaf(x, label))
-        else:
-            return out
     if type(inputs) in (list, tuple):  # the common case, without the slow ABC check below
         xs = list(inputs)
     elif isinstance(inputs, (Value, str, bytes)) or not isinstance(inputs, Iterable):
