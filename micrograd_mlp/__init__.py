@@ -1,52 +1,41 @@
 """micrograd_mlp: scalar reverse-mode autograd, MLPs on top of it, Graphviz pictures, and a
-number-by-number check of automatic against hand-derived (δ) gradients."""
+number-by-number check of automatic against hand-derived (δ) gradients.
 
-from .engine import Value, enable_grad, grad, is_grad_enabled, no_grad, topological_order
-from .primitives import PRIMITIVES, Primitive
-from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
-from .nn import MLP, Layer, Module, Neuron
-from .losses import binary_cross_entropy, half_squared_error, hinge, mse
-from .optim import SGD, Adam
-from .training import train
-from .compare import compare_gradients
-from .explain import explain
-from .graph import GraphTooLargeError, GraphvizNotFoundError, draw_graph, render_graph
-from .compiled import BatchGraph, CompiledGraph, compile_batch, compile_graph
+The library is layered; each package imports only those before it:
+``core`` → ``nn`` → ``reference`` → ``compile`` → ``viz`` → ``cli``.
+"""
 
-__version__ = "0.1.0"
+import sys as _sys
+
+from . import compile, core, nn, reference, viz
+from .compile import BatchGraph, CompiledGraph, compile_batch, compile_graph
+from .core import (PRIMITIVES, AnomalyError, Primitive, Value, detect_anomaly, enable_grad, grad,
+                   is_anomaly_enabled, is_grad_enabled, no_grad, topological_order)
+from .nn import (MLP, SGD, Adam, Layer, Module, Neuron, binary_cross_entropy, half_squared_error,
+                 hinge, mse, train)
+from .reference import compare_gradients, explain
+from .viz import GraphTooLargeError, GraphvizNotFoundError, draw_graph, render_graph
+
+from ._version import __version__
+
+# The module paths of earlier releases (and of the docs) stay importable: each is the new module.
+_MOVED = {
+    "engine": "core", "primitives": "core.table", "anomaly": "core.anomaly",
+    "losses": "nn.losses", "optim": "nn.optim", "training": "nn.training",
+    "datasets": "nn.datasets", "article": "reference.article", "manual": "reference.manual",
+    "compare": "reference.compare", "explain": "reference.explain", "compiled": "compile",
+    "graph": "viz.graph",
+}
+for _old, _new in _MOVED.items():
+    _module = _sys.modules[f"{__name__}.{_new}"]
+    _sys.modules[f"{__name__}.{_old}"] = _module
+    globals().setdefault(_old, _module)  # (``explain`` stays the function, as before)
 
 __all__ = [
-    "Value",
-    "grad",
-    "no_grad",
-    "enable_grad",
-    "is_grad_enabled",
-    "topological_order",
-    "PRIMITIVES",
-    "Primitive",
-    "MLP",
-    "Layer",
-    "Neuron",
-    "Module",
-    "half_squared_error",
-    "mse",
-    "binary_cross_entropy",
-    "hinge",
-    "SGD",
-    "Adam",
-    "train",
-    "compare_gradients",
-    "explain",
-    "detect_anomaly",
-    "is_anomaly_enabled",
-    "AnomalyError",
-    "draw_graph",
-    "render_graph",
-    "GraphTooLargeError",
-    "GraphvizNotFoundError",
-    "compile_graph",
-    "CompiledGraph",
-    "compile_batch",
-    "BatchGraph",
-    "__version__",
+    "Value", "grad", "no_grad", "enable_grad", "is_grad_enabled", "topological_order",
+    "PRIMITIVES", "Primitive", "MLP", "Layer", "Neuron", "Module",
+    "half_squared_error", "mse", "binary_cross_entropy", "hinge", "SGD", "Adam", "train",
+    "compare_gradients", "explain", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
+    "draw_graph", "render_graph", "GraphTooLargeError", "GraphvizNotFoundError",
+    "compile_graph", "CompiledGraph", "compile_batch", "BatchGraph", "__version__",
 ]

@@ -8,10 +8,17 @@ import threading
 
 import pytest
 
-from micrograd_mlp import (MLP, AnomalyError, Value, detect_anomaly, is_anomaly_enabled,
-                           is_grad_enabled, no_grad)
-from micrograd_mlp.losses import half_squared_error, mse
-from micrograd_mlp.optim import SGD, Adam
+from micrograd_mlp import (
+    MLP,
+    AnomalyError,
+    Value,
+    detect_anomaly,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+)
+from micrograd_mlp.nn.losses import half_squared_error, mse
+from micrograd_mlp.nn.optim import SGD, Adam
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +37,7 @@ def run_threads(*targets):
         def run():
             try:
                 fn()
-            except BaseException as exc:  # noqa: BLE001 - reported to the main thread
+            except BaseException as exc:
                 errors.append(exc)
         return run
 
@@ -181,8 +188,8 @@ def test_same_architecture_in_many_threads_is_bit_identical():
 def test_compiling_in_several_threads_gives_the_same_code_as_alone():
     """Regression: the generator's walrus-temporary counter was one module global, reset by every
     expression, so concurrent compiles produced different (and possibly colliding) names."""
-    from micrograd_mlp.compiled import compile_graph
-    from micrograd_mlp.losses import binary_cross_entropy
+    from micrograd_mlp.compile import compile_graph
+    from micrograd_mlp.nn.losses import binary_cross_entropy
 
     def build(seed: int):
         model = MLP(2, [6, 6, 1], hidden_activation="tanh", seed=seed)
@@ -205,7 +212,7 @@ def test_compiling_in_several_threads_gives_the_same_code_as_alone():
 
 
 def test_compiled_training_in_two_threads_matches_training_alone():
-    from micrograd_mlp.compiled import compile_graph
+    from micrograd_mlp.compile import compile_graph
 
     def job(seed: int) -> tuple[list[float], list[float]]:
         model = MLP(2, [3, 1], hidden_activation="tanh", seed=seed)

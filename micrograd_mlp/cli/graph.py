@@ -1,0 +1,98 @@
+"""``micrograd-mlp graph``: the worked example's computation graph (or a saved model's loss graph)
+rendered to a file; the suffix picks the format."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any, TextIO
+
+from ..viz import graph as viz_graph
+from .parsing import (
+    EXIT_OK,
+    CLIError,
+    add_command,
+    add_model_arguments,
+    load_model,
+    loss_function,
+    parameter_names,
+    positive_int,
+    sample,
+    usage_error,
+)
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = add_command(
+        sub, "graph", run,
+        help="render the worked example's computation graph to a file",
+        description="Render the computation graph of the article network's loss E_total (after "
+                    "backward, so every node shows its gradient) to an SVG, PNG or PDF file. "
+                    "Needs Graphviz's `dot` program (a .dot file does not). With --model, the "
+                    "loss graph of a saved model at --inputs/--targets instead.",
+    )
+    p.add_argument("-o", "--output", metavar="PATH", default="worked-example.svg",
+                   help="output file; its extension (.svg, .png, .pdf, or .dot for the DOT source, "
+                        "which needs no Graphviz) picks the format "
+                        "(default: %(default)s)")
+    p.add_argument("--highlight", metavar="PARAM",
+                   help="highlight the paths from the loss to this parameter (e.g. w5)")
+    p.add_argument("--no-grads", action="store_true", help="hide the gradients")
+    p.add_argument("--no-deltas", action="store_true",
+                   help="do not annotate each net node with its δ = ∂E/∂net")
+    p.add_argument("--no-cluster", action="store_true",
+                   help="do not group the nodes by layer and neuron")
+    p.add_argument("--collapse", action="store_true", help="draw one node per neuron")
+    p.add_argument("--top-to-bottom", action="store_true",
+                   help="lay the graph out top to bottom instead of left to right")
+    p.add_argument("--max-nodes", type=positive_int, default=None, metavar="N",
+                   help="refuse graphs with more drawn nodes (default: the library's bound, "
+                        "400; use --collapse for big networks)")
+    add_model_arguments(p)
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Check the options against the graph to draw, then render it."""
+    suffix = os.path.splitext(args.output)[1].lower()
+    if suffix not in viz_graph.RENDER_FORMATS:
+        usage_error(args, f"cannot tell the format from {args.output!r}: use a file name ending "
+                          f"in {', '.join(sorted(viz_graph.RENDER_FORMATS))}")
+    if args.model is None and (args.inputs is not None or args.targets is not None
+                               or args.loss != "half_squared_error"):
+        usage_error(args, "--inputs, --targets and --loss go with --model (the article's graph "
+                          "uses its own sample and loss)")
+    model = load_model(args.model)
+    names = parameter_names(model)
+    if args.highlight is not None and args.highlight not in names:
+        usage_error(args, f"--highlight: no parameter {args.highlight!r} in the "
+                          f"{'model' if args.model else 'article network'}; choose one of "
+                          f"{', '.join(names)}")
+    options: dict[str, Any] = {"collapse": args.collapse, "highlight": args.highlight,
+                               "show_grad": not args.no_grads, "show_delta": not args.no_deltas,
+                               "rankdir": "TB" if args.top_to_bottom else "LR"}
+    if args.max_nodes is not None:
+        options["max_nodes"] = args.max_nodes
+    try:
+        if args.model is None:
+            written = viz_graph.render_article_graph(args.output, cluster=not args.no_cluster,
+                                                     **options)
+        else:
+            inputs, targets = sample(args, model)
+            loss = loss_function(args.loss)(model(inputs), targets)
+            loss.backward()
+            if not args.no_cluster or args.collapse:
+                options["model"] = model
+            written = viz_graph.render_graph(loss, args.output, **options)
+    except viz_graph.GraphvizNotFoundError:
+        raise CLIError(f"Graphviz's `dot` program was not found: {viz_graph.INSTALL_HINT}. "
+                       f"(A .dot output file needs no Graphviz: try -o graph.dot.)") from None
+    except viz_graph.GraphTooLargeError as exc:
+        raise CLIError(f"{exc} (on the command line: --collapse, or --max-nodes N)") from None
+    except (ValueError, OverflowError, ZeroDivisionError) as exc:
+        raise CLIError(f"graph: {exc}") from None
+    except OSError as exc:
+        raise CLIError(f"cannot write {args.output}: {exc}") from None
+    print(f"graph written to {written}", file=out)
+    return EXIT_OK

@@ -1,0 +1,61 @@
+"""The ``micrograd-mlp`` command line (also ``python -m micrograd_mlp``): the parser, built from
+one module per command, and :func:`main`.
+
+Subcommands::
+
+    micrograd-mlp demo                 the worked example end to end
+    micrograd-mlp train [...]          train the article network or a toy dataset
+    micrograd-mlp compare [...]        manual δ vs autograd vs central differences, per parameter
+    micrograd-mlp explain w5 [...]     the chain rule for one parameter, factor by factor
+    micrograd-mlp graph [...]          render the worked example's computation graph to a file
+
+Each command module has ``add_parser(subparsers)`` and ``run(args, out, err) -> exit status``;
+what they share (argument types, exit statuses, errors) is in :mod:`.parsing`. The commands only
+parse and print: the work is done by the library they call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from .._version import __version__
+from . import compare, demo, explain, graph, train
+from .parsing import PROG, Formatter, run
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+#: The command modules, in the order ``--help`` lists them.
+COMMANDS = (demo, train, compare, explain, graph)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``micrograd-mlp`` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Backpropagation you can check: the classic 2-2-2 worked example, MLP "
+                    "training on toy data, manual-vs-automatic gradient comparison, chain-rule "
+                    "explanations and Graphviz pictures.",
+        epilog="Run `micrograd-mlp COMMAND --help` for the options of one command. "
+               "Start with `micrograd-mlp demo`.",
+        formatter_class=Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status.
+
+    Usage errors raise ``SystemExit(2)`` from argparse, as ``--help`` raises ``SystemExit(0)``.
+    """
+    args = build_parser().parse_args(argv)
+    return run(args, sys.stdout, sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

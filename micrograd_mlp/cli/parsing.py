@@ -1,0 +1,210 @@
+"""What the commands share: argument types, the model/sample options, and how a command's outcome
+becomes an exit status.
+
+Exit status: ``EXIT_OK`` (0) on success; ``EXIT_USAGE`` (2) for a usage error - argparse prints the
+usage line and ``error: ...`` (a bad value here is an ``argparse.ArgumentTypeError``; a check a
+command makes after parsing calls :func:`usage_error`); ``EXIT_FAILURE`` (1) for an error while
+running, a :class:`CLIError`, printed as ``micrograd-mlp: error: ...`` without a traceback.
+
+>>> positive_int("3"), layer_sizes("16,16"), numbers("0.05,0.10")
+(3, [16, 16], [0.05, 0.1])
+>>> positive_int("0")
+Traceback (most recent call last):
+argparse.ArgumentTypeError: expected a positive integer, got '0'
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import textwrap
+from typing import Callable, NoReturn, TextIO, TypeVar
+
+from ..core import Value, checks
+from ..nn import LOSSES, MLP
+from ..reference import article
+
+__all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "LOSS_ALIASES", "PROG", "CLIError",
+           "Formatter", "Handler", "add_command", "add_model_arguments", "layer_sizes",
+           "load_model", "loss_choices", "loss_function", "nonnegative_int", "nonnegative_real",
+           "numbers", "parameter_names", "positive_int", "positive_real", "run", "sample",
+           "usage_error"]
+
+PROG = "micrograd-mlp"
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+T = TypeVar("T")
+
+#: A command's body: ``handler(args, out, err) -> exit status``.
+Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
+
+
+class CLIError(Exception):
+    """A problem found while running a command: printed as ``micrograd-mlp: error: ...``, exit 1."""
+
+
+# --- the parser of a command ---------------------------------------------------------------------
+class Formatter(argparse.HelpFormatter):
+    """Wraps description paragraphs to the terminal; keeps indented (example) blocks as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        paragraphs = []
+        for para in text.split("\n\n"):
+            if "\n  " in para or para.startswith("  "):
+                paragraphs.append("\n".join(indent + line for line in para.splitlines()))
+            else:
+                paragraphs.append(textwrap.fill(" ".join(para.split()), width,
+                                                initial_indent=indent, subsequent_indent=indent))
+        return "\n\n".join(paragraphs)
+
+
+def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
+                handler: Handler, *, help: str, description: str,
+                epilog: str | None = None) -> argparse.ArgumentParser:
+    """A subcommand ``name`` whose parsed arguments carry ``handler`` and its own parser (for
+    :func:`usage_error`)."""
+    parser = sub.add_parser(name, help=help, description=description, epilog=epilog,
+                            formatter_class=Formatter)
+    parser.set_defaults(parser=parser, handler=handler)
+    return parser
+
+
+def usage_error(args: argparse.Namespace, message: str) -> NoReturn:
+    """A usage error found after parsing: the command's usage line, ``error: message``, exit 2."""
+    parser: argparse.ArgumentParser = args.parser
+    parser.error(message)
+
+
+# --- running a command ---------------------------------------------------------------------------
+def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the parsed command; its exit status (a :class:`CLIError` is printed, status 1)."""
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    for stream in (out, err):  # δ, ∂, σ on a console that cannot encode them: escape, not crash
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding and encoding != "utf8" and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(ValueError, OSError):
+                stream.reconfigure(errors="backslashreplace")
+    try:
+        return int(args.handler(args, out, err))
+    except CLIError as exc:
+        print(f"{PROG}: error: {exc}", file=err)
+        return EXIT_FAILURE
+    except BrokenPipeError:  # e.g. `micrograd-mlp demo | head`: stop quietly
+        with contextlib.suppress(OSError):  # (so the interpreter's final flush does not fail)
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return EXIT_OK
+
+
+# --- argument types (argparse ``type=``): text -> checked value, else a usage error ------------
+def _argument_type(convert: Callable[[str], object], check: Callable[[object, str], T],
+                   what: str) -> Callable[[str], T]:
+    """``check(convert(text), what)``; any failure is ``expected <what>, got '<text>'``."""
+
+    def parse(text: str) -> T:
+        try:
+            return check(convert(text), what)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+    parse.__name__ = what.replace(" ", "_")
+    return parse
+
+
+positive_int = _argument_type(int, checks.positive_int, "a positive integer")
+nonnegative_int = _argument_type(int, checks.nonnegative_int, "an integer >= 0")
+positive_real = _argument_type(float, checks.positive_real, "a positive number")
+nonnegative_real = _argument_type(float, checks.nonnegative_real, "a number >= 0")
+
+
+def layer_sizes(text: str) -> list[int]:
+    """``"16,16"`` -> ``[16, 16]`` (positive ints; ``""`` or ``"none"`` -> ``[]``)."""
+    if text.strip().lower() in ("", "none"):
+        return []
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated layer sizes such as 16,16, got {text!r}") from None
+    try:
+        return [checks.positive_int(size, "a layer size") for size in sizes]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"layer sizes must be >= 1, got {text!r}") from None
+
+
+def numbers(text: str) -> list[float]:
+    """``"0.05,0.10"`` -> ``[0.05, 0.1]`` (finite floats)."""
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers such as 0.05,0.10, got {text!r}") from None
+    try:
+        return [checks.finite_real(value, "a number") for value in values]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"numbers must be finite, got {text!r}") from None
+
+
+# --- losses by name -------------------------------------------------------------------------------
+LOSS_ALIASES = {"bce": "binary_cross_entropy", "half_squared": "half_squared_error",
+                "hse": "half_squared_error"}
+
+
+def loss_choices() -> list[str]:
+    """What ``--loss`` accepts: the library's losses and their aliases."""
+    return [*LOSSES, *LOSS_ALIASES]
+
+
+def loss_function(name: str) -> Callable[..., Value]:
+    """The loss called ``name`` (or an alias of it)."""
+    return LOSSES[LOSS_ALIASES.get(name, name)]
+
+
+# --- a model and a sample: --model, --inputs, --targets, --loss ----------------------------------
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the commands that differentiate a model at one sample."""
+    parser.add_argument("--model", metavar="PATH",
+                        help="a model saved by `train --save` (default: the article network)")
+    parser.add_argument("--inputs", type=numbers, default=None, metavar="X",
+                        help="input values, comma-separated (default: the article's 0.05,0.10)")
+    parser.add_argument("--targets", type=numbers, default=None, metavar="T",
+                        help="target values, comma-separated (default: the article's 0.01,0.99)")
+    parser.add_argument("--loss", choices=loss_choices(), default="half_squared_error",
+                        metavar="LOSS",
+                        help="half_squared_error (default; the δ formulas assume it), mse, "
+                             "binary_cross_entropy (alias bce) or hinge")
+
+
+def load_model(path: str | None) -> MLP:
+    """The article network, or the MLP saved at ``path`` (a read error is a :class:`CLIError`)."""
+    if path is None:
+        return article.network()
+    try:
+        return MLP.from_file(path)
+    except FileNotFoundError:
+        raise CLIError(f"model file not found: {path}") from None
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise CLIError(f"cannot load the model from {path}: {exc}") from None
+
+
+def sample(args: argparse.Namespace, model: MLP) -> tuple[list[float], list[float]]:
+    """The inputs and targets to differentiate at: ``--inputs``/``--targets`` or the article's;
+    a length the model does not take is a usage error."""
+    inputs = list(article.INPUTS) if args.inputs is None else args.inputs
+    targets = list(article.TARGETS) if args.targets is None else args.targets
+    default = " (the default is the article's sample; give --{})"
+    if len(inputs) != model.nin:
+        hint = "" if args.inputs is not None else default.format("inputs")
+        usage_error(args, f"the model takes {model.nin} inputs, got {len(inputs)}{hint}")
+    if len(targets) != model.nout:
+        hint = "" if args.targets is not None else default.format("targets")
+        usage_error(args, f"the model has {model.nout} outputs, so --targets needs {model.nout} "
+                          f"values, got {len(targets)}{hint}")
+    return inputs, targets
+
+
+def parameter_names(model: MLP) -> list[str]:
+    """Every parameter name of ``model``, frozen ones included (``w1`` ... ``b2``)."""
+    return [name for name, _ in model.named_parameters(include_frozen=True)]

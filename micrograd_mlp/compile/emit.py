@@ -1,0 +1,208 @@
+"""One emitter: a :class:`~.trace.Listing` → Python source for a :class:`Target`.
+
+Every target gets the same three functions, built from the same pieces::
+
+    forward(P, X, seed)                          -> loss
+    forward_backward(P, X, seed)                 -> (loss, [∂loss/∂p for p in P])
+    train(P, X, seed, lr, steps, history)        SGD in place on the list P; appends each loss
+
+The pieces: the *forward* lines (one per instruction, the table's forward rule), a *check* that the
+values are finite (one addition per value: ``_c - _c != 0.0`` only for a finite ``_c``), and the
+*backward* lines - the reverse sweep of :meth:`Value.backward`, node by node, last to first::
+
+    ∂L/∂operand += ∂L/∂node · ∂node/∂operand          (the table's partial for that operand)
+
+with each node's contributions summed in the order the engine adds them. A failed check raises
+``FloatingPointError``; the caller then replays the step with the eager engine.
+
+The targets differ only in what one step covers:
+
+* ``SCALAR``: one graph, inputs ``X = [x0, x1, ...]``; the seed ∂L/∂result is the number 1.0;
+* ``BATCH``: the per-sample code looped over the rows of ``X``, losses and gradients summed and
+  scaled by ``seed`` (1/n for a mean);
+* ``NUMPY``: the per-sample code once, on one array per input column, summed by ``total``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import linecache
+import weakref
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..core.functions import namespace
+from .rules import Rules, is_simple, left_sum, times
+from .trace import Listing
+
+__all__ = ["Target", "SCALAR", "BATCH", "NUMPY", "emit", "GeneratedCode"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where generated code runs: its functions (``backend``), the seed, and what a step covers."""
+
+    name: str
+    backend: str  # "float" or "numpy": which implementations the code calls
+    seed: str  # ∂loss/∂result: the number 1.0 (folded into the code) or the argument `seed`
+    rows: bool = False  # loop over the rows of X, summing the losses and gradients
+    total: bool = False  # sum arrays over the batch with `total(...)`
+
+
+SCALAR = Target("scalar", "float", "1.0")
+BATCH = Target("batch", "float", "seed", rows=True)
+NUMPY = Target("numpy", "numpy", "seed", total=True)
+
+
+def _block(lines: list[str], depth: int) -> list[str]:
+    return ["    " * depth + line for line in lines]
+
+
+def _check(names: list[str], arrays: bool = False) -> list[str]:
+    """Lines raising ``FloatingPointError`` unless every named value (or array) is finite."""
+    if not names:
+        return []
+    lines = left_sum("_c", names)
+    if arrays:
+        lines.append("_c = total(_c)")
+    return [*lines, "if _c - _c != 0.0:", "    raise FloatingPointError"]
+
+
+@dataclass
+class _Pieces:
+    forward: list[str]  # one sample's forward lines, then their check
+    backward: list[str]  # its reverse sweep
+    gradients: list[str]  # per parameter: its gradient's name, or "0.0" if it does not reach
+
+
+def _pieces(listing: Listing, target: Target) -> _Pieces:
+    rules = Rules(target.backend)
+    forward = [line for ins in listing.instructions for line in rules.forward_lines(ins)]
+    forward += _check([ins.target for ins in listing.instructions], target.total)
+    needs = listing.differentiable
+    # contributions[name]: the terms ∂L/∂node · ∂node/∂name, in the order the engine adds them
+    contributions: dict[str, list[str]] = {listing.result: [target.seed]} \
+        if listing.result in needs else {}
+    backward: list[str] = []
+    for ins in reversed(listing.instructions):
+        terms = contributions.pop(ins.target, None)
+        if terms is None:  # depends on no parameter
+            continue
+        if len(terms) == 1 and is_simple(terms[0]):
+            g = terms[0]  # a bare name or a number: used as it is
+        else:
+            g = f"d{ins.target}"
+            backward += left_sum(g, terms)
+        for index, operand in enumerate(ins.operands):
+            if operand in needs:
+                contributions.setdefault(operand, []).append(times(g, rules.partial(ins, index)))
+    gradients = []
+    for p in listing.params:
+        if p in contributions:
+            backward += left_sum(f"d{p}", contributions[p])
+            gradients.append(f"d{p}")
+        else:
+            gradients.append("0.0")
+    return _Pieces(forward, backward, gradients)
+
+
+def _step(listing: Listing, pc: _Pieces, target: Target, backward: bool
+          ) -> tuple[list[str], list[str]]:
+    """Lines of one step at the current ``P`` - setting ``loss`` and, with ``backward``, the
+    gradients - and the gradients' names (``"0.0"`` for a parameter that does not reach)."""
+    sample = pc.forward + (pc.backward if backward else [])
+    grads = pc.gradients if backward else []
+    summed = {g: f"sum_{g}" for g in grads if g != "0.0"}  # a batch's Σ of each gradient
+    if target.rows:  # Σ over the rows of X
+        row = "".join(f"{x}, " for x in listing.inputs) or "_ "
+        lines = ["sum_loss = 0.0", *(f"{s} = 0.0" for s in summed.values()), f"for {row}in X:",
+                 *_block([*sample, f"sum_loss += {listing.result}",
+                          *(f"{s} += {g}" for g, s in summed.items())], 1),
+                 f"loss = sum_loss * {target.seed}"]
+    elif target.total:  # Σ over the arrays' elements
+        lines = [*sample, f"loss = total({listing.result}) * {target.seed}",
+                 *(f"{s} = total({g})" for g, s in summed.items())]
+    else:  # one graph: its own gradients
+        summed = {g: g for g in summed}
+        lines = [*sample, f"loss = {listing.result}"]
+    lines += _check(["loss", *summed.values()])
+    return lines, [summed.get(g, "0.0") for g in grads]
+
+
+_EXTRA = ("where", "total")  # what the NumPy target adds to its namespace
+
+
+def emit(listing: Listing, target: Target) -> dict[str, str]:
+    """The sources of ``forward``, ``forward_backward`` and ``train`` for ``listing``."""
+    pc = _pieces(listing, target)
+    text = "\n".join(pc.forward + pc.backward)
+    local = sorted(n for n in [*namespace(target.backend), *_EXTRA] if f"{n}(" in text
+                   or (n == "total" and target.total))
+    tail = "".join(f", {n}={n}" for n in local)  # the functions as locals (a fast look-up)
+    tail = f", *{tail}" if tail else ""
+    params = "".join(f"{p}, " for p in listing.params)
+    head = [f"{params}= P"] if params else []
+    if listing.inputs and not target.rows:
+        head.append(f"{''.join(f'{x}, ' for x in listing.inputs)}= X")
+
+    forward, _ = _step(listing, pc, target, backward=False)
+    step, grads = _step(listing, pc, target, backward=True)
+    updates = [f"{p} -= lr * {g}" for p, g in zip(listing.params, grads) if g != "0.0"]
+    loop = ["for _step in range(steps):", *_block([*step, "record(loss)", *updates], 1)]
+    return {
+        "forward": _define(f"forward(P, X, seed{tail})", [*head, *forward, "return loss"]),
+        "forward_backward": _define(f"forward_backward(P, X, seed{tail})",
+                                    [*head, *step, f"return loss, [{', '.join(grads)}]"]),
+        "train": _define(f"train(P, X, seed, lr, steps, history{tail})",
+                         [*head, "record = history.append", "try:", *_block(loop, 1),
+                          "finally:",  # the steps done are kept, even if one raised
+                          f"    P[:] = ({params})"]),
+    }
+
+
+def _define(signature: str, body: list[str]) -> str:
+    return "\n".join([f"def {signature}:", *_block(body, 1)])
+
+
+class GeneratedCode:
+    """Generated functions, compiled on first use, their source registered with :mod:`linecache`.
+
+    The source gets a file name of its own (``<micrograd_mlp.compile: scalar #3>``) and its lines
+    go into ``linecache.cache`` - as ``dataclasses`` and ``attrs`` do for the methods they write -
+    so tracebacks, debuggers and ``inspect.getsource`` show the generated lines. The entry is
+    removed when the code and every function compiled from it are gone.
+    """
+
+    _serial = itertools.count(1)
+
+    def __init__(self, functions: dict[str, str], names: dict[str, Any], title: str) -> None:
+        """``functions``: name -> source; ``names``: what the code may call; ``title``: for the
+        file name."""
+        self.filename = f"<micrograd_mlp.compile: {title} #{next(self._serial)}>"
+        header = f"# generated by micrograd_mlp.compile from the primitive table ({title})\n"
+        self._functions = functions
+        self._first_line: dict[str, int] = {}
+        line, parts = 3, [header]
+        for name, source in functions.items():
+            self._first_line[name] = line
+            parts.append(source + "\n")
+            line += source.count("\n") + 2
+        self.text = "\n".join(parts)
+        linecache.cache[self.filename] = (len(self.text), None, self.text.splitlines(True),
+                                          self.filename)
+        weakref.finalize(self, linecache.cache.pop, self.filename, None)
+        # the functions' globals keep this object (and so the linecache entry) alive
+        self._namespace: dict[str, Any] = {
+            "__builtins__": {}, "__name__": self.filename, "range": range,
+            "FloatingPointError": FloatingPointError, **names, "__generated__": self}
+        self._compiled: dict[str, Callable[..., Any]] = {}
+
+    def function(self, name: str) -> Callable[..., Any]:
+        """The generated function ``name``, compiled now if it is not yet (big graphs compile
+        slowly, and a program may use only one of its functions)."""
+        fn = self._compiled.get(name)
+        if fn is None:
+            padding = "\n" * (self._first_line[name] - 1)  # line numbers as in self.text
+            exec(compile(padding + self._functions[name], self.filename, "exec"), self._namespace)
+            fn = self._compiled[name] = self._namespace[name]
+        return fn

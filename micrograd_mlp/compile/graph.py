@@ -1,0 +1,464 @@
+"""Compiled graphs: run the generated code; where it refuses a step, the eager engine runs it.
+
+For a graph whose *structure* does not change between steps (a network and its loss), the eager
+engine rebuilds the same nodes every step. :func:`compile_graph` traces the graph once
+(:mod:`.trace`), writes straight-line Python for it from the primitive table (:mod:`.emit`) and
+runs that::
+
+    loss = half_squared_error(model(x), t)            # build the graph once, eagerly
+    fast = compile_graph(loss, params=model.parameters())
+    print(fast.listing)                               # v7 = sigmoid(v6) ...
+    value, grads = fast.forward_backward()            # at the parameters' current .data
+    value, grads = fast.forward_backward([0.1, 0.2, ...])   # or at new parameter values
+    history = fast.train(steps=10000, lr=0.5)         # SGD, the loop inside the generated code
+
+The code does the float operations of :meth:`Value.backward`, in its order, so the results are the
+eager engine's - in practice bit for bit. Every value is checked for being finite; a step that
+fails the check (or raises) is run again by the eager engine, so its error - or its non-finite
+gradient - is exactly eager :class:`Value`'s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Any, Callable, Iterable, Sequence
+
+from ..core import Primitive, Value, enable_grad, topological_order
+from ..core.checks import finite_real, nonnegative_int, one_of
+from ..core.functions import namespace
+from .emit import BATCH, NUMPY, SCALAR, GeneratedCode, Target, emit
+from .trace import Listing, shape, trace, width
+
+__all__ = ["CompiledGraph", "BatchGraph", "VectorizedBatch", "compile_graph", "compile_batch"]
+
+
+# --- the eager oracle -----------------------------------------------------------------------------
+def _apply(op: Primitive, operands: list[Value], constant: float | None) -> Value:
+    """``op`` on ``operands`` by the eager engine, through the Value method the table names."""
+    if op.arity < 0:  # Value.sum(values), Value.affine(weights, inputs, bias)
+        n = width(op, len(operands), constant)
+        groups: list[Any] = [operands[j * n:(j + 1) * n] for j in range(len(op.terms))]
+        if op.extra:
+            groups.append(operands[-1] if len(operands) > len(op.terms) * n else None)
+        return getattr(Value, op.methods[0])(*groups)  # type: ignore[no-any-return]
+    method = getattr(operands[0], op.methods[0])
+    if op.arity == 2:
+        return method(operands[1])  # type: ignore[no-any-return]
+    return method() if constant is None else method(constant)  # type: ignore[no-any-return]
+
+
+def _rebuild(order: Sequence[Value], leaves: dict[int, Value]) -> Value:
+    """The graph of ``order`` built again by the eager engine; leaf ``v`` becomes
+    ``leaves[id(v)]`` (any other leaf: a new constant). Returns the new root."""
+    new: dict[int, Value] = {}
+    with enable_grad():
+        for node in order:
+            if node.op is not None:
+                v = _apply(node.op, [new[id(a)] for a in node.operands], node.attribute)
+                v.label = node.label
+            else:
+                v = leaves[id(node)] if id(node) in leaves else Value(node.data, label=node.label)
+            new[id(node)] = v
+    return v
+
+
+def _gradients(root: Value, params: list[Value]) -> tuple[float, list[float]]:
+    root.backward()
+    return root.data, [p.grad for p in params]
+
+
+# --- arguments ------------------------------------------------------------------------------------
+def _leaves(items: object, what: str) -> list[Value]:
+    """``items`` (Values, or a module with ``parameters()``) as a list of distinct leaf Values."""
+    parameters = getattr(items, "parameters", None)
+    if callable(parameters):
+        items = parameters()
+    if isinstance(items, Value):
+        items = [items]
+    if not isinstance(items, Iterable) or isinstance(items, (str, bytes)):
+        raise TypeError(f"compile_graph: {what} must be a list of Values, "
+                        f"got {type(items).__name__}")
+    values = list(items)
+    seen: dict[int, int] = {}
+    for i, v in enumerate(values):
+        if not isinstance(v, Value):
+            raise TypeError(f"compile_graph: {what}[{i}] must be a Value, got {type(v).__name__}")
+        if v.op is not None:
+            raise ValueError(f"compile_graph: {what}[{i}] must be a leaf Value, but it is computed "
+                             f"by {v.op.name!r}")
+        if id(v) in seen:
+            raise ValueError(f"compile_graph: {what}[{i}] is the same Value as "
+                             f"{what}[{seen[id(v)]}]")
+        seen[id(v)] = i
+    return values
+
+
+def _floats(values: object, expected: int, what: str) -> list[float]:
+    """``values`` (numbers or Values) as a list of ``expected`` finite floats."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"{what} must be a sequence of {expected} numbers, "
+                        f"got {type(values).__name__}")
+    out = [finite_real(x.data if isinstance(x, Value) else x, f"{what}[{i}]")
+           for i, x in enumerate(values)]
+    if len(out) != expected:
+        raise ValueError(f"{what}: expected {expected} values, got {len(out)}")
+    return out
+
+
+# --- what every compiled graph shares -------------------------------------------------------------
+class _Program:
+    """A listing, the code generated for it on one target, and running that code: each call
+    falls back to :meth:`_eager_forward` / :meth:`_eager_forward_backward` when the code refuses."""
+
+    def __init__(self, listing: Listing, params: Sequence[Value], target: Target,
+                 names: dict[str, Any] | None = None) -> None:
+        self.listing = listing
+        self.params: tuple[Value, ...] = tuple(params)
+        self.node_count = len(listing.instructions)  # values computed per sample and pass
+        functions = {**namespace(target.backend), **(names or {})}
+        self._code = GeneratedCode(emit(listing, target), functions, target.name)
+
+    @property
+    def source(self) -> str:
+        """The generated Python source (``forward``, ``forward_backward``, ``train``)."""
+        return self._code.text
+
+    def _function(self, name: str) -> Callable[..., Any]:
+        """The generated function ``name`` (compiled on first use)."""
+        return self._code.function(name)
+
+    _seed = 1.0  # the `seed` argument of the code: a batch's scale (1/n for a mean)
+
+    # the eager engine's answer for a step the code refused
+    def _eager_forward(self, P: list[float], X: Any) -> float:
+        raise NotImplementedError
+
+    def _eager_forward_backward(self, P: list[float], X: Any) -> tuple[float, list[float]]:
+        raise NotImplementedError
+
+    def _param_values(self, params: object) -> list[float]:
+        if params is None:
+            return [p.data for p in self.params]
+        return _floats(params, len(self.params), "params")
+
+    # Not finite, or raised: the eager engine runs the step and says what (called after the
+    # handler, so that its error is not chained to the generated code's).
+    def _forward(self, P: list[float], X: Any) -> float:
+        try:
+            return self._function("forward")(P, X, self._seed)  # type: ignore[no-any-return]
+        except (ArithmeticError, ValueError):
+            pass
+        return self._eager_forward(P, X)
+
+    def _forward_backward(self, P: list[float], X: Any) -> tuple[float, list[float]]:
+        try:
+            return self._function("forward_backward")(P, X, self._seed)  # type: ignore
+        except (ArithmeticError, ValueError):
+            pass
+        return self._eager_forward_backward(P, X)
+
+    def _accumulate(self, grads: list[float]) -> None:
+        for p, g in zip(self.params, grads):
+            p.grad += g
+
+    def _train(self, steps: int, lr: float, params: list[float] | None, X: Any) -> list[float]:
+        """Plain SGD ``p ← p − lr · ∂loss/∂p``; see :meth:`CompiledGraph.train`."""
+        steps = nonnegative_int(steps, "train: steps")
+        lr = finite_real(lr, "train: lr")
+        P = self._param_values(params)
+        run = self._function("train")
+        history: list[float] = []
+        try:
+            while len(history) < steps:
+                start, done = list(P), len(history)
+                with contextlib.suppress(ArithmeticError, ValueError):  # a refused step is
+                    run(P, X, self._seed, lr, steps - done, history)  # run eagerly below
+                if any(x - x != 0.0 for x in P):  # the last recorded step's update overflowed:
+                    recorded = len(history) - done  # run again to just before it (the same
+                    del history[done:]  # bits), then refuse that step below
+                    P[:] = start
+                    if recorded > 1:
+                        run(P, X, self._seed, lr, recorded - 1, history)
+                if len(history) == steps:
+                    break
+                loss, grads = self._eager_forward_backward(P, X)  # the step the code refused
+                for p, g in zip(self.params, grads):
+                    if not math.isfinite(g):
+                        raise ValueError(f"train: gradient of parameter {p.label or '?'} is not "
+                                         f"finite ({g!r}) at step {len(history)}; no step taken")
+                new = [x - lr * g for x, g in zip(P, grads)]
+                for p, x in zip(self.params, new):
+                    if x - x != 0.0:
+                        raise ValueError(f"train: update of parameter {p.label or '?'} is not a "
+                                         f"finite float at step {len(history)} (learning rate "
+                                         f"{lr!r} too large?); no step taken")
+                history.append(loss)
+                P = new
+        finally:
+            if params is None:
+                for p, x in zip(self.params, P):
+                    p.data = x
+            else:
+                params[:] = P
+        return history
+
+
+# --- one graph ------------------------------------------------------------------------------------
+class CompiledGraph(_Program):
+    """A traced graph and the Python generated for it. Build with :func:`compile_graph`.
+
+    Attributes: ``root``, ``params``, ``inputs`` (the traced Values), ``listing`` (the traced
+    instructions; ``print`` it), ``source`` (the generated code), ``node_count``.
+    """
+
+    def __init__(self, root: Value, params: Sequence[Value], inputs: Sequence[Value]) -> None:
+        self.root = root
+        self.inputs: tuple[Value, ...] = tuple(inputs)
+        super().__init__(trace(root, params, inputs), params, SCALAR)
+
+    def _input_values(self, inputs: object) -> list[float]:
+        if inputs is None:
+            return [x.data for x in self.inputs]
+        return _floats(inputs, len(self.inputs), "inputs")
+
+    def forward(self, params: Sequence[float] | None = None,
+                inputs: Sequence[float] | None = None) -> float:
+        """The root's value at ``params`` / ``inputs`` (default: the Values' current ``.data``)."""
+        return self._forward(self._param_values(params), self._input_values(inputs))
+
+    def forward_backward(self, params: Sequence[float] | None = None,
+                         inputs: Sequence[float] | None = None) -> tuple[float, list[float]]:
+        """``(loss, [∂loss/∂p for p in params])`` at ``params`` / ``inputs``; nothing is written
+        to any Value. Defaults: the Values' current ``.data``."""
+        return self._forward_backward(self._param_values(params), self._input_values(inputs))
+
+    def backward(self, inputs: Sequence[float] | None = None) -> float:
+        """Eager-style: add ∂loss/∂p to each parameter's ``.grad`` (leaves accumulate, as with
+        :meth:`Value.backward`) at the parameters' ``.data``; return the loss."""
+        loss, grads = self.forward_backward(None, inputs)
+        self._accumulate(grads)
+        return loss
+
+    def train(self, steps: int, lr: float, params: list[float] | None = None,
+              inputs: Sequence[float] | None = None) -> list[float]:
+        """Plain SGD ``p ← p − lr · ∂loss/∂p`` for ``steps`` steps; returns each step's loss
+        (before its update), like :func:`micrograd_mlp.training.train`.
+
+        ``params=None`` trains the parameter Values (their ``.data`` is updated); a list of floats
+        is updated in place instead. The loop runs inside the generated code. A step whose loss
+        or gradient is not finite is run eagerly: its error is raised (``ValueError`` for a
+        non-finite gradient or update) with the parameters as they were before it.
+        """
+        return self._train(steps, lr, params, self._input_values(inputs))
+
+    def replay(self, params: Sequence[float] | None = None,
+               inputs: Sequence[float] | None = None) -> Value:
+        """The traced graph rebuilt by the eager engine at ``params`` / ``inputs`` (new parameter
+        leaves, labels kept); any error is the engine's own."""
+        return self._replay(self._param_values(params), self._input_values(inputs))[0]
+
+    def eager_forward_backward(self, params: Sequence[float] | None = None,
+                               inputs: Sequence[float] | None = None
+                               ) -> tuple[float, list[float]]:
+        """:meth:`forward_backward` by the eager engine (the oracle a refused step uses)."""
+        return self._eager_forward_backward(self._param_values(params),
+                                            self._input_values(inputs))
+
+    def _replay(self, P: list[float], X: list[float]) -> tuple[Value, list[Value]]:
+        fresh = [Value(x, label=p.label) for p, x in zip(self.params, P)]
+        leaves = {id(p): v for p, v in zip(self.params, fresh)}
+        leaves.update({id(x): Value(d, label=x.label) for x, d in zip(self.inputs, X)})
+        return _rebuild(topological_order(self.root), leaves), fresh
+
+    def _eager_forward(self, P: list[float], X: list[float]) -> float:
+        return self._replay(P, X)[0].data
+
+    def _eager_forward_backward(self, P: list[float], X: list[float]) -> tuple[float, list[float]]:
+        return _gradients(*self._replay(P, X))
+
+    def __repr__(self) -> str:
+        return (f"<CompiledGraph: {len(self.params)} params, {len(self.inputs)} inputs, "
+                f"{self.node_count} values computed per pass>")
+
+
+# --- batches --------------------------------------------------------------------------------------
+class _Batch(_Program):
+    """The interface of a compiled batch: calls take parameter values only (the data is fixed)."""
+
+    def _data(self) -> Any:
+        raise NotImplementedError
+
+    def forward(self, params: Sequence[float] | None = None) -> float:
+        """The batch loss at ``params`` (default: the parameters' current ``.data``)."""
+        return self._forward(self._param_values(params), self._data())
+
+    def forward_backward(self, params: Sequence[float] | None = None
+                         ) -> tuple[float, list[float]]:
+        """``(batch loss, [∂loss/∂p for p in params])``; nothing is written to any Value."""
+        return self._forward_backward(self._param_values(params), self._data())
+
+    def backward(self) -> float:
+        """Add ∂loss/∂p to each parameter's ``.grad`` (leaves accumulate); return the loss."""
+        loss, grads = self.forward_backward()
+        self._accumulate(grads)
+        return loss
+
+    def train(self, steps: int, lr: float, params: list[float] | None = None) -> list[float]:
+        """Full-batch SGD for ``steps`` steps (as :meth:`CompiledGraph.train`)."""
+        return self._train(steps, lr, params, self._data())
+
+
+class BatchGraph(_Batch):
+    """Per-sample losses of identical structure, compiled ONCE and looped over the batch.
+
+    Build with :func:`compile_batch`. The per-sample code reads every leaf that is not a parameter
+    (inputs, targets, constants) from a row of :attr:`rows`, so a 100-sample batch costs the code
+    of one sample. The batch loss is ``Σ losses`` (``reduction='sum'``) or ``Σ losses · (1/n)``
+    (``'mean'``, as :func:`micrograd_mlp.training.train` forms it).
+    """
+
+    def __init__(self, roots: Sequence[Value], params: Sequence[Value], reduction: str) -> None:
+        self.roots = tuple(roots)
+        self.reduction = reduction
+        self.scale = 1.0 / len(roots) if reduction == "mean" and len(roots) > 1 else 1.0
+        structure, leaves = shape(roots[0], params)
+        self.rows: list[tuple[float, ...]] = [tuple(v.data for v in leaves)]
+        for k, root in enumerate(roots[1:], 1):
+            other, its_leaves = shape(root, params)
+            if other != structure:
+                where = next((i for i, (x, y) in enumerate(zip(structure, other)) if x != y),
+                             min(len(structure), len(other)))
+                raise ValueError(
+                    f"compile_batch: the graph of sample {k} differs from sample 0's at node "
+                    f"{where} ({len(other)} vs {len(structure)} values); every sample's loss must "
+                    f"be built by the same operations")
+            self.rows.append(tuple(v.data for v in its_leaves))
+        self._leaves = leaves  # sample 0's, whose values the rows replace
+        self._seed = self.scale
+        super().__init__(trace(roots[0], params, leaves), params, BATCH)
+
+    def _data(self) -> list[tuple[float, ...]]:
+        return self.rows
+
+    def replay(self, params: Sequence[float] | None = None) -> Value:
+        """The batch loss rebuilt by the eager engine at ``params``, as training.train forms it."""
+        return self._replay(self._param_values(params))[0]
+
+    def eager_forward_backward(self, params: Sequence[float] | None = None
+                               ) -> tuple[float, list[float]]:
+        """:meth:`forward_backward` by the eager engine (the oracle a refused step uses)."""
+        return _gradients(*self._replay(self._param_values(params)))
+
+    def _replay(self, P: list[float]) -> tuple[Value, list[Value]]:
+        fresh = [Value(x, label=p.label) for p, x in zip(self.params, P)]
+        order = topological_order(self.roots[0])
+        losses = []
+        for row in self.rows:
+            leaves = {id(p): v for p, v in zip(self.params, fresh)}
+            leaves.update({id(v): Value(x, label=v.label) for v, x in zip(self._leaves, row)})
+            losses.append(_rebuild(order, leaves))
+        total = Value.sum(losses)
+        if self.reduction == "mean" and len(losses) > 1:
+            total = total * (1.0 / len(losses))
+        return total, fresh
+
+    def _eager_forward(self, P: list[float], X: Any) -> float:
+        return self._replay(P)[0].data
+
+    def _eager_forward_backward(self, P: list[float], X: Any) -> tuple[float, list[float]]:
+        return _gradients(*self._replay(P))
+
+    def vectorized(self) -> VectorizedBatch:
+        """The same per-sample code over NumPy arrays: one array operation per node for the
+        whole batch (needs NumPy, imported only here)."""
+        return VectorizedBatch(self)
+
+    def __repr__(self) -> str:
+        return (f"<BatchGraph: {len(self.rows)} samples, {len(self.params)} params, "
+                f"{self.node_count} values computed per sample>")
+
+
+class VectorizedBatch(_Batch):
+    """A :class:`BatchGraph`'s per-sample code run on NumPy arrays, one array per input column.
+
+    The same interface as the batch graph; a step whose values are not all finite is run by the
+    eager engine, so errors are eager's. Results agree with the eager engine to rounding (NumPy's
+    ``exp``/``log`` may differ from :mod:`math` in the last bit, and its sums are pairwise).
+    """
+
+    def __init__(self, batch: BatchGraph) -> None:
+        import numpy as np
+
+        self.batch = batch
+        self.columns = [np.array(column, dtype=float) for column in zip(*batch.rows)]
+        n = len(batch.rows)
+
+        def total(a: Any) -> float:
+            """Σ over the batch; a value that depends on no row counts n times."""
+            return float(np.sum(a)) if np.ndim(a) else float(a) * n
+
+        self._seed = batch.scale
+        self._errstate = np.errstate
+        super().__init__(batch.listing, batch.params, NUMPY, {"where": np.where, "total": total})
+
+    def _data(self) -> list[Any]:
+        return self.columns
+
+    def _function(self, name: str) -> Callable[..., Any]:
+        """The generated function ``name``, run with NumPy's warnings off: what they would warn
+        about (an inf, a nan) is what the code's check catches."""
+        fn, errstate = super()._function(name), self._errstate
+
+        def run(*args: Any) -> Any:
+            with errstate(all="ignore"):
+                return fn(*args)
+
+        return run
+
+    def _eager_forward(self, P: list[float], X: Any) -> float:
+        return self.batch.replay(P).data
+
+    def _eager_forward_backward(self, P: list[float], X: Any) -> tuple[float, list[float]]:
+        return self.batch.eager_forward_backward(P)
+
+    def __repr__(self) -> str:
+        return f"<VectorizedBatch: {len(self.batch.rows)} samples on NumPy arrays>"
+
+
+# --- building them --------------------------------------------------------------------------------
+def compile_graph(root: Value, params: object = (), inputs: object = ()) -> CompiledGraph:
+    """Trace ``root``'s graph and generate straight-line forward/backward code for it.
+
+    ``params``: the leaf Values to differentiate with respect to (a list, or a module with
+    ``parameters()``); ``inputs``: leaf Values whose values may change between calls (data).
+    Every other leaf is frozen as a constant. See :class:`CompiledGraph` for running it.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"compile_graph: root must be a Value, got {type(root).__name__}")
+    ps, xs = _leaves(params, "params"), _leaves(inputs, "inputs")
+    overlap = {id(p) for p in ps} & {id(x) for x in xs}
+    if overlap:
+        j = next(i for i, x in enumerate(xs) if id(x) in overlap)
+        raise ValueError(f"compile_graph: inputs[{j}] is also listed in params")
+    return CompiledGraph(root, ps, xs)
+
+
+def compile_batch(losses: Sequence[Value] | Value, params: object = (),
+                  reduction: str = "mean") -> BatchGraph:
+    """Compile per-sample losses of identical structure into one generated loop over the batch.
+
+    ``losses[s]`` is sample ``s``'s loss graph (e.g. ``mse(model(x), t)``), all built by the same
+    operations; every leaf not in ``params`` (inputs, targets, constants) is read per sample from
+    :attr:`BatchGraph.rows`. The batch loss is the mean (or the sum) of the losses, exactly as
+    :func:`micrograd_mlp.training.train` forms it, so ``compile_batch(...).train(steps, lr)``
+    follows ``training.train``'s trajectory.
+    """
+    one_of(reduction, "compile_batch: reduction", ("mean", "sum"))
+    roots = [losses] if isinstance(losses, Value) else list(losses)
+    if not roots:
+        raise ValueError("compile_batch: losses is empty")
+    for i, r in enumerate(roots):
+        if not isinstance(r, Value):
+            raise TypeError(f"compile_batch: losses[{i}] must be a Value, got {type(r).__name__}")
+    return BatchGraph(roots, _leaves(params, "params"), reduction)

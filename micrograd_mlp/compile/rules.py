@@ -1,0 +1,238 @@
+"""The table's rules for one instruction, as code: its forward value and its local partials.
+
+Every rule comes from :data:`~micrograd_mlp.core.table.PRIMITIVES`. A unary or binary rule is an
+expression over ``a``, ``b``, ``out``, ``k``; the n-ary ops (``sum``, ``affine``) declare their
+rules *per term* over the names in ``Primitive.terms`` (``w``, ``x``) plus one for
+``Primitive.extra`` (the bias), and here, as in the engine, a node of width ``n`` is::
+
+    out = Σᵢ forward(termᵢ) + extra        ∂out/∂(operand of term i) = partial(termᵢ)
+
+Each expression is written with the operands' names (or, for a constant operand, its value) in
+place of the rule's names; then the parts that are constant are folded (``k * pow(a, k - 1.0)``
+with ``k = 2`` becomes ``2.0 * a``), which computes exactly what the rule computes at run time.
+For the float backend the table's small helpers are written out (:mod:`.inline`); for the NumPy
+backend ``x if c else y`` becomes ``where(c, x, y)``.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from typing import Any, Callable
+
+from .inline import Inline, parse
+from .trace import Instruction, is_constant, width
+
+__all__ = ["Rules", "times", "left_sum", "is_simple"]
+
+CHUNK = 32  # terms per generated line of a long sum (keeps expressions shallow for the parser)
+
+
+def left_sum(target: str, terms: list[str]) -> list[str]:
+    """Lines computing ``((t0 + t1) + t2) + ...`` into ``target``, in chunks, in that order."""
+    if not terms:
+        return [f"{target} = 0.0"]
+    lines, head = [], terms[0]
+    rest = terms[1:]
+    for i in range(0, max(len(rest), 1), CHUNK):
+        lines.append(f"{target} = {' + '.join([head, *rest[i:i + CHUNK]])}")
+        head = target
+    return lines
+
+
+def is_simple(code: str) -> bool:
+    """A bare name or a number: needs no parentheses, costs nothing to repeat."""
+    return code.isidentifier() or is_constant(code)
+
+
+def times(g: str, partial: str) -> str:
+    """``g · partial`` with the float operations the engine does (``g * partial``), minus its
+    exact no-ops: ×1, ×(−1) as a negation, and a product of two numbers folded."""
+    if partial == "1.0":
+        return g
+    if partial == "-1.0":
+        return g[1:] if g[0] == "-" else f"-{g}"
+    if g == "1.0":
+        return partial if is_simple(partial) else f"({partial})"
+    if is_constant(g) and is_constant(partial):
+        product = float(g) * float(partial)
+        if math.isfinite(product):  # an overflowing product stays code: `inf` is no literal
+            return repr(product)
+    return f"{g} * {partial}" if is_simple(partial) else f"{g} * ({partial})"
+
+
+# --- one rule, instantiated -----------------------------------------------------------------------
+def _number(x: float | bool) -> ast.expr:
+    """A literal; a negative number as ``-(x)``, so that unparsing keeps the precedence."""
+    if not isinstance(x, bool) and math.copysign(1.0, x) < 0:
+        return ast.UnaryOp(ast.USub(), ast.Constant(-x))
+    return ast.Constant(x)
+
+
+def _known(node: ast.expr) -> tuple[bool, Any]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, bool)):
+        return True, node.value
+    if (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+            and isinstance(node.operand, ast.Constant)
+            and isinstance(node.operand.value, (int, float))):
+        return True, -node.operand.value
+    return False, None
+
+
+_OPERATORS: dict[type, Callable[..., Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.Pow: operator.pow, ast.USub: operator.neg,
+    ast.UAdd: operator.pos, ast.Not: operator.not_, ast.Lt: operator.lt, ast.LtE: operator.le,
+    ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Eq: operator.eq, ast.NotEq: operator.ne,
+}
+
+
+class _Fold(ast.NodeTransformer):
+    """Put names' code in (``names``), then compute every part whose operands are all numbers."""
+
+    def __init__(self, names: dict[str, ast.expr] | None = None) -> None:
+        self.names = names or {}
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        return self.names.get(node.id, node)
+
+    @staticmethod
+    def _fold(node: ast.expr, parts: list[ast.expr], compute: Callable[..., Any]) -> ast.expr:
+        known = [_known(p) for p in parts]
+        if not all(k for k, _ in known):
+            return node
+        try:
+            value = compute(*(v for _, v in known))
+        except (ArithmeticError, ValueError, TypeError):
+            return node  # left to run time (and to the eager error on replay)
+        if isinstance(value, bool) or (isinstance(value, (int, float)) and math.isfinite(value)):
+            return _number(value)
+        return node
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+        self.generic_visit(node)
+        return self._fold(node, [node.left, node.right], _OPERATORS[type(node.op)])
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.expr:
+        self.generic_visit(node)
+        if _known(node)[0]:
+            return node  # already a number
+        inner = node.operand
+        if (isinstance(node.op, ast.USub) and isinstance(inner, ast.UnaryOp)
+                and isinstance(inner.op, ast.USub)):
+            return inner.operand  # --x is x exactly
+        return self._fold(node, [inner], _OPERATORS[type(node.op)])
+
+    def visit_Compare(self, node: ast.Compare) -> ast.expr:
+        self.generic_visit(node)
+        ops = [_OPERATORS[type(o)] for o in node.ops]
+        return self._fold(node, [node.left, *node.comparators],
+                          lambda *xs: all(f(x, y) for f, x, y in zip(ops, xs, xs[1:])))
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.expr:
+        self.generic_visit(node)
+        known, value = _known(node.test)
+        return (node.body if value else node.orelse) if known else node
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)  # pow(x, 1.0) is x exactly (the one float within ½ ulp of x¹)
+        if (isinstance(node.func, ast.Name) and node.func.id == "pow" and len(node.args) == 2
+                and _known(node.args[1]) == (True, 1.0)):
+            return node.args[0]
+        return node
+
+
+class _Vectorize(ast.NodeTransformer):
+    """Float code → NumPy code: ``x if c else y`` → ``where(c, x, y)`` (both sides computed, one
+    picked per element) and ``a < b < c`` → ``(a < b) & (b < c)``."""
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.expr:
+        self.generic_visit(node)
+        return ast.Call(ast.Name("where", ast.Load()), [node.test, node.body, node.orelse], [])
+
+    def visit_Compare(self, node: ast.Compare) -> ast.expr:
+        self.generic_visit(node)
+        lefts = [node.left, *node.comparators]
+        parts = [ast.Compare(x, [o], [y]) for o, x, y in zip(node.ops, lefts, node.comparators)]
+        expr: ast.expr = parts[0]
+        for part in parts[1:]:
+            expr = ast.BinOp(expr, ast.BitAnd(), part)
+        return expr
+
+
+def _placeholder(name: str) -> str:
+    return f"__{name}__"
+
+
+def _width(ins: Instruction) -> int:
+    return width(ins.op, len(ins.operands), ins.constant)
+
+
+def _term(ins: Instruction, i: int) -> dict[str, str]:
+    """The rule's names bound to term ``i`` of an n-ary node (``w → w_i``, ``x → x_i``)."""
+    n = _width(ins)
+    return {name: ins.operands[j * n + i] for j, name in enumerate(ins.op.terms)}
+
+
+class Rules:
+    """The table's rules as code for one backend (``"float"`` or ``"numpy"``)."""
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        self._done: dict[tuple[Any, ...], str] = {}  # per shape, see expression()
+
+    def expression(self, rule: str, names: dict[str, str], k: float | None, out: str) -> str:
+        """``rule`` with each of its names (``a``, ``w`` ...) replaced by ``names[name]`` (a
+        variable or a number), ``out`` by ``out`` and ``k`` by its value, folded.
+
+        The work is done once per *shape* (which names are which numbers); after that only the
+        variables are filled in, so a graph of 10⁵ nodes costs 10⁵ string substitutions.
+        """
+        key = (rule, k, tuple(sorted((n, c) for n, c in names.items() if is_constant(c))))
+        text = self._done.get(key)
+        if text is None:
+            substitutes: dict[str, ast.expr] = {
+                n: _number(float(c)) if is_constant(c) else ast.Name(_placeholder(n), ast.Load())
+                for n, c in names.items()}
+            substitutes["out"] = ast.Name(_placeholder("out"), ast.Load())
+            substitutes["k"] = _number(k) if k is not None else ast.Constant(None)
+            tree = parse(rule)
+            assert isinstance(tree, ast.Expression)
+            body = _Fold(substitutes).visit(tree.body)
+            if self.backend == "float":
+                body = _Fold().visit(Inline().visit(body))
+            else:
+                body = _Vectorize().visit(body)
+            text = self._done[key] = ast.unparse(body)
+        for n, c in names.items():
+            if not is_constant(c):
+                text = text.replace(_placeholder(n), c)
+        return text.replace(_placeholder("out"), out)
+
+    def forward_lines(self, ins: Instruction) -> list[str]:
+        """Lines computing ``ins.target`` from its operands by the table's forward rule."""
+        op = ins.op
+        if op.arity > 0:
+            names = dict(zip(op.operand_names, ins.operands))
+            code = self.expression(op.forward, names, ins.constant, ins.target)
+            return [f"{ins.target} = {code}"]
+        n = _width(ins)
+        terms = [self.expression(op.forward, _term(ins, i), ins.constant, ins.target)
+                 for i in range(n)]
+        if len(ins.operands) > len(op.terms) * n:
+            terms.append(ins.operands[-1])  # the extra operand (affine's bias), added as it is
+        return left_sum(ins.target, terms)
+
+    def partial(self, ins: Instruction, index: int) -> str:
+        """Code for ∂(ins.target)/∂(operand ``index``), by the table's rule for that operand."""
+        op = ins.op
+        if op.arity > 0:
+            names = dict(zip(op.operand_names, ins.operands))
+            rule = op.partials[index]
+        else:
+            n = _width(ins)
+            group = index // n if index < len(op.terms) * n else len(op.terms)
+            names = _term(ins, index % n) if group < len(op.terms) else {}
+            rule = op.partials[group]
+        return self.expression(rule, names, ins.constant, ins.target)

@@ -1,0 +1,18 @@
+"""The engine: the primitive table, :class:`Value`, backward, :func:`grad`, modes, errors, anomaly.
+
+This layer imports nothing else of the library; everything else is built on it.
+"""
+
+from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
+from .autograd import grad
+from .errors import OpDomainError, OpError, OpOverflowError, OpZeroDivisionError
+from .functions import FUNCTIONS, Function
+from .modes import enable_grad, is_grad_enabled, no_grad
+from .table import PRIMITIVES, Primitive
+from .value import Number, Value, topological_order
+
+__all__ = [
+    "Value", "Number", "grad", "topological_order", "no_grad", "enable_grad", "is_grad_enabled",
+    "PRIMITIVES", "Primitive", "FUNCTIONS", "Function", "detect_anomaly", "is_anomaly_enabled",
+    "AnomalyError", "OpError", "OpDomainError", "OpOverflowError", "OpZeroDivisionError",
+]

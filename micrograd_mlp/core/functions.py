@@ -1,0 +1,176 @@
+"""The functions the primitive table's expressions may call, declared once for every backend.
+
+A rule in :mod:`.table` is a short expression such as ``out * (1.0 - out)`` or ``sech2(a)``. The
+same expression is evaluated on three kinds of number:
+
+* ``float``  - plain Python floats: the eager engine's forward and backward pass;
+* ``value``  - :class:`~micrograd_mlp.core.value.Value` objects: ``grad(create_graph=True)``
+  differentiates the rule itself (second derivatives);
+* ``numpy``  - NumPy arrays: the vectorised batch code of :mod:`micrograd_mlp.compile`.
+
+Each :class:`Function` below carries its three implementations side by side, so a helper such as
+``sech2`` is declared in one place. NumPy is optional: its implementations import it on first use.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Callable
+
+__all__ = ["Function", "FUNCTIONS", "namespace", "sigmoid", "sech2", "step", "sign",
+           "pow_base_partial", "pow_exponent_partial"]
+
+
+def _numpy() -> ModuleType:
+    import numpy  # optional: only the vectorised compile target needs it
+
+    return numpy
+
+
+# --- the float implementations (what the eager engine runs) ---------------------------------------
+def sigmoid(x: float) -> float:
+    """σ(x) = 1 / (1 + e^(−x)), evaluated without overflow for any finite x."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def sech2(x: float) -> float:
+    """sech²x = 1 − tanh²x, as 4e/(1+e)² with e = e^(−2|x|): accurate where 1 − tanh² cancels."""
+    e = math.exp(-2.0 * abs(x))
+    return 4.0 * e / ((1.0 + e) * (1.0 + e))
+
+
+def step(x: float) -> float:
+    """The Heaviside step [x > 0]: 1.0 for x > 0, else 0.0."""
+    return 1.0 if x > 0 else 0.0
+
+
+def sign(x: float) -> float:
+    """sign x: −1, 0 or 1."""
+    return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
+
+
+def pow_base_partial(a: float, b: float) -> float:
+    """∂(a^b)/∂a = b·a^(b−1), taken as 0 when b = 0 (a⁰ is constant)."""
+    return 0.0 if b == 0 else b * math.pow(a, b - 1.0)
+
+
+def pow_exponent_partial(a: float, b: float, out: float) -> float:
+    """∂(a^b)/∂b = a^b·ln a; defined for a > 0, and as its limit 0 at a = 0 with b > 0."""
+    if a > 0:
+        return out * math.log(a)
+    if a == 0 and b > 0:
+        return 0.0
+    raise ValueError(
+        f"pow: the derivative of a**b with respect to the exponent b needs a > 0 (ln a), "
+        f"got a={a!r}, b={b!r}"
+    )
+
+
+# --- the Value implementations (create_graph=True: the rule becomes part of the graph) -----------
+def _value_sech2(x: Any) -> Any:
+    e = (-2.0 * abs(x)).exp()
+    return 4.0 * e / ((1.0 + e) * (1.0 + e))
+
+
+def _value_pow_base_partial(a: Any, b: Any) -> Any:
+    # b·a^(b−1) even at b = 0: its derivative in b there is 1/a, not 0 (the mixed second partial)
+    return 0.0 if b.data == 0 and a.data == 0 else b * a ** (b - 1.0)
+
+
+def _value_pow_exponent_partial(a: Any, b: Any, out: Any) -> Any:
+    if a.data > 0:
+        return out * a.log()
+    # a ≤ 0: the float rule gives the constant limit 0 (a = 0 < b) or raises naming a and b
+    return pow_exponent_partial(a.data, b.data, out.data)
+
+
+# --- the NumPy implementations (element-wise over a batch) ---------------------------------------
+def _numpy_sigmoid(x: Any) -> Any:
+    np = _numpy()
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0.0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+
+def _numpy_sech2(x: Any) -> Any:
+    np = _numpy()
+    e = np.exp(-2.0 * np.abs(x))
+    return 4.0 * e / ((1.0 + e) * (1.0 + e))
+
+
+def _numpy_pow_base_partial(a: Any, b: Any) -> Any:
+    np = _numpy()
+    return np.where(b == 0, 0.0, b * np.power(a, b - 1.0))
+
+
+def _numpy_pow_exponent_partial(a: Any, b: Any, out: Any) -> Any:
+    np = _numpy()
+    if np.any(a <= 0) and not np.all((a > 0) | ((a == 0) & (b > 0))):
+        raise ValueError("pow: the derivative of a**b with respect to b needs a > 0 (ln a)")
+    safe = np.where(a > 0, a, 1.0)
+    return np.where(a > 0, out * np.log(safe), 0.0)
+
+
+def _np(name: str) -> Callable[..., Any]:
+    """NumPy's own ``name`` (``exp``, ``log`` ...), looked up when first called."""
+    def call(*args: Any) -> Any:
+        return getattr(_numpy(), name)(*args)
+
+    call.__name__ = name
+    return call
+
+
+@dataclass(frozen=True)
+class Function:
+    """A name the table's expressions may call, with its math and its three implementations."""
+
+    name: str
+    math: str
+    float: Callable[..., Any]
+    value: Callable[..., Any]
+    numpy: Callable[..., Any]
+
+
+def _method(name: str) -> Callable[..., Any]:
+    def call(x: Any) -> Any:
+        return getattr(x, name)()
+
+    call.__name__ = name
+    return call
+
+
+_TABLE = [
+    Function("exp", "eˣ", math.exp, _method("exp"), _np("exp")),
+    Function("log", "ln x", math.log, _method("log"), _np("log")),
+    Function("log1p", "ln(1 + x)", math.log1p, lambda x: (1.0 + x).log(), _np("log1p")),
+    Function("sqrt", "√x", math.sqrt, _method("sqrt"), _np("sqrt")),
+    Function("tanh", "tanh x", math.tanh, _method("tanh"), _np("tanh")),
+    Function("sin", "sin x", math.sin, _method("sin"), _np("sin")),
+    Function("cos", "cos x", math.cos, _method("cos"), _np("cos")),
+    Function("pow", "xʸ", math.pow, lambda x, y: x ** y, _np("power")),
+    Function("abs", "|x|", abs, abs, _np("abs")),
+    Function("max", "max(x, y)", max, max, _np("maximum")),
+    Function("sigmoid", "σ(x) = 1/(1 + e^(−x))", sigmoid, _method("sigmoid"), _numpy_sigmoid),
+    Function("sech2", "sech²x = 1 − tanh²x", sech2, _value_sech2, _numpy_sech2),
+    # piecewise constant: its derivative is 0 almost everywhere, so on Values it records no graph
+    Function("step", "[x > 0]", step, lambda x: step(x.data), lambda x: (x > 0) * 1.0),
+    Function("sign", "sign x", sign, lambda x: sign(x.data), _np("sign")),
+    Function("pow_base_partial", "b·a^(b−1)", pow_base_partial, _value_pow_base_partial,
+             _numpy_pow_base_partial),
+    Function("pow_exponent_partial", "a^b·ln a", pow_exponent_partial,
+             _value_pow_exponent_partial, _numpy_pow_exponent_partial),
+]
+
+#: Every function the table's expressions may call, by name.
+FUNCTIONS: dict[str, Function] = {f.name: f for f in _TABLE}
+
+
+def namespace(backend: str) -> dict[str, Callable[..., Any]]:
+    """``{name: implementation}`` for ``backend`` (``"float"``, ``"value"`` or ``"numpy"``)."""
+    if backend not in ("float", "value", "numpy"):
+        raise ValueError(f"namespace: backend must be 'float', 'value' or 'numpy', got {backend!r}")
+    return {f.name: getattr(f, backend) for f in _TABLE}

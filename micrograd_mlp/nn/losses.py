@@ -1,0 +1,143 @@
+"""Loss functions for one sample: a list of output Values against a list of targets.
+
+Each takes ``outputs`` (a Value, a number, or a sequence of them - what an
+:class:`~micrograd_mlp.nn.MLP` returns) and ``targets`` (numbers) of the same length and returns
+one :class:`Value`. A length mismatch is a ``ValueError`` naming the expected and the actual count.
+
+* :func:`half_squared_error` - the article's E_total = Σₒ ½ (targetₒ − outₒ)²; each term is a node
+  labelled ``E_{neuron}`` and the sum ``E_total``.
+* :func:`mse` - (1/n) Σ (outₒ − targetₒ)².
+* :func:`binary_cross_entropy` - −[t ln p + (1−t) ln(1−p)], computed stably (see its docstring).
+* :func:`hinge` - (1/n) Σ max(0, 1 − y·s) with labels y ∈ {−1, +1}.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Callable, Iterable, Sequence, Union
+
+from ..core import Value
+from ..core.checks import finite_real, one_of, probability
+
+__all__ = ["LOSSES", "binary_cross_entropy", "half_squared_error", "hinge", "mse"]
+
+Outputs = Union[Value, float, Sequence[Union[Value, float]]]
+Targets = Union[float, Sequence[float]]
+
+
+def _as_list(x: object) -> list[Any]:
+    """One output or target, or a sequence of them, as a list."""
+    if isinstance(x, (list, tuple)):  # the common case first
+        return list(x)
+    if isinstance(x, (Value, numbers.Real)) and not isinstance(x, bool):
+        return [x]
+    if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
+        raise TypeError(f"expected numbers or Values, got {type(x).__name__}")
+    return list(x)
+
+
+def _prepare(name: str, outputs: Outputs, targets: Targets) -> tuple[list[Value], list[float]]:
+    if type(outputs) is list and type(targets) is list and len(outputs) == len(targets) != 0:
+        for o, t in zip(outputs, targets):  # the common case: Values against finite floats
+            if type(o) is not Value or type(t) is not float or t - t != 0.0:
+                break
+        else:
+            return outputs, targets  # (read only, never modified)
+    outs = _as_list(outputs)
+    ts = _as_list(targets)
+    if len(ts) != len(outs):
+        raise ValueError(
+            f"{name}: expected {len(outs)} targets (one per output), got {len(ts)}"
+        )
+    if not outs:
+        raise ValueError(f"{name}: needs at least one output, got none")
+    values = [o if isinstance(o, Value) else Value(finite_real(o, f"{name}: output {k}"))
+              for k, o in enumerate(outs, 1)]
+    floats = [t.data if isinstance(t, Value) else finite_real(t, f"{name}: target {k}")
+              for k, t in enumerate(ts, 1)]
+    return values, floats
+
+
+def _term_label(out: Value, k: int, prefix: str) -> str:
+    """``E_o1`` for an output labelled ``out_o1`` / ``net_o1``; else ``E_{k}``."""
+    label = out.label
+    if label is not None and label[:4] in ("out_", "net_"):
+        return f"{prefix}_{label[4:]}"
+    return f"{prefix}_{k}"
+
+
+def half_squared_error(outputs: Outputs, targets: Targets) -> Value:
+    """E_total = Σₒ ½ (targetₒ − outₒ)²; ∂E/∂outₒ = outₒ − targetₒ."""
+    outs, ts = _prepare("half_squared_error", outputs, targets)
+    terms = []
+    for k, (o, t) in enumerate(zip(outs, ts), 1):
+        e = 0.5 * (t - o) ** 2
+        e.label = _term_label(o, k, "E")
+        terms.append(e)
+    total = Value.sum(terms)
+    total.label = "E_total"
+    return total
+
+
+def mse(outputs: Outputs, targets: Targets) -> Value:
+    """Mean squared error (1/n) Σ (outₒ − targetₒ)²."""
+    outs, ts = _prepare("mse", outputs, targets)
+    total = Value.sum([(o - t) ** 2 for o, t in zip(outs, ts)]) * (1.0 / len(outs))
+    total.label = "MSE"
+    return total
+
+
+def binary_cross_entropy(outputs: Outputs, targets: Targets, from_logits: bool = False) -> Value:
+    """Mean binary cross-entropy −(1/n) Σ [t ln p + (1−t) ln(1−p)], targets t in [0, 1].
+
+    Stability: the loss is computed from the *logit* z (p = σ(z)) as softplus(z) − t·z, which never
+    takes the log of 0 and never overflows. The logit is found as follows:
+
+    * ``from_logits=True``: the outputs ARE logits z (e.g. a ``'linear'`` output layer);
+    * otherwise the outputs are probabilities p; when p is a ``sigmoid`` node of the graph
+      (a sigmoid output layer), its operand is the logit and is used directly - same value, same
+      gradient, no log(0) even when p rounds to 0.0 or 1.0 in floating point;
+    * a probability from anywhere else must lie strictly in (0, 1) (``ValueError`` otherwise) and
+      is used through ln p and ln(1 − p).
+    """
+    outs, ts = _prepare("binary_cross_entropy", outputs, targets)
+    for k, t in enumerate(ts, 1):
+        probability(t, f"binary_cross_entropy: target {k}")
+    terms = []
+    for k, (o, t) in enumerate(zip(outs, ts), 1):
+        z = None
+        if from_logits:
+            z = o
+        elif o.op is not None and o.op.name == "sigmoid":
+            z = o.operands[0]
+        if z is not None:
+            terms.append(z.softplus() - t * z)
+            continue
+        if not 0.0 < o.data < 1.0:
+            raise ValueError(
+                f"binary_cross_entropy: output {k} must be a probability in (0, 1) "
+                f"(or pass from_logits=True), got {o.data!r}"
+            )
+        terms.append(-(t * o.log() + (1.0 - t) * (1.0 - o).log()))
+    total = Value.sum(terms) * (1.0 / len(outs))
+    total.label = "BCE"
+    return total
+
+
+def hinge(outputs: Outputs, targets: Targets) -> Value:
+    """Mean hinge loss (1/n) Σ max(0, 1 − y·s) with labels y ∈ {−1, +1} and scores s."""
+    outs, ts = _prepare("hinge", outputs, targets)
+    for k, y in enumerate(ts, 1):
+        one_of(y, f"hinge: target {k}", (-1.0, 1.0))
+    total = Value.sum([(1.0 - y * s).relu() for s, y in zip(outs, ts)]) * (1.0 / len(outs))
+    total.label = "hinge"
+    return total
+
+
+#: Losses by name (for the CLI and the training helper).
+LOSSES: dict[str, Callable[..., Value]] = {
+    "half_squared_error": half_squared_error,
+    "mse": mse,
+    "binary_cross_entropy": binary_cross_entropy,
+    "hinge": hinge,
+}

@@ -1,0 +1,469 @@
+"""Neurons, layers and multi-layer perceptrons on top of :class:`~micrograd_mlp.core.Value`.
+
+A neuron computes ``out = φ(net)`` with ``net = Σᵢ wᵢ·xᵢ + b`` - one ``affine`` graph node labelled
+``net_{neuron}`` followed by one activation node labelled ``out_{neuron}`` (for ``'linear'`` the net
+node *is* the output). Names follow one scheme everywhere in the library:
+
+* neurons: output layer ``o1..om``; hidden layer ``h1..hn`` when there is one hidden layer,
+  ``h{l}_{j}`` (1-based) when there are several;
+* weights ``w1, w2, ...`` numbered in the article's order across the whole net (layer by layer,
+  neuron by neuron, input by input: ``w1`` = i1→h1, ``w2`` = i2→h1, ``w3`` = i1→h2, ...);
+* a bias shared by layer ``l`` (1-based over the non-input layers) is ``b{l}``; a per-neuron bias is
+  ``b_{neuron}`` (``b_h1``, ``b_o2``).
+
+Every parameter Value's ``label`` is its name. Frozen biases (``train_bias=False``) still take part
+in the forward pass and are saved by :meth:`Module.state_dict`, but :meth:`Module.parameters` leaves
+them out, so optimisers never move them. :meth:`Module.save` / :meth:`Module.load` keep a module in
+a JSON state file (:mod:`.state`).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import Any, Iterable, Mapping, Sequence
+
+from ..core import Value
+from ..core.checks import finite_real, integer, one_of, positive_int
+from ..core.value import _leaf
+from . import state as _state
+from .naming import neuron_names
+
+__all__ = ["ACTIVATIONS", "BIAS_MODES", "MLP", "Layer", "Module", "Neuron", "neuron_names"]
+
+#: Activations a layer can use.
+ACTIVATIONS: tuple[str, ...] = ("sigmoid", "tanh", "relu", "linear")
+#: How a layer holds its bias.
+BIAS_MODES: tuple[str, ...] = ("neuron", "shared", "none")
+
+
+class Module:
+    """Base class: parameters, gradients reset, and state as plain dicts / JSON files."""
+
+    # -- to be provided by subclasses ------------------------------------------------------------
+    def named_parameters(self, include_frozen: bool = False) -> list[tuple[str, Value]]:
+        """``(name, Value)`` pairs in a stable order; frozen biases only with ``include_frozen``."""
+        return []
+
+    # -- generic --------------------------------------------------------------------------------
+    def parameters(self) -> list[Value]:
+        """The trainable parameter Values (what an optimiser updates)."""
+        return [v for _, v in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Set ``.grad = 0`` on every parameter, frozen ones included."""
+        for _, v in self.named_parameters(include_frozen=True):
+            v.grad = 0.0
+
+    def state_dict(self) -> dict[str, float]:
+        """``{name: float}`` for every parameter, frozen biases included (they shape the
+        function)."""
+        return {name: v.data for name, v in self.named_parameters(include_frozen=True)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Set every parameter from ``state``. Exactly the names of :meth:`state_dict` must be
+        present, each a finite real number; otherwise ``KeyError``/``TypeError``/``ValueError``
+        names the problem and no parameter changes."""
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"state must be a mapping of name -> number, got {type(state).__name__}")
+        params = dict(self.named_parameters(include_frozen=True))
+        missing = [n for n in params if n not in state]
+        extra = [n for n in state if n not in params]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing {missing}")
+            if extra:
+                parts.append(f"unexpected {extra}")
+            raise KeyError(f"state does not match the model's parameters: {'; '.join(parts)}")
+        new = {name: finite_real(state[name], f"state[{name!r}]") for name in params}
+        for name, v in params.items():  # validated: now apply all at once
+            v.data = new[name]
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this module's architecture (JSON-able)."""
+        raise NotImplementedError
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write architecture and state as JSON, atomically (temp file, fsync, ``os.replace``):
+        a crash mid-write leaves either the old file or the new one, never a torn one."""
+        _state.write_state(path, type(self).__name__, self.config(), self.state_dict())
+
+    def load(self, path: str | os.PathLike[str]) -> Module:
+        """Load parameters saved by :meth:`save` into this module (same checks as
+        :meth:`load_state_dict`; nothing changes on error). Returns ``self``."""
+        payload = _state.read_state(path)
+        cfg = payload.get("config")
+        try:
+            mine = self.config()
+        except NotImplementedError:
+            mine = None
+        if mine is not None and cfg != mine:
+            if not isinstance(cfg, dict):
+                raise ValueError(f"{os.fspath(path)}: missing the model config")
+            diff = [f"{k}: file {cfg.get(k)!r}, model {mine.get(k)!r}"
+                    for k in sorted(set(cfg) | set(mine), key=str) if cfg.get(k) != mine.get(k)]
+            raise ValueError(f"{os.fspath(path)}: saved for a different architecture ("
+                             f"{'; '.join(diff)})")
+        state: Any = payload.get("state")
+        try:
+            self.load_state_dict(state)
+        except (KeyError, TypeError, ValueError) as exc:  # same type, message names the file
+            raise type(exc)(f"{os.fspath(path)}: {exc.args[0] if exc.args else exc}") from None
+        return self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+_ACTIVATE = {
+    "sigmoid": Value.sigmoid,
+    "tanh": Value.tanh,
+    "relu": Value.relu,
+}
+
+
+class Neuron(Module):
+    """``out = φ(Σᵢ wᵢ·xᵢ + b)``: one ``affine`` node ``net_{name}``, one node ``out_{name}``."""
+
+    def __init__(self, name: str, weights: Sequence[Value], bias: Value | None,
+                 activation: str = "sigmoid", train_bias: bool = True) -> None:
+        self.name = name
+        self.weights: list[Value] = list(weights)
+        self.bias: Value | None = bias
+        self.activation = activation
+        self.train_bias = bool(train_bias)
+
+    # name and activation are properties so the labels and the activation method the forward pass
+    # uses are worked out once, when they are set, not on every call
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, name: str) -> None:
+        self._name = name
+        self._net_label = f"net_{name}"
+        self._out_label = f"out_{name}"
+
+    @property
+    def activation(self) -> str:
+        return self._activation
+
+    @activation.setter
+    def activation(self, activation: str) -> None:
+        self._activation = one_of(activation, "activation", ACTIVATIONS)
+        self._activate = _ACTIVATE.get(activation)  # None for 'linear'
+
+    @property
+    def nin(self) -> int:
+        return len(self.weights)
+
+    def net(self, inputs: Sequence[Value]) -> Value:
+        """The net input Σᵢ wᵢ·xᵢ + b as one node labelled ``net_{name}``."""
+        node = Value.affine(self.weights, inputs, self.bias)
+        node.label = self._net_label
+        return node
+
+    def __call__(self, inputs: Sequence[Value | float]) -> Value:
+        return self._forward(_as_inputs(inputs, self.nin, f"neuron {self.name}"))
+
+    def _forward(self, xs: list[Value]) -> Value:
+        """The neuron on inputs already checked by its caller (a list of ``nin`` Values)."""
+        net = Value.affine(self.weights, xs, self.bias)
+        net.label = self._net_label
+        if self._activate is None:  # 'linear'
+            return net
+        out = self._activate(net)
+        out.label = self._out_label
+        return out
+
+    def named_parameters(self, include_frozen: bool = False) -> list[tuple[str, Value]]:
+        pairs = [(w.label or "", w) for w in self.weights]
+        if self.bias is not None and (self.train_bias or include_frozen):
+            pairs.append((self.bias.label or "", self.bias))
+        return pairs
+
+    def __repr__(self) -> str:
+        ws = ", ".join(f"{w.label}={w.data:.6g}" for w in self.weights)
+        if self.bias is None:
+            b = "no bias"
+        else:
+            b = f"{self.bias.label}={self.bias.data:.6g}" + ("" if self.train_bias else " frozen")
+        return f"Neuron({self.name}: {self.activation}, {ws}, {b})"
+
+
+class Layer(Module):
+    """A row of neurons with one activation and one bias mode (``'neuron'``, ``'shared'``,
+    ``'none'``). With ``'shared'`` every neuron's ``.bias`` is the same Value ``b{index}``."""
+
+    def __init__(self, neurons: Sequence[Neuron], activation: str, bias_mode: str,
+                 index: int, train_bias: bool = True) -> None:
+        self.neurons: list[Neuron] = list(neurons)
+        self.activation: str = one_of(activation, "activation", ACTIVATIONS)
+        self.bias_mode: str = one_of(bias_mode, "bias", BIAS_MODES)
+        self.index = index  # 1-based over non-input layers
+        self.train_bias = bool(train_bias)
+
+    @property
+    def nin(self) -> int:
+        return self.neurons[0].nin
+
+    @property
+    def nout(self) -> int:
+        return len(self.neurons)
+
+    @property
+    def shared_bias(self) -> Value | None:
+        return self.neurons[0].bias if self.bias_mode == "shared" else None
+
+    def __call__(self, inputs: Sequence[Value | float]) -> list[Value]:
+        xs = _as_inputs(inputs, self.nin, f"layer {self.index}")
+        return [n._forward(xs) for n in self.neurons]
+
+    def named_parameters(self, include_frozen: bool = False) -> list[tuple[str, Value]]:
+        pairs = [(w.label or "", w) for n in self.neurons for w in n.weights]
+        if self.train_bias or include_frozen:
+            # a shared bias once (the first neuron's), a per-neuron bias for each neuron
+            holders = self.neurons[:1] if self.bias_mode == "shared" else self.neurons
+            pairs.extend((n.bias.label or "", n.bias) for n in holders if n.bias is not None)
+        return pairs
+
+    def __repr__(self) -> str:
+        names = [n.name for n in self.neurons]
+        span = names[0] if len(names) == 1 else f"{names[0]}..{names[-1]}"
+        frozen = "" if self.train_bias or self.bias_mode == "none" else ", frozen"
+        return (f"Layer({self.index}: {self.nin} -> {self.nout} {self.activation} [{span}], "
+                f"bias={self.bias_mode!r}{frozen})")
+
+
+_INPUT_LABELS: list[str] = []
+
+
+def _input_labels(n: int) -> list[str]:
+    """``['i1', ..., 'im']`` with m ≥ n. The list is never modified: a longer one replaces it
+    (one assignment, so concurrent callers each see a complete list)."""
+    global _INPUT_LABELS
+    labels = _INPUT_LABELS
+    if len(labels) < n:
+        labels = _INPUT_LABELS = [f"i{i}" for i in range(1, n + 1)]
+    return labels
+
+
+def _as_inputs(inputs: object, expected: int, who: str) -> list[Value]:
+    """Check the input count; turn raw numbers into leaves labelled i1..in."""
+    xs: list[object]
+    if isinstance(inputs, (list, tuple)):  # the common case, without the slow ABC check below
+        xs = list(inputs)
+    elif isinstance(inputs, (Value, str, bytes)) or not isinstance(inputs, Iterable):
+        xs = [inputs]  # a lone scalar
+    else:
+        xs = list(inputs)
+    if len(xs) != expected:
+        raise ValueError(f"{who} expects {expected} inputs, got {len(xs)}")
+    out = []
+    labels = _input_labels(expected)
+    for i, x in enumerate(xs):
+        if type(x) is float and x - x == 0.0:  # a finite float
+            out.append(_leaf(x, labels[i]))
+        elif isinstance(x, Value):
+            out.append(x)
+        else:
+            out.append(_leaf(finite_real(x, f"{who}: input {i + 1}"), labels[i]))
+    return out
+
+
+class MLP(Module):
+    """A multi-layer perceptron: ``nin`` inputs, then layers of widths ``nouts``.
+
+    Parameters
+    ----------
+    nin, nouts
+        Input count and the width of every non-input layer (the last one is the output layer).
+    hidden_activation, output_activation
+        One of ``'sigmoid'``, ``'tanh'``, ``'relu'``, ``'linear'`` (default: sigmoid for both,
+        as in the article).
+    bias
+        ``'neuron'`` (one bias per neuron, ``b_{neuron}``), ``'shared'`` (one per layer, ``b{l}``,
+        the article's choice) or ``'none'``.
+    train_bias
+        ``False`` freezes the biases: they are used and saved but not returned by ``parameters()``.
+    seed
+        Seed for the random initialisation (weights and biases uniform in [−1, 1]); ``None`` draws
+        from fresh entropy.
+    weights, biases
+        Explicit construction instead of random: ``weights[l][j]`` is the list of neuron ``j``'s
+        input weights in layer ``l``; ``biases[l]`` is a number for a ``'shared'`` layer, a list of
+        numbers (one per neuron) for ``'neuron'``. Omitted biases default to 0. A flat
+        ``{name: value}`` mapping for ``weights`` is also accepted (the :meth:`state_dict` form).
+
+    Calling the MLP with a list of ``nin`` numbers or Values returns the list of output Values
+    (always a list, even for one output).
+    """
+
+    def __init__(self, nin: int, nouts: Sequence[int], hidden_activation: str = "sigmoid",
+                 output_activation: str = "sigmoid", bias: str = "neuron",
+                 train_bias: bool = True, seed: int | None = None,
+                 weights: Sequence[Sequence[Sequence[float]]] | Mapping[str, float] | None = None,
+                 biases: Sequence[float | Sequence[float]] | None = None) -> None:
+        nin = positive_int(nin, "nin")
+        widths = list(nouts) if isinstance(nouts, Iterable) else [nouts]  # (one int: one layer)
+        if not widths:
+            raise ValueError("nouts must be a non-empty list of layer widths, got []")
+        widths = [positive_int(k, f"nouts[{i}]") for i, k in enumerate(widths)]
+        one_of(hidden_activation, "hidden_activation", ACTIVATIONS)
+        one_of(output_activation, "output_activation", ACTIVATIONS)
+        one_of(bias, "bias", BIAS_MODES)
+        if seed is not None:
+            seed = integer(seed, "seed")
+        state = weights if isinstance(weights, Mapping) else None
+        if state is not None and biases is not None:
+            raise ValueError("give biases inside the weights mapping, not as a separate argument")
+        given_w = None if weights is None or state is not None else _weight_values(nin, widths,
+                                                                                    weights)
+        given_b = None if biases is None else _bias_values(widths, bias, biases)
+        self.nin = nin
+        self.nouts = widths
+        self.hidden_activation = hidden_activation
+        self.output_activation = output_activation
+        self.bias_mode = bias
+        self.train_bias = bool(train_bias)
+        self.seed = seed
+
+        # explicit weights without biases: biases 0; otherwise uniform in [-1, 1] from the seed
+        rng = random.Random(seed)
+
+        def draw() -> float:
+            return 0.0 if given_w is not None else rng.uniform(-1, 1)
+
+        self.layers: list[Layer] = []
+        counter = 0  # weights are numbered across the whole net
+        fan_in = nin
+        for li, names in enumerate(neuron_names(widths)):
+            act = output_activation if li == len(widths) - 1 else hidden_activation
+            if bias == "shared":
+                shared = Value(given_b[li][0] if given_b is not None else draw(), label=f"b{li + 1}")
+            neurons = []
+            for j, name in enumerate(names):
+                ws = []
+                for i in range(fan_in):
+                    counter += 1
+                    w0 = given_w[li][j][i] if given_w is not None else rng.uniform(-1, 1)
+                    ws.append(Value(w0, label=f"w{counter}"))
+                b: Value | None = None
+                if bias == "shared":
+                    b = shared
+                elif bias == "neuron":
+                    b = Value(given_b[li][j] if given_b is not None else draw(), label=f"b_{name}")
+                neurons.append(Neuron(name, ws, b, act, self.train_bias))
+            self.layers.append(Layer(neurons, act, bias, li + 1, self.train_bias))
+            fan_in = len(names)
+        if state is not None:
+            self.load_state_dict(state)
+
+    # -- structure ------------------------------------------------------------------------------
+    @property
+    def nout(self) -> int:
+        return self.nouts[-1]
+
+    def neurons(self) -> list[Neuron]:
+        """Every neuron, layer by layer."""
+        return [n for layer in self.layers for n in layer.neurons]
+
+    def named_parameters(self, include_frozen: bool = False) -> list[tuple[str, Value]]:
+        """Layer by layer: that layer's weights (w-numbering order), then its bias(es)."""
+        return [p for layer in self.layers for p in layer.named_parameters(include_frozen)]
+
+    def parameter(self, name: str) -> Value:
+        """The parameter Value called ``name`` (frozen ones included); ``KeyError`` if none."""
+        for n, v in self.named_parameters(include_frozen=True):
+            if n == name:
+                return v
+        names = [n for n, _ in self.named_parameters(include_frozen=True)]
+        raise KeyError(f"no parameter named {name!r}; the model has {names}")
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "nin": self.nin,
+            "nouts": list(self.nouts),
+            "hidden_activation": self.hidden_activation,
+            "output_activation": self.output_activation,
+            "bias": self.bias_mode,
+            "train_bias": self.train_bias,
+        }
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> MLP:
+        """Rebuild an MLP (architecture and parameters) from a file written by :meth:`save`."""
+        payload = _state.read_state(path)
+        if payload.get("model") != cls.__name__:
+            raise ValueError(f"{os.fspath(path)}: holds a {payload.get('model')!r}, not an MLP")
+        cfg = payload.get("config")
+        if not isinstance(cfg, dict):
+            raise ValueError(f"{os.fspath(path)}: missing the model config")
+        state: Any = payload.get("state")
+        _state.check_saved_config(cfg, state, os.fspath(path))
+        try:
+            model = cls(**cfg, seed=0)
+            model.load_state_dict(state)
+        except (KeyError, TypeError, ValueError) as exc:  # same type, message names the file
+            raise type(exc)(f"{os.fspath(path)}: {exc.args[0] if exc.args else exc}") from None
+        return model
+
+    # -- forward --------------------------------------------------------------------------------
+    def __call__(self, inputs: Sequence[Value | float]) -> list[Value]:
+        """Forward pass: a list of ``nout`` output Values. Raw numbers become leaves i1..in."""
+        xs: list[Value] = _as_inputs(inputs, self.nin, "MLP")
+        for layer in self.layers:  # each layer's outputs are its successor's checked inputs
+            xs = [n._forward(xs) for n in layer.neurons]
+        return xs
+
+    def __repr__(self) -> str:
+        total = len(self.named_parameters(include_frozen=True))
+        trainable = len(self.parameters())
+        frozen = f", {total - trainable} frozen" if total != trainable else ""
+        widths = " -> ".join(str(k) for k in [self.nin, *self.nouts])
+        layers = "\n".join(f"  {layer!r}," for layer in self.layers)
+        return (f"MLP({widths}, hidden={self.hidden_activation!r}, "
+                f"output={self.output_activation!r}, bias={self.bias_mode!r}; "
+                f"{trainable} trainable parameters{frozen}\n{layers}\n)")
+
+
+def _weight_values(nin: int, nouts: Sequence[int], weights: Any) -> list[list[list[float]]]:
+    """``weights[l][j][i]`` as floats, its shape checked against the architecture."""
+    if len(weights) != len(nouts):
+        raise ValueError(f"weights: expected {len(nouts)} layers, got {len(weights)}")
+    fan_in = nin
+    out = []
+    for li, (width, layer) in enumerate(zip(nouts, weights), 1):
+        if len(layer) != width:
+            raise ValueError(f"weights: layer {li} expected {width} neurons, got {len(layer)}")
+        rows = []
+        for j, row in enumerate(layer, 1):
+            if len(row) != fan_in:
+                raise ValueError(
+                    f"weights: layer {li} neuron {j} expected {fan_in} weights, got {len(row)}"
+                )
+            rows.append([finite_real(x, f"weights: layer {li} neuron {j} weight {i}")
+                         for i, x in enumerate(row, 1)])
+        out.append(rows)
+        fan_in = width
+    return out
+
+
+def _bias_values(nouts: Sequence[int], mode: str, biases: Any) -> list[list[float]]:
+    """Per layer the given bias values as floats: one for a ``'shared'`` layer, one per neuron for
+    ``'neuron'``."""
+    if mode == "none":
+        raise ValueError("biases given but bias='none'")
+    if len(biases) != len(nouts):
+        raise ValueError(f"biases: expected {len(nouts)} layers, got {len(biases)}")
+    out = []
+    for li, (width, b) in enumerate(zip(nouts, biases), 1):
+        if mode == "neuron" and (not isinstance(b, Sequence) or len(b) != width):
+            got = len(b) if isinstance(b, Sequence) else type(b).__name__
+            raise ValueError(f"biases: layer {li} expected {width} per-neuron biases, got {got}")
+        items = [b] if mode == "shared" else b
+        out.append([finite_real(x, f"biases: layer {li} bias") for x in items])
+    return out

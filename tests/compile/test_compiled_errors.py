@@ -1,0 +1,215 @@
+"""The compiled path's errors are the eager engine's: a step the generated code refuses (a value
+not finite, or raised) is run by the engine, so its exception - or its non-finite gradient - is
+eager Value's; bad arguments are refused before anything runs, changing nothing."""
+
+from __future__ import annotations
+
+import math
+import traceback
+
+import pytest
+
+from micrograd_mlp import AnomalyError, detect_anomaly
+from micrograd_mlp.compile import compile_batch, compile_graph
+from micrograd_mlp.core import Value
+from micrograd_mlp.nn import SGD
+
+from .support import close, eager_error
+
+
+# --- a failing step is the eager engine's ---------------------------------------------------------
+def _frames(exc: BaseException) -> list[str]:
+    """The file names of every frame of ``exc`` and the exceptions it was raised during."""
+    names = []
+    while exc is not None:
+        names += [f.filename for f in traceback.extract_tb(exc.__traceback__)]
+        exc = exc.__context__
+    return names
+
+
+@pytest.mark.parametrize("make, bad", [
+    (lambda x: x.log(), -1.0),           # domain: math raises in the generated code
+    (lambda x: (x * 100.0).exp(), 10.0),  # overflow raised by math.exp
+    (lambda x: x * x * 1e300, 1e10),      # silent overflow to inf in a product
+    (lambda x: 1.0 / x, 0.0),            # division by zero
+    (lambda x: (x * 1e300 * x).tanh(), 1e10),  # inf squashed by tanh: still eager's error
+])
+def test_forward_errors_match_eager(make, bad):
+    x = Value(1.0, label="x")
+    w = Value(1.0, label="w")
+    fast = compile_graph(make(x) * w, [w], [x])
+    expected = eager_error(lambda: make(Value(bad)) * Value(1.0))
+    with pytest.raises(type(expected)) as info:
+        fast.forward_backward(inputs=[bad])
+    assert str(info.value) == str(expected)
+    # raised after the generated code gave up, not during: no compiled frame in its story
+    assert not any(name.startswith("<micrograd_mlp.compile") for name in _frames(info.value))
+    with pytest.raises(type(expected)):
+        fast.forward(inputs=[bad])
+
+
+def test_train_stops_on_non_finite_gradient_with_parameters_unchanged():
+    w = Value(1.0, label="w")
+    fast = compile_graph(w.log(), [w])
+    P = [1e-310]  # ln(1e-310) is finite, its derivative 1/1e-310 is not
+    assert fast.forward(P) == math.log(1e-310)
+    assert fast.forward_backward(P)[1] == [math.inf]  # what eager backward gives, too
+    with pytest.raises(ValueError, match="gradient of parameter w is not finite"):
+        fast.train(3, 0.1, params=P)
+    assert P == [1e-310]
+    v = Value(0.0, label="v")
+    fast = compile_graph(v.sqrt(), [v])  # sqrt(0) = 0 fine, its derivative 0.5/0 raises
+    expected = eager_error(lambda: Value(0.0).sqrt())
+    with pytest.raises(type(expected)) as info:
+        fast.train(2, 0.1)
+    assert str(info.value) == str(expected) and v.data == 0.0
+
+
+def test_argument_errors():
+    w, x = Value(1.0), Value(2.0)
+    root = w * x
+    with pytest.raises(TypeError, match="root must be a Value"):
+        compile_graph(3.0, [w])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"params\[1\] must be a Value"):
+        compile_graph(root, [w, 2.0])
+    with pytest.raises(ValueError, match=r"params\[0\] must be a leaf"):
+        compile_graph(root, [root])
+    with pytest.raises(ValueError, match=r"params\[1\] is the same Value as params\[0\]"):
+        compile_graph(root, [w, w])
+    with pytest.raises(ValueError, match=r"inputs\[0\] is also listed in params"):
+        compile_graph(root, [w], [w])
+    fast = compile_graph(root, [w], [x])
+    with pytest.raises(ValueError, match="params: expected 1 values, got 2"):
+        fast.forward_backward([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"inputs\[0\] must be finite"):
+        fast.forward_backward(None, [math.inf])
+    with pytest.raises(TypeError, match=r"params\[0\] must be a real number"):
+        fast.forward_backward(["1"])
+    with pytest.raises(ValueError, match="train: steps must be at least 0, got -1"):
+        fast.train(-1, 0.1)
+    with pytest.raises(TypeError, match="train: steps must be an integer, got float"):
+        fast.train(1.5, 0.1)
+    with pytest.raises(ValueError, match="train: lr must be finite, got nan"):
+        fast.train(1, math.nan)
+    with pytest.raises(TypeError, match="params must be a sequence of 1 numbers, got str"):
+        fast.train(1, 0.1, params="1")
+    with pytest.raises(TypeError):
+        fast.forward_backward([1.0], [2.0], [3.0])  # type: ignore[call-arg]
+    assert w.data == 1.0 and x.data == 2.0 and w.grad == 0.0  # a refused call changes nothing
+
+
+# --- batches --------------------------------------------------------------------------------------
+def test_batch_refuses_samples_of_different_structure():
+    w = Value(0.5, label="w")
+    with pytest.raises(ValueError, match="the graph of sample 1 differs from sample 0's"):
+        compile_batch([(w * 2.0).tanh(), (w * 2.0).sigmoid()], [w])
+    with pytest.raises(ValueError, match="compile_batch: reduction must be one of 'mean', 'sum'; got str: 'max'"):
+        compile_batch([w * 2.0], [w], reduction="max")
+    with pytest.raises(ValueError, match="losses is empty"):
+        compile_batch([], [w])
+    with pytest.raises(TypeError, match=r"losses\[1\] must be a Value"):
+        compile_batch([w * 2.0, 3.0], [w])
+
+
+
+def test_batch_errors_are_eager_errors():
+    w = Value(1.0, label="w")
+    fast = compile_batch([(w * x).log() for x in (1.0, 2.0, 3.0)], [w], reduction="sum")
+    expected = eager_error(lambda: (Value(-1.0) * 1.0).log())
+    with pytest.raises(type(expected)) as info:
+        fast.forward_backward([-1.0])
+    assert str(info.value) == str(expected)
+    P = [0.05]  # one step of lr 1 takes w to 0.05 - 1·Σ 1/w = -59.95: the second step fails
+    with pytest.raises(type(expected)):
+        fast.train(3, 1.0, params=P)
+    assert len(P) == 1 and close(P[0], 0.05 - 3 / 0.05)  # the first step was kept
+
+
+
+def test_vectorized_batch_errors_are_eager_errors():
+    pytest.importorskip("numpy")
+    w = Value(1.0, label="w")
+    vec = compile_batch([(w * x).log() for x in (1.0, 2.0)], [w]).vectorized()
+    expected = eager_error(lambda: (Value(-1.0) * 1.0).log())
+    with pytest.raises(type(expected)) as info:
+        vec.forward_backward([-1.0])  # NumPy gives nan; the eager replay names the error
+    assert str(info.value) == str(expected)
+    with pytest.raises(type(expected)):
+        vec.forward([-1.0])
+    with pytest.raises(type(expected)):
+        vec.train(2, 0.1, params=[-1.0])
+
+
+def test_batch_train_refuses_an_overflowing_update_like_eager_sgd():
+    w = Value(1.0, label="w")
+    fast = compile_batch([w * x for x in (0.5, 0.25)], [w], reduction="sum")  # ∂/∂w = 0.75
+    P = [1.0]
+    with pytest.raises(ValueError, match="update of parameter w is not a finite float"):
+        fast.train(3, 1.6e308, params=P)  # w: 1 → -1.2e308 → -2.4e308 overflows
+    assert P == [1.0 - 1.6e308 * 0.75]  # the first step was kept, the second refused
+
+
+# --- numerical faults ---------------------------------------------------------------------------
+def overflowing():
+    x = Value(1e-300, label="x")
+    h = x * 1e200
+    h.label = "h"
+    return x, h * 1e200  # 1e100, but ∂/∂x = 1e200 · 1e200 = inf
+
+
+def test_a_gradient_folded_from_two_constants_may_overflow():
+    """Regression: the generator folded 1e200 · 1e200 into the literal `inf` (a NameError)."""
+    x, y = overflowing()
+    fast = compile_graph(y, params=[x])
+    assert "inf" not in fast.source.replace("info", "")
+    loss, grads = fast.forward_backward()
+    y.backward()  # the eager oracle
+    assert (loss, grads) == (y.data, [x.grad]) == (1e100, [math.inf])
+
+
+def test_anomaly_mode_reaches_through_the_compiled_path():
+    x, y = overflowing()
+    fast = compile_graph(y, params=[x])
+    with pytest.raises(AnomalyError) as info:
+        with detect_anomaly():
+            fast.forward_backward()
+    assert info.value.op.name == "mul" and info.value.ancestors == ("x",)
+    assert info.value.descendants == ()  # the replayed root is unlabelled
+    assert x.grad == 0.0 and x.data == 1e-300  # the traced Values are untouched
+
+
+def _linear_world():
+    w, b = Value(0.5, label="w"), Value(0.25, label="b")
+    return w, b, w * 0.5 + b.tanh()  # bounded forward; ∂/∂w = 0.5 forever
+
+
+@pytest.mark.parametrize("steps", [3, 6])
+def test_compiled_training_refuses_an_overflowing_update_like_eager_sgd(steps):
+    """Regression: the generated loop wrote -inf into the parameters (p -= lr·g overflowed) and
+    then failed later with an unrelated message. Now: refused at the same step as eager SGD, with
+    the parameters as they were before it (bit for bit)."""
+    lr = 1e308  # w: 0.5 → -5e307 → -1e308 → -1.5e308 → -inf at the update of step 3
+    w, b, root = _linear_world()
+    fast = compile_graph(root, params=[w, b])
+    ew, eb, _ = _linear_world()
+    opt = SGD([ew, eb], lr=lr)
+    eager_error = None
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = ew * 0.5 + eb.tanh()
+        loss.backward()
+        try:
+            opt.step()
+        except ValueError as exc:
+            eager_error = exc
+            break
+    if eager_error is None:  # 3 steps: no overflow yet
+        history = fast.train(steps=steps, lr=lr)
+        assert len(history) == steps
+    else:
+        with pytest.raises(ValueError, match="update of parameter w is not a finite float at "
+                                             "step 3 .*no step taken"):
+            fast.train(steps=steps, lr=lr)
+        assert "update of parameter w" in str(eager_error)
+    assert (w.data, b.data) == (ew.data, eb.data)
+    assert math.isfinite(w.data)

@@ -1,0 +1,106 @@
+"""compare_gradients: rows, verdicts, tolerances, the table, and that it can say MISMATCH."""
+
+from __future__ import annotations
+
+import pytest
+
+import micrograd_mlp
+from micrograd_mlp import MLP, article, compare_gradients, manual
+from micrograd_mlp.nn.losses import binary_cross_entropy, mse
+
+
+def test_exported_at_package_level():
+    assert micrograd_mlp.compare_gradients is compare_gradients
+
+
+def test_article_report():
+    m = article.network()
+    before = {n: (v.data, v.grad) for n, v in m.named_parameters(include_frozen=True)}
+    r = compare_gradients(m, article.INPUTS, article.TARGETS)
+    assert r.ok
+    assert [row.name for row in r.rows] == [f"w{k}" for k in range(1, 9)]
+    assert round(r["w5"].manual, 9) == 0.082167041 and round(r["w5"].autograd, 9) == 0.082167041
+    assert round(r.loss, 9) == 0.298371109
+    assert r.max_manual_diff() <= 1e-12 and r.max_numeric_diff() < 1e-9
+    assert {n: (v.data, v.grad) for n, v in m.named_parameters(include_frozen=True)} == before
+    full = compare_gradients(m, article.INPUTS, article.TARGETS, include_frozen=True)
+    assert [row.name for row in full.rows][-1] == "b2" and full.ok
+
+
+def test_table_is_aligned_and_states_tolerances():
+    text = str(compare_gradients(article.network(), article.INPUTS, article.TARGETS))
+    lines = text.splitlines()
+    header, rule = lines[0], lines[1]
+    assert header.split()[:3] == ["parameter", "value", "manual"]
+    table = lines[:10]
+    # every column boundary of the rule line is blank in all table lines (aligned columns)
+    gaps = [i for i, ch in enumerate(rule) if ch == " "]
+    for line in table[2:]:
+        assert all(i >= len(line) or line[i] == " " for i in gaps), line
+    assert "tolerances: |manual−auto| ≤ 1e-12 + 1e-10·|g|" in text
+    assert text.rstrip().endswith("overall: ok (8 parameters)")
+
+
+def test_a_wrong_manual_gradient_is_reported(monkeypatch):
+    real = manual.gradients
+
+    def off_by_a_little(*args, **kwargs):
+        g = real(*args, **kwargs)
+        g["w6"] += 1e-9
+        return g
+
+    monkeypatch.setattr(manual, "gradients", off_by_a_little)
+    r = compare_gradients(article.network(), article.INPUTS, article.TARGETS)
+    assert not r.ok
+    assert not r["w6"].ok and r["w5"].ok
+    assert "MISMATCH" in str(r) and "overall: MISMATCH" in str(r)
+
+
+def test_a_wrong_autograd_partial_is_caught_by_central_differences():
+    # a loss whose graph lies about its derivative: the forward is E, the gradient is 2·E's
+    m = article.network()
+
+    def lying_loss(outputs, targets):
+        from micrograd_mlp.core import Value
+
+        true = sum((t - o.data) ** 2 for o, t in zip(outputs, targets))
+        fake = Value.sum([(t - o) ** 2 for o, t in zip(outputs, targets)]) * 2.0
+        return fake - (fake.data - true)  # value of the honest loss, gradient doubled
+
+    r = compare_gradients(m, article.INPUTS, article.TARGETS, loss=lying_loss)
+    assert not r.ok and r.manual_note.startswith("n/a")
+
+
+def test_other_activations_and_losses_have_no_manual_column_but_are_checked():
+    m = MLP(3, [4, 2], hidden_activation="tanh", output_activation="linear", seed=1)
+    r = compare_gradients(m, [0.1, -0.2, 0.3], [0.5, -0.5])
+    assert r.ok and all(row.manual is None for row in r.rows)
+    assert "layer 1 uses 'tanh'" in r.manual_note and "n/a" in str(r)
+    s = MLP(2, [3, 1], seed=2)
+    assert compare_gradients(s, [0.4, 0.1], [1.0], loss=binary_cross_entropy).ok
+    assert compare_gradients(s, [0.4, 0.1], [1.0], loss=mse).manual_note.startswith("n/a")
+
+
+def test_as_dict_is_plain():
+    d = compare_gradients(article.network(), article.INPUTS, article.TARGETS).as_dict()
+    assert d["ok"] is True and d["rows"][0]["name"] == "w1"
+    assert set(d["tolerances"]) == {"manual_atol", "manual_rtol", "numeric_atol",
+                                    "numeric_rtol", "eps"}
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(eps=0), "eps must be positive, got 0.0"),
+    (dict(eps=-1e-6), "eps must be positive, got -1e-06"),
+    (dict(manual_atol=float("nan")), "manual_atol must be finite, got nan"),
+    (dict(numeric_rtol=-1.0), "numeric_rtol must be at least 0, got -1.0"),
+])
+def test_bad_tolerances(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        compare_gradients(article.network(), article.INPUTS, article.TARGETS, **kwargs)
+
+
+def test_bad_lengths_name_expected_and_got():
+    with pytest.raises(ValueError, match="MLP expects 2 inputs, got 3"):
+        compare_gradients(article.network(), [1, 2, 3], article.TARGETS)
+    with pytest.raises(ValueError, match="expected 2 targets .* got 1"):
+        compare_gradients(article.network(), article.INPUTS, [0.5])
