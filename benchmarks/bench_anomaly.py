@@ -15,8 +15,7 @@ import textwrap
 import time
 from typing import Callable
 
-from micrograd_mlp import MLP, Value, detect_anomaly
-from micrograd_mlp import engine
+from micrograd_mlp import MLP, Value, detect_anomaly, engine
 
 
 def _unhooked_propagate() -> Callable:

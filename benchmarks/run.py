@@ -38,14 +38,15 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from micrograd_mlp import article, manual  # noqa: E402
-from micrograd_mlp.compiled import compile_batch, compile_graph  # noqa: E402
-from micrograd_mlp.datasets import moons  # noqa: E402
-from micrograd_mlp.engine import Value  # noqa: E402
-from micrograd_mlp.losses import half_squared_error, mse  # noqa: E402
-from micrograd_mlp.nn import MLP  # noqa: E402
-from micrograd_mlp.optim import SGD  # noqa: E402
-from micrograd_mlp.training import train as eager_train  # noqa: E402
+from micrograd_mlp.compiled import compile_batch, compile_graph
+from micrograd_mlp.datasets import moons
+from micrograd_mlp.engine import Value
+from micrograd_mlp.losses import half_squared_error, mse
+from micrograd_mlp.optim import SGD
+from micrograd_mlp.training import train as eager_train
+
+from micrograd_mlp import article, manual
+from micrograd_mlp.nn import MLP
 
 try:
     import numpy  # noqa: F401 - only to know whether the NumPy row can run
@@ -60,7 +61,7 @@ except ImportError:  # pragma: no cover - the bench extra is missing
 
 
 # --- micrograd helpers (ops micrograd 0.1.0 lacks, written in its style) -------------------------
-def mg_sigmoid(x: "MGValue") -> "MGValue":
+def mg_sigmoid(x: MGValue) -> MGValue:
     s = 1.0 / (1.0 + math.exp(-x.data))
     out = MGValue(s, (x,), "sigmoid")
 
@@ -71,7 +72,7 @@ def mg_sigmoid(x: "MGValue") -> "MGValue":
     return out
 
 
-def mg_tanh(x: "MGValue") -> "MGValue":
+def mg_tanh(x: MGValue) -> MGValue:
     t = math.tanh(x.data)
     out = MGValue(t, (x,), "tanh")
 

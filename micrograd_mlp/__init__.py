@@ -7,16 +7,37 @@ The library is layered; each package imports only those before it:
 
 import sys as _sys
 
-from . import compile, core, nn, reference, viz
+from . import compile, core, nn, reference, viz  # noqa: F401 - the layers, as attributes
+from ._version import __version__
 from .compile import BatchGraph, CompiledGraph, compile_batch, compile_graph
-from .core import (PRIMITIVES, AnomalyError, Primitive, Value, detect_anomaly, enable_grad, grad,
-                   is_anomaly_enabled, is_grad_enabled, no_grad, topological_order)
-from .nn import (MLP, SGD, Adam, Layer, Module, Neuron, binary_cross_entropy, half_squared_error,
-                 hinge, mse, train)
+from .core import (
+    PRIMITIVES,
+    AnomalyError,
+    Primitive,
+    Value,
+    detect_anomaly,
+    enable_grad,
+    grad,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    topological_order,
+)
+from .nn import (
+    MLP,
+    SGD,
+    Adam,
+    Layer,
+    Module,
+    Neuron,
+    binary_cross_entropy,
+    half_squared_error,
+    hinge,
+    mse,
+    train,
+)
 from .reference import compare_gradients, explain
 from .viz import GraphTooLargeError, GraphvizNotFoundError, draw_graph, render_graph
-
-from ._version import __version__
 
 # The module paths of earlier releases (and of the docs) stay importable: each is the new module.
 _MOVED = {

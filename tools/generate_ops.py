@@ -119,7 +119,7 @@ def node_lines(prim: Primitive, prev: str, k: str) -> list[str]:
         "v.data = out",
         "v.grad = 0.0",
         "v.label = None",
-        "if _GRAD_ENABLED.get():",
+        "if _grad_enabled():",
         f"    v._op = {const(prim)}",
         f"    v._prev = {prev}",
         *([f"    v._k = {k}"] if k != "None" else []),
@@ -165,52 +165,54 @@ def binary_method(prim: Primitive, name: str, reflected: bool) -> list[str]:
 
 
 def nary_method(prim: Primitive) -> list[str]:
-    """``Value.sum(values)`` / ``Value.affine(weights, inputs, bias=None)``: one node."""
+    """``Value.sum(values)`` / ``Value.affine(weights, inputs, bias=None)``: one node.
+
+    One pass sums the terms while checking that every operand is a Value already; a number among
+    them makes every operand a Value and starts again.
+    """
     groups, extra = prim.parameters[: len(prim.terms)], prim.extra
-    term = rewrite(prim.forward, {t: f"{t}.data" for t in prim.terms})
     single = len(groups) == 1 and not extra
-    params = ", ".join(f"{p}: {'Iterable' if single else 'Sequence'}[Value | float]"
-                       for p in groups)
-    lines = ["@staticmethod"]
+    term = rewrite(prim.forward, {t: f"{t}.data" for t in prim.terms})
+    name = prim.methods[0]
+    kind = "Iterable" if single else "Sequence"
+    lines = ["@staticmethod", f"def {name}(", *(f"    {g}: {kind}[Value | float]," for g in groups)]
     if extra:
         bias = prim.parameters[-1]
-        lines += [f"def {prim.methods[0]}(", *(f"    {p}," for p in params.split(", ")),
-                  f"    {bias}: Value | float | None = None,", ") -> Value:"]
-    else:
-        lines.append(f"def {prim.methods[0]}({params}) -> Value:")
+        lines.append(f"    {bias}: Value | float | None = None,")
+    lines.append(") -> Value:")
     body = [docstring(prim)]
-    first = groups[0]
+    convert = ", ".join(f"[_constant(v, \"{prim.name}\") for v in {g}]" for g in groups)
     if single:
-        body += [f"prev: tuple[Value, ...] = tuple({first}){IGNORE}", "n = len(prev)"]
+        g = groups[0]
+        body += [f"{g} = tuple({g})", f"n = len({g})", "if not n:", "    return Value(0.0)",
+                 "out = 0.0", f"for {prim.terms[0]} in {g}:",
+                 f"    if type({prim.terms[0]}) is not Value:  # a number: make all Values",
+                 f"        return Value.{name}({convert})",
+                 f"    out += {term}",
+                 f"prev: tuple[Value, ...] = {g}{IGNORE.replace('arg-type', 'assignment')}"]
     else:
+        first = groups[0]
         body.append(f"n = len({first})")
-    for other in groups[1:]:
-        body += [f"if len({other}) != n:",
-                 f'    raise ValueError(f"{prim.name}: expected {{n}} {other} to match {{n}} '
-                 f'{first}, got {{len({other})}}")']
-    parts = ", ".join(f"*{g}" for g in groups)
-    if single:
-        pass
-    elif extra:
-        body.append(f"prev: tuple[Value, ...] = ({parts}) if {bias} is None else ({parts}, {bias})"
-                    f"{IGNORE}")
-    else:
-        body.append(f"prev = ({parts},)")
-    body += ["for v in prev:",
-             "    if type(v) is not Value:  # a number among them: make every one a Value",
-             f'        prev = tuple(_constant(v, "{prim.name}") for v in prev)',
-             "        break"]
-    if single:
-        body += ["if not n:", "    return Value(0.0)"]
-    unpack = ", ".join(prim.terms)
-    slices = ", ".join(f"prev[{i} * n:{i + 1} * n]" if i else "prev[:n]"
-                       for i in range(len(groups)))
-    loop = f"for {prim.terms[0]} in prev:" if single else \
-        f"for {unpack} in zip({slices}):"
-    body += ["out = 0.0", loop, f"    out += {term}"]
-    if extra:
-        body += [f"if len(prev) > {len(groups)} * n:",
-                 f"    out += prev[{len(groups)} * n].data"]
+        for other in groups[1:]:
+            body += [f"if len({other}) != n:",
+                     f'    raise ValueError(f"{prim.name}: expected {{n}} {other} to match {{n}} '
+                     f'{first}, got {{len({other})}}")']
+        check = " or ".join(f"type({t}) is not Value" for t in prim.terms)
+        body += ["out = 0.0", f"for {', '.join(prim.terms)} in zip({', '.join(groups)}):",
+                 f"    if {check}:  # a number: make all Values",
+                 f"        return Value.{name}({convert}{', ' + bias if extra else ''})",
+                 f"    out += {term}"]
+        parts = ", ".join(f"*{g}" for g in groups)
+        if extra:
+            body += [f"if {bias} is None:",
+                     f"    prev: tuple[Value, ...] = ({parts}){IGNORE}",
+                     "else:",
+                     f"    if type({bias}) is not Value:",
+                     f"        {bias} = _constant({bias}, \"{prim.name}\")",
+                     f"    out += {bias}.data",
+                     f"    prev = ({parts}, {bias}){IGNORE}"]
+        else:
+            body.append(f"prev: tuple[Value, ...] = ({parts}){IGNORE}")
     body += ["if out - out != 0.0:",
              f"    raise op_error({const(prim)}, prev, None, terms=n)",
              f"return _node(out, {const(prim)}, prev, {'n' if extra else 'None'})"]

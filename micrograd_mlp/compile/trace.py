@@ -56,13 +56,13 @@ class Listing:
     instructions: tuple[Instruction, ...]
     result: str
     differentiable: frozenset[str]
-    labels: tuple[str | None, ...] = ()  # of params, then inputs (for printing)
+    shown: tuple[str, ...] = ()  # for printing: each param's, then input's label (or value)
 
     def __str__(self) -> str:
-        labels = iter(self.labels)
+        shown = iter(self.shown)
 
         def names(which: tuple[str, ...]) -> str:
-            return ", ".join(f"{n} = {next(labels, None) or '?'}" for n in which) or "none"
+            return ", ".join(f"{n} = {next(shown, '?')}" for n in which) or "none"
 
         head = [f"params: {names(self.params)}", f"inputs: {names(self.inputs)}"]
         return "\n".join([*head, *map(str, self.instructions), f"result: {self.result}"])
@@ -116,7 +116,7 @@ def trace(root: Value, params: Sequence[Value] = (), inputs: Sequence[Value] = (
     return Listing(tuple(f"p{j}" for j in range(len(params))),
                    tuple(f"x{j}" for j in range(len(inputs))), tuple(instructions),
                    named[id(root)], frozenset(differentiable),
-                   tuple(v.label for v in (*params, *inputs)))
+                   tuple(v.label or literal(v.data) for v in (*params, *inputs)))
 
 
 def shape(root: Value, params: Sequence[Value]) -> tuple[list[tuple[object, ...]], list[Value]]:

@@ -42,6 +42,7 @@ _ABS, _SIN, _COS, _SOFTPLUS = (PRIMITIVES[n] for n in ("abs", "sin", "cos", "sof
 _SUM, _AFFINE = PRIMITIVES["sum"], PRIMITIVES["affine"]
 
 _new = object.__new__
+_grad_enabled = _GRAD_ENABLED.get  # a plain name: the fastest call on every op
 
 
 def _check_data(data: object) -> float:
@@ -83,7 +84,7 @@ def _node(data: float, op: Primitive, prev: tuple[Value, ...], k: float | None) 
     v.data = data
     v.grad = 0.0
     v.label = None
-    if _GRAD_ENABLED.get():
+    if _grad_enabled():
         v._op = op
         v._prev = prev
         v._k = k
@@ -255,7 +256,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _ADD
             v._prev = (self, c)
         else:
@@ -276,7 +277,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _ADD
             v._prev = (c, self)
         else:
@@ -297,7 +298,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _SUB
             v._prev = (self, c)
         else:
@@ -318,7 +319,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _SUB
             v._prev = (c, self)
         else:
@@ -339,7 +340,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _MUL
             v._prev = (self, c)
         else:
@@ -360,7 +361,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _MUL
             v._prev = (c, self)
         else:
@@ -384,7 +385,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _DIV
             v._prev = (self, c)
         else:
@@ -408,7 +409,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _DIV
             v._prev = (c, self)
         else:
@@ -427,7 +428,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _NEG
             v._prev = (self,)
         else:
@@ -451,7 +452,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _POW
             v._prev = (self, c)
         else:
@@ -475,7 +476,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _POW
             v._prev = (c, self)
         else:
@@ -497,7 +498,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _POWC
             v._prev = (self,)
             v._k = k
@@ -520,7 +521,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _EXP
             v._prev = (self,)
         else:
@@ -542,7 +543,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _LOG
             v._prev = (self,)
         else:
@@ -564,7 +565,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _SQRT
             v._prev = (self,)
         else:
@@ -586,7 +587,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _TANH
             v._prev = (self,)
         else:
@@ -608,7 +609,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _SIGMOID
             v._prev = (self,)
         else:
@@ -627,7 +628,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _RELU
             v._prev = (self,)
         else:
@@ -646,7 +647,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _LEAKY_RELU
             v._prev = (self,)
             v._k = k
@@ -669,7 +670,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _ABS
             v._prev = (self,)
         else:
@@ -691,7 +692,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _SIN
             v._prev = (self,)
         else:
@@ -713,7 +714,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _COS
             v._prev = (self,)
         else:
@@ -735,7 +736,7 @@ class Value:
         v.data = out
         v.grad = 0.0
         v.label = None
-        if _GRAD_ENABLED.get():
+        if _grad_enabled():
             v._op = _SOFTPLUS
             v._prev = (self,)
         else:
@@ -745,19 +746,20 @@ class Value:
         return v
 
     @staticmethod
-    def sum(values: Iterable[Value | float]) -> Value:
+    def sum(
+        values: Iterable[Value | float],
+    ) -> Value:
         """Σᵢ aᵢ.  ∂(Σ aᵢ)/∂aᵢ = 1"""
-        prev: tuple[Value, ...] = tuple(values)  # type: ignore[arg-type]
-        n = len(prev)
-        for v in prev:
-            if type(v) is not Value:  # a number among them: make every one a Value
-                prev = tuple(_constant(v, "sum") for v in prev)
-                break
+        values = tuple(values)
+        n = len(values)
         if not n:
             return Value(0.0)
         out = 0.0
-        for a in prev:
+        for a in values:
+            if type(a) is not Value:  # a number: make all Values
+                return Value.sum([_constant(v, "sum") for v in values])
             out += a.data
+        prev: tuple[Value, ...] = values  # type: ignore[assignment]
         if out - out != 0.0:
             raise op_error(_SUM, prev, None, terms=n)
         return _node(out, _SUM, prev, None)
@@ -772,16 +774,18 @@ class Value:
         n = len(weights)
         if len(inputs) != n:
             raise ValueError(f"affine: expected {n} inputs to match {n} weights, got {len(inputs)}")
-        prev: tuple[Value, ...] = (*weights, *inputs) if bias is None else (*weights, *inputs, bias)  # type: ignore[arg-type]
-        for v in prev:
-            if type(v) is not Value:  # a number among them: make every one a Value
-                prev = tuple(_constant(v, "affine") for v in prev)
-                break
         out = 0.0
-        for w, x in zip(prev[:n], prev[1 * n:2 * n]):
+        for w, x in zip(weights, inputs):
+            if type(w) is not Value or type(x) is not Value:  # a number: make all Values
+                return Value.affine([_constant(v, "affine") for v in weights], [_constant(v, "affine") for v in inputs], bias)
             out += w.data * x.data
-        if len(prev) > 2 * n:
-            out += prev[2 * n].data
+        if bias is None:
+            prev: tuple[Value, ...] = (*weights, *inputs)  # type: ignore[arg-type]
+        else:
+            if type(bias) is not Value:
+                bias = _constant(bias, "affine")
+            out += bias.data
+            prev = (*weights, *inputs, bias)  # type: ignore[arg-type]
         if out - out != 0.0:
             raise op_error(_AFFINE, prev, None, terms=n)
         return _node(out, _AFFINE, prev, n)

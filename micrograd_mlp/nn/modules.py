@@ -343,7 +343,8 @@ class MLP(Module):
         for li, names in enumerate(neuron_names(widths)):
             act = output_activation if li == len(widths) - 1 else hidden_activation
             if bias == "shared":
-                shared = Value(given_b[li][0] if given_b is not None else draw(), label=f"b{li + 1}")
+                b0 = given_b[li][0] if given_b is not None else draw()
+                shared = Value(b0, label=f"b{li + 1}")
             neurons = []
             for j, name in enumerate(names):
                 ws = []

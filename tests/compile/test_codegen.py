@@ -250,3 +250,11 @@ def test_a_helper_body_as_one_expression(body, expected):
 
     found = _as_expression(ast.parse(body).body)
     assert (found and ast.unparse(found)) == expected
+
+
+def test_the_trace_module_example_holds():
+    import doctest
+
+    import micrograd_mlp.compile.trace as module
+
+    assert doctest.testmod(module).failed == 0
