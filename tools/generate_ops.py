@@ -123,10 +123,11 @@ def node_lines(prim: Primitive, prev: str, k: str) -> list[str]:
         f"    v._op = {const(prim)}",
         f"    v._prev = {prev}",
         *([f"    v._k = {k}"] if k != "None" else []),
-        "else:",
+        "else:  # not recording: the result is a leaf",
         "    v._op = None",
         "    v._prev = ()",
         *(["    v._k = None"] if k != "None" else []),
+        "    v._requires_grad = True",
         *(["v._k = None"] if k == "None" else []),
         "return v",
     ]

@@ -75,6 +75,7 @@ def _leaf(data: float, label: str | None = None) -> Value:
     v._op = None
     v._prev = ()
     v._k = None
+    v._requires_grad = True
     return v
 
 
@@ -92,6 +93,7 @@ def _node(data: float, op: Primitive, prev: tuple[Value, ...], k: float | None) 
         v._op = None
         v._prev = ()
         v._k = None
+        v._requires_grad = True
     return v
 
 
@@ -127,7 +129,7 @@ class Value:
     (4.0, 2.0)
     """
 
-    __slots__ = ("data", "grad", "label", "_op", "_prev", "_k")
+    __slots__ = ("data", "grad", "label", "_op", "_prev", "_k", "_requires_grad")
 
     data: float
     grad: float
@@ -135,16 +137,20 @@ class Value:
     _op: Primitive | None
     _prev: tuple[Value, ...]
     _k: float | None
+    _requires_grad: bool  # set on leaves only (an op node is never frozen)
 
-    def __init__(self, data: Number, label: str | None = None) -> None:
+    def __init__(self, data: Number, label: str | None = None, requires_grad: bool = True) -> None:
         self.data = _check_data(data)
         self.grad = 0.0
         if label is not None and not isinstance(label, str):
             raise TypeError(f"Value label must be a str or None, got {type(label).__name__}")
+        if not isinstance(requires_grad, bool):
+            raise TypeError(f"Value requires_grad must be a bool, got {type(requires_grad).__name__}")
         self.label = label
         self._op = None
         self._prev = ()
         self._k = None
+        self._requires_grad = requires_grad
 
     # --- introspection -------------------------------------------------------------------------
     @property
@@ -165,6 +171,27 @@ class Value:
     @property
     def is_leaf(self) -> bool:
         return self._op is None
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether ``backward()`` gives this leaf a gradient (``False``: frozen, ``.grad`` stays).
+
+        A leaf's own flag, ``True`` unless set otherwise (constants made from plain numbers in an op
+        are ``True`` too, so their gradient shows in graph pictures). An op node is always ``True``.
+        """
+        return self._op is not None or self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        if not isinstance(flag, bool):
+            raise TypeError(f"requires_grad must be a bool, got {type(flag).__name__}")
+        if self._op is not None:
+            raise ValueError("requires_grad can only be set on a leaf (an op node follows its inputs)")
+        self._requires_grad = flag
+
+    def item(self) -> float:
+        """The number this Value holds (``.data``), as ``torch.Tensor.item()``."""
+        return self.data
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label is not None else ""
@@ -228,14 +255,18 @@ class Value:
         if self._op is None:  # a leaf: nothing to propagate
             self.grad += gradient
             return
-        order = _walk(self, False)  # op nodes only: leaves need no reset and push nothing
+        frozen: list[Value] = []
+        order = _walk(self, False, frozen)  # op nodes only: leaves need no reset, push nothing
         for node in order:
             node.grad = 0.0
         self.grad += gradient
+        kept = [leaf.grad for leaf in frozen]
         if _ANOMALY.get():  # inside detect_anomaly(): the checked twin (one read per pass)
             checked_propagate(order)
         else:
             propagate(order)
+        for leaf, g in zip(frozen, kept):  # a frozen leaf receives no gradient
+            leaf.grad = g
 
     def detach(self) -> Value:
         """A new leaf with the same data and label, cut off from this graph."""
@@ -259,9 +290,10 @@ class Value:
         if _grad_enabled():
             v._op = _ADD
             v._prev = (self, c)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -280,9 +312,10 @@ class Value:
         if _grad_enabled():
             v._op = _ADD
             v._prev = (c, self)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -301,9 +334,10 @@ class Value:
         if _grad_enabled():
             v._op = _SUB
             v._prev = (self, c)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -322,9 +356,10 @@ class Value:
         if _grad_enabled():
             v._op = _SUB
             v._prev = (c, self)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -343,9 +378,10 @@ class Value:
         if _grad_enabled():
             v._op = _MUL
             v._prev = (self, c)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -364,9 +400,10 @@ class Value:
         if _grad_enabled():
             v._op = _MUL
             v._prev = (c, self)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -388,9 +425,10 @@ class Value:
         if _grad_enabled():
             v._op = _DIV
             v._prev = (self, c)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -412,9 +450,10 @@ class Value:
         if _grad_enabled():
             v._op = _DIV
             v._prev = (c, self)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -431,9 +470,10 @@ class Value:
         if _grad_enabled():
             v._op = _NEG
             v._prev = (self,)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -455,9 +495,10 @@ class Value:
         if _grad_enabled():
             v._op = _POW
             v._prev = (self, c)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -479,9 +520,10 @@ class Value:
         if _grad_enabled():
             v._op = _POW
             v._prev = (c, self)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -502,10 +544,11 @@ class Value:
             v._op = _POWC
             v._prev = (self,)
             v._k = k
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
             v._k = None
+            v._requires_grad = True
         return v
 
     def exp(self) -> Value:
@@ -524,9 +567,10 @@ class Value:
         if _grad_enabled():
             v._op = _EXP
             v._prev = (self,)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -546,9 +590,10 @@ class Value:
         if _grad_enabled():
             v._op = _LOG
             v._prev = (self,)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -568,9 +613,10 @@ class Value:
         if _grad_enabled():
             v._op = _SQRT
             v._prev = (self,)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -590,9 +636,10 @@ class Value:
         if _grad_enabled():
             v._op = _TANH
             v._prev = (self,)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -612,9 +659,10 @@ class Value:
         if _grad_enabled():
             v._op = _SIGMOID
             v._prev = (self,)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -631,9 +679,10 @@ class Value:
         if _grad_enabled():
             v._op = _RELU
             v._prev = (self,)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -651,10 +700,11 @@ class Value:
             v._op = _LEAKY_RELU
             v._prev = (self,)
             v._k = k
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
             v._k = None
+            v._requires_grad = True
         return v
 
     def __abs__(self) -> Value:
@@ -673,9 +723,10 @@ class Value:
         if _grad_enabled():
             v._op = _ABS
             v._prev = (self,)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -695,9 +746,10 @@ class Value:
         if _grad_enabled():
             v._op = _SIN
             v._prev = (self,)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -717,9 +769,10 @@ class Value:
         if _grad_enabled():
             v._op = _COS
             v._prev = (self,)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -739,9 +792,10 @@ class Value:
         if _grad_enabled():
             v._op = _SOFTPLUS
             v._prev = (self,)
-        else:
+        else:  # not recording: the result is a leaf
             v._op = None
             v._prev = ()
+            v._requires_grad = True
         v._k = None
         return v
 
@@ -809,8 +863,10 @@ def topological_order(root: Value) -> list[Value]:
     return _walk(root, True)
 
 
-def _walk(root: Value, leaves: bool) -> list[Value]:
+def _walk(root: Value, leaves: bool, frozen: list[Value] | None = None) -> list[Value]:
     """Depth-first post-order from ``root`` (``root`` last); leaves are kept only if ``leaves``.
+
+    Without ``leaves``, the frozen leaves (``requires_grad=False``) are appended to ``frozen``.
 
     No recursion and no per-edge tuples: an op node popped for the first time is pushed back with
     a ``None`` marker above it, then its unvisited op operands; popping the marker means every
@@ -837,8 +893,11 @@ def _walk(root: Value, leaves: bool) -> list[Value]:
             if child._op is not None:
                 if child not in visited:
                     push(child)
-            elif leaves and child not in visited:
-                seen(child)
-                append(child)
+            elif leaves:
+                if child not in visited:
+                    seen(child)
+                    append(child)
+            elif not child._requires_grad and frozen is not None:
+                frozen.append(child)
     return order
 

@@ -237,3 +237,33 @@ def test_constant_exponent_edge_cases_at_zero():
     w = Value(0.0)
     (w ** 1).backward()
     assert w.grad == 1.0
+
+
+def test_a_frozen_leaf_receives_no_gradient_and_the_others_are_unchanged():
+    def loss(a, b):
+        return a * b + b * b + (a * 2.0).tanh()
+
+    a, b = Value(2.0, "a"), Value(3.0, "b", requires_grad=False)
+    loss(a, b).backward()
+    a2, b2 = Value(2.0), Value(3.0)
+    loss(a2, b2).backward()
+    assert b.grad == 0.0 and b2.grad != 0.0  # b is frozen: no gradient
+    assert a.grad == a2.grad  # everything else exactly as without the freeze
+    b.grad = 5.0
+    loss(a, b).backward()  # a frozen leaf's gradient stays what it was
+    assert b.grad == 5.0
+
+
+def test_requires_grad_is_a_leaf_flag_and_item_is_the_number():
+    a = Value(1.5)
+    assert a.requires_grad and a.item() == 1.5
+    a.requires_grad = False
+    assert not a.requires_grad
+    y = a * 2.0
+    assert y.requires_grad
+    with pytest.raises(ValueError, match="only be set on a leaf"):
+        y.requires_grad = False
+    with pytest.raises(TypeError, match="requires_grad must be a bool"):
+        a.requires_grad = 1
+    with pytest.raises(TypeError, match="requires_grad must be a bool"):
+        Value(1.0, requires_grad="no")
