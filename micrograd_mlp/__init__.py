@@ -9,7 +9,7 @@ import sys as _sys
 
 from . import compile, core, nn, reference, viz  # noqa: F401 - the layers, as attributes
 from ._version import __version__
-from .compile import BatchGraph, CompiledGraph, compile_batch, compile_graph
+from .compile import BatchGraph, CompiledGraph, compile_batch, compile_graph, train  # engine="auto"
 from .core import (
     PRIMITIVES,
     AnomalyError,
@@ -34,18 +34,19 @@ from .nn import (
     half_squared_error,
     hinge,
     mse,
-    train,
 )
-from .reference import compare_gradients, explain
-from .viz import GraphTooLargeError, GraphvizNotFoundError, draw_graph, render_graph
+from .nn import micrograd as _micrograd_dropin  # noqa: F401 - for its alias below
+from .reference import compare_gradients, explain, gradcheck, to_torch
+from .viz import GraphTooLargeError, GraphvizNotFoundError, draw_graph, explore, render_graph
 
 # The module paths of earlier releases (and of the docs) stay importable: each is the new module.
 _MOVED = {
     "engine": "core", "primitives": "core.table", "anomaly": "core.anomaly",
-    "losses": "nn.losses", "optim": "nn.optim", "training": "nn.training",
+    "losses": "nn.losses", "optim": "nn.optim", "training": "compile.training",
     "datasets": "nn.datasets", "article": "reference.article", "manual": "reference.manual",
     "compare": "reference.compare", "explain": "reference.explain", "compiled": "compile",
     "graph": "viz.graph",
+    "micrograd": "nn.micrograd",  # the micrograd 0.1 drop-in (docs/coming-from-micrograd.md)
 }
 for _old, _new in _MOVED.items():
     _module = _sys.modules[f"{__name__}.{_new}"]
@@ -56,7 +57,8 @@ __all__ = [
     "Value", "grad", "no_grad", "enable_grad", "is_grad_enabled", "topological_order",
     "PRIMITIVES", "Primitive", "MLP", "Layer", "Neuron", "Module",
     "half_squared_error", "mse", "binary_cross_entropy", "hinge", "SGD", "Adam", "train",
-    "compare_gradients", "explain", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
-    "draw_graph", "render_graph", "GraphTooLargeError", "GraphvizNotFoundError",
+    "compare_gradients", "explain", "gradcheck", "to_torch",
+    "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
+    "draw_graph", "render_graph", "GraphTooLargeError", "GraphvizNotFoundError", "explore",
     "compile_graph", "CompiledGraph", "compile_batch", "BatchGraph", "__version__",
 ]

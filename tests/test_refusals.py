@@ -164,6 +164,21 @@ CASES: list[Case] = [
          r"grad: inputs\[1\] must be a Value, got float"),
     Case("engine", "Value(0.0).sqrt().backward()  [∂√a at 0]",
          lambda w: Value(0.0).sqrt().backward(), ZeroDivisionError, "backward through sqrt"),
+    Case("engine", "(x*2.0 + Value(0.0).sqrt()).backward()  [x.grad stays]",
+         lambda w: (w.x * 2.0 + Value(0.0).sqrt()).backward(), ZeroDivisionError,
+         "backward through sqrt"),
+    Case("engine", "Value(0.5) ** inf", lambda w: Value(0.5) ** math.inf, ValueError,
+         "pow: exponent must be finite, got inf"),
+    Case("engine", "x ** nan", lambda w: w.x ** math.nan, ValueError,
+         "pow: exponent must be finite, got nan"),
+    Case("engine", "x ** 10**400", lambda w: w.x ** 10**400, ValueError,
+         r"pow: exponent must be finite, got an integer too large for a float \(about 10\*\*400\)"),
+    Case("engine", "x.leaky_relu(nan)", lambda w: w.x.leaky_relu(math.nan), ValueError,
+         "leaky_relu: slope must be finite, got nan"),
+    Case("engine", "Value(10**5000)", lambda w: Value(10**5000), ValueError,
+         r"must be finite, got int too large for a float \(about 10\*\*5000\)"),
+    Case("engine", "grad(y, [x]) with ∂y/∂x = 1e400", lambda w: _overflowing_grad(), OverflowError,
+         r"grad: ∂output/∂inputs\[0\] is not a finite float \(inf\)"),
     # --- nn --------------------------------------------------------------------------------------
     Case("nn", "MLP(0, [2])", lambda w: MLP(0, [2]), ValueError,
          "nin must be at least 1, got 0"),
@@ -219,6 +234,17 @@ CASES: list[Case] = [
     Case("state files", "MLP(2, [3], bias=\"shared\").load(file saved by a 2-2-2 net)",
          lambda w: MLP(2, [3], bias="shared", seed=0).load(w.path), ValueError,
          r"different architecture \(nouts: file \[2, 2\], model \[3\]"),
+    Case("state files", "MLP.from_file(file with \"version\": true)",
+         lambda w: _hostile_file(w, '"version": 1', '"version": true'), ValueError,
+         "state version True not supported"),
+    Case("state files", "MLP.from_file(file with a key given twice)",
+         lambda w: _hostile_file(w, '"state": {', '"state": {"w1": 0.5, '), ValueError,
+         "duplicate key str: 'w1'"),
+    Case("state files", "MLP.from_file(file with \"bias\": [])",
+         lambda w: _hostile_file(w, '"bias": "shared"', '"bias": []'), ValueError,
+         "config bias must be a string, got list"),
+    Case("state files", "model.save(path) with a parameter set to \"0.5\"",
+         lambda w: _save_with(w, "0.5"), TypeError, "parameter w1 holds str: '0.5'"),
     Case("state files", "model.save(path) with a parameter set to inf",
          lambda w: _save_with_inf(w), ValueError, r"parameter\(s\) \['w1'\] are not finite"),
     # --- losses ----------------------------------------------------------------------------------
@@ -277,6 +303,10 @@ CASES: list[Case] = [
          "moons: noise must be at least 0, got -1.0"),
     Case("datasets", "moons(noise=nan)", lambda w: datasets.moons(noise=math.nan), ValueError,
          "noise must be finite"),
+    Case("datasets", "moons(noise=1e308)", lambda w: datasets.moons(noise=1e308), ValueError,
+         "moons: noise=1e\\+308 made a coordinate that is not a finite float"),
+    Case("datasets", "moons(n=10**5000)", lambda w: datasets.moons(n=10**5000), ValueError,
+         "n must be at most 1000000 .*about 5001 digits"),
     Case("datasets", "circles(factor=2)", lambda w: datasets.circles(factor=2), ValueError,
          r"factor .* must be in \(0, 1\), got 2\.0"),
     Case("datasets", 'xor(seed="a")', lambda w: datasets.xor(seed="a"), TypeError,
@@ -340,7 +370,6 @@ CASES: list[Case] = [
          lambda w: render_graph(w.loss, w.svg, max_nodes=5), GraphTooLargeError,
          "more than max_nodes=5"),
     # --- command line (exit status 2 = usage error, 1 = a failure it explains) ------------------
-    Case("cli", "micrograd-mlp (no command)", _cli(), SystemExit, "2"),
     Case("cli", "micrograd-mlp bogus", _cli("bogus"), SystemExit, "2"),
     Case("cli", "micrograd-mlp train --steps -5", _cli("train", "--steps", "-5"), SystemExit, "2"),
     Case("cli", "micrograd-mlp train --lr nan", _cli("train", "--lr", "nan"), SystemExit, "2"),
@@ -365,6 +394,33 @@ CASES: list[Case] = [
 
 def _compiled(w: World):
     return compile_graph(w.loss, params=w.model.parameters())
+
+
+def _overflowing_grad() -> None:
+    x = Value(1e-300)
+    grad((x * 1e200) * 1e200, [x])
+
+
+def _hostile_file(w: World, old: str, new: str) -> None:
+    text = w.path.read_text(encoding="utf-8").replace("\n", "").replace("  ", "")
+    text = text.replace('": ', '": ').replace(old, new, 1)
+    assert new in text, "the fixture file changed shape"
+    bad = w.tmp / "hostile.json"
+    bad.write_text(text, encoding="utf-8")
+    try:
+        MLP.from_file(bad)
+    finally:
+        bad.unlink()
+
+
+def _save_with(w: World, value: object) -> None:
+    p = w.model.parameter("w1")
+    old = p.data
+    p.data = value  # type: ignore[assignment]
+    try:
+        w.model.save(w.path)
+    finally:
+        p.data = old
 
 
 def _save_with_inf(w: World) -> None:

@@ -272,3 +272,50 @@ def test_decorated_functions_are_safe_in_several_threads():
     run_threads(loop, loop, loop, loop)
     assert seen == [(True, False)] * 800
     assert not is_anomaly_enabled() and is_grad_enabled()
+
+
+# --- issue 11: ONE shared instance entered from two threads ---------------------------------------
+@pytest.mark.parametrize("make, read, inside", [
+    (lambda: __import__("micrograd_mlp").no_grad(), "is_grad_enabled", False),
+    (lambda: __import__("micrograd_mlp").detect_anomaly(), "is_anomaly_enabled", True),
+], ids=["no_grad", "detect_anomaly"])
+def test_one_shared_mode_instance_works_per_thread_in_interleaved_order(make, read, inside):
+    import micrograd_mlp
+
+    probe = getattr(micrograd_mlp, read)
+    shared = make()
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, object] = {}
+
+    def thread_a() -> None:  # A enters, B enters, A exits, B exits
+        try:
+            with shared:
+                a_in.set()
+                b_in.wait(10)
+                seen["A inside"] = probe()
+            seen["A after"] = probe()
+        except Exception as exc:  # reported below
+            seen["A error"] = exc
+        finally:
+            a_out.set()
+
+    def thread_b() -> None:
+        try:
+            a_in.wait(10)
+            with shared:
+                b_in.set()
+                a_out.wait(10)
+                seen["B inside"] = probe()
+            seen["B after"] = probe()
+        except Exception as exc:  # reported below
+            seen["B error"] = exc
+            b_in.set()
+
+    threads = [threading.Thread(target=thread_a), threading.Thread(target=thread_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert seen == {"A inside": inside, "A after": not inside,
+                    "B inside": inside, "B after": not inside}
+    assert probe() is (not inside)  # and the main thread never changed

@@ -159,7 +159,8 @@ def unary_method(prim: Primitive, name: str) -> list[str]:
 def binary_method(prim: Primitive, name: str, reflected: bool) -> list[str]:
     x, y = ("c", "self") if reflected else ("self", "c")
     body = [docstring(prim),
-            f'c = other if type(other) is Value else _constant(other, "{prim.name}")',
+            "c = other if type(other) is Value else (  # a finite float is the common constant",
+            f'    _leaf(other) if type(other) is float and other - other == 0.0 else _constant(other, "{prim.name}"))',
             f"a = {x}.data", f"b = {y}.data"]
     body += forward_lines(prim, f"({x}, {y})", "None") + node_lines(prim, f"({x}, {y})", "None")
     return [f"def {name}(self, other: Value | float) -> Value:", *("    " + line for line in body)]

@@ -18,9 +18,12 @@ from ..core import Value, topological_order
 from ..nn import MLP, SGD, half_squared_error
 from ..reference import article, compare_gradients, manual
 from ..viz import graph
-from .parsing import EXIT_FAILURE, EXIT_OK, add_command
+from .parsing import EXIT_FAILURE, EXIT_OK, add_command, output_path
 
-__all__ = ["add_parser", "run"]
+__all__ = ["GRAPH_SUFFIXES", "add_parser", "run"]
+
+#: What ``--graph`` writes, by file suffix (the graph renderer's formats).
+GRAPH_SUFFIXES = tuple(graph.RENDER_FORMATS)
 
 Say = Callable[..., None]
 
@@ -36,7 +39,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "demo says how to install it and carries on).",
     )
     p.add_argument("--graph", metavar="PATH", default="worked-example.svg",
-                   help="where to write the graph (.svg, .png or .pdf; default: %(default)s)")
+                   help="where to write the graph (.svg, .png, .pdf, or .dot/.gv for the DOT "
+                        "source; default: %(default)s)")
     p.add_argument("--no-graph", action="store_true", help="do not render the graph")
 
 
@@ -46,6 +50,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     def say(text: str = "") -> None:
         print(text, file=out)
 
+    if not args.no_graph:  # refused now, not after the whole demo
+        output_path(args, "--graph", args.graph, GRAPH_SUFFIXES)
     model = article.network()
     x, t = list(article.INPUTS), list(article.TARGETS)
     say("The worked example: a 2-2-2 sigmoid network, one shared bias per layer (frozen).")
@@ -160,7 +166,8 @@ def _graph(say: Say, path: str) -> None:
         say(f"5. Graph: not written ({exc}).")
         return
     say(f"5. Graph: the computation graph of E_total (values, gradients and δs) was written to "
-        f"{written}")
+        f"{written}. To step through the backward pass in a browser: "
+        f"micrograd-mlp graph -o backprop.html")
 
 
 # --- formatting -----------------------------------------------------------------------------------

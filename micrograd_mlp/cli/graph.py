@@ -1,5 +1,6 @@
 """``micrograd-mlp graph``: the worked example's computation graph (or a saved model's loss graph)
-rendered to a file; the suffix picks the format."""
+rendered to a file; the suffix picks the format (``.html``: the step-through explorer), and
+``--frames DIR`` writes one picture per backward step."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 from typing import Any, TextIO
 
 from ..viz import graph as viz_graph
+from ..viz.explore import explore as explore_graph
 from .parsing import (
     EXIT_OK,
     CLIError,
@@ -34,9 +36,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                     "loss graph of a saved model at --inputs/--targets instead.",
     )
     p.add_argument("-o", "--output", metavar="PATH", default="worked-example.svg",
-                   help="output file; its extension (.svg, .png, .pdf, or .dot for the DOT source, "
+                   help="output file; its extension (.svg, .png, .pdf, .html for the "
+                        "step-through explorer of the backward pass, or .dot for the DOT source, "
                         "which needs no Graphviz) picks the format "
                         "(default: %(default)s)")
+    p.add_argument("--frames", metavar="DIR",
+                   help="also write one picture per backward step into DIR (frame-000 is the "
+                        "forward pass), for slides; SVG, or PNG with --frame-format png")
+    p.add_argument("--frame-format", choices=("svg", "png"), default="svg",
+                   help="the pictures --frames writes (default: %(default)s)")
     p.add_argument("--highlight", metavar="PARAM",
                    help="highlight the paths from the loss to this parameter (e.g. w5)")
     p.add_argument("--no-grads", action="store_true", help="hide the gradients")
@@ -56,9 +64,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Check the options against the graph to draw, then render it."""
     suffix = os.path.splitext(args.output)[1].lower()
-    if suffix not in viz_graph.RENDER_FORMATS:
+    if suffix not in viz_graph.RENDER_FORMATS and suffix not in (".html", ".htm"):
         usage_error(args, f"cannot tell the format from {args.output!r}: use a file name ending "
-                          f"in {', '.join(sorted(viz_graph.RENDER_FORMATS))}")
+                          f"in {', '.join(sorted([*viz_graph.RENDER_FORMATS, '.html']))}")
     if args.model is None and (args.inputs is not None or args.targets is not None
                                or args.loss != "half_squared_error"):
         usage_error(args, "--inputs, --targets and --loss go with --model (the article's graph "
@@ -74,17 +82,30 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                "rankdir": "TB" if args.top_to_bottom else "LR"}
     if args.max_nodes is not None:
         options["max_nodes"] = args.max_nodes
+    if args.frames is not None and os.path.exists(args.frames) and not os.path.isdir(args.frames):
+        usage_error(args, f"--frames: {args.frames!r} exists and is not a directory")
     try:
         if args.model is None:
-            written = viz_graph.render_article_graph(args.output, cluster=not args.no_cluster,
-                                                     **options)
+            loss, net = viz_graph.article_loss()
+            if not args.no_cluster or args.collapse:
+                options["model"] = net
         else:
             inputs, targets = sample(args, model)
             loss = loss_function(args.loss)(model(inputs), targets)
             loss.backward()
             if not args.no_cluster or args.collapse:
                 options["model"] = model
+        if suffix in (".html", ".htm") or args.frames is not None:
+            explorer_options = {k: v for k, v in options.items()
+                                if k not in ("show_grad", "show_delta")}
+            explorer = explore_graph(loss, **explorer_options)
+        if suffix in (".html", ".htm"):
+            written = explorer.write(args.output)
+        else:
             written = viz_graph.render_graph(loss, args.output, **options)
+        if args.frames is not None:
+            frames = explorer.frames(args.frames, format=args.frame_format)
+            print(f"{len(frames)} frames written to {args.frames}", file=out)
     except viz_graph.GraphvizNotFoundError:
         raise CLIError(f"Graphviz's `dot` program was not found: {viz_graph.INSTALL_HINT}. "
                        f"(A .dot output file needs no Graphviz: try -o graph.dot.)") from None

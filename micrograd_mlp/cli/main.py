@@ -6,6 +6,7 @@ Subcommands::
     micrograd-mlp demo                 the worked example end to end
     micrograd-mlp train [...]          train the article network or a toy dataset
     micrograd-mlp compare [...]        manual δ vs autograd vs central differences, per parameter
+    micrograd-mlp check G.json [...]   your own gradients checked, each wrong one diagnosed
     micrograd-mlp explain w5 [...]     the chain rule for one parameter, factor by factor
     micrograd-mlp graph [...]          render the worked example's computation graph to a file
 
@@ -21,13 +22,13 @@ import sys
 from typing import Sequence
 
 from .._version import __version__
-from . import compare, demo, explain, graph, train
+from . import check, compare, demo, explain, graph, train
 from .parsing import PROG, Formatter, run
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: The command modules, in the order ``--help`` lists them.
-COMMANDS = (demo, train, compare, explain, graph)
+COMMANDS = (demo, train, compare, check, explain, graph)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,9 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status.
 
-    Usage errors raise ``SystemExit(2)`` from argparse, as ``--help`` raises ``SystemExit(0)``.
+    With no arguments it prints the help, which lists the commands (status 0). Usage errors raise
+    ``SystemExit(2)`` from argparse, as ``--help`` raises ``SystemExit(0)``.
     """
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:  # no command: list them (the help), rather than argparse's bare error
+        parser.print_help(sys.stdout)
+        return 0
+    args = parser.parse_args(argv)
     return run(args, sys.stdout, sys.stderr)
 
 

@@ -20,7 +20,7 @@ import contextlib
 import os
 import sys
 import textwrap
-from typing import Callable, NoReturn, TextIO, TypeVar
+from typing import Callable, NoReturn, Sequence, TextIO, TypeVar
 
 from ..core import Value, checks
 from ..nn import LOSSES, MLP
@@ -29,8 +29,8 @@ from ..reference import article
 __all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "LOSS_ALIASES", "PROG", "CLIError",
            "Formatter", "Handler", "add_command", "add_model_arguments", "layer_sizes",
            "load_model", "loss_choices", "loss_function", "nonnegative_int", "nonnegative_real",
-           "numbers", "parameter_names", "positive_int", "positive_real", "run", "sample",
-           "usage_error"]
+           "numbers", "output_path", "parameter_names", "positive_int", "positive_real", "run",
+           "sample", "usage_error"]
 
 PROG = "micrograd-mlp"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -132,6 +132,29 @@ def layer_sizes(text: str) -> list[int]:
         return [checks.positive_int(size, "a layer size") for size in sizes]
     except ValueError:
         raise argparse.ArgumentTypeError(f"layer sizes must be >= 1, got {text!r}") from None
+
+
+def output_path(args: argparse.Namespace, option: str, path: str,
+                suffixes: Sequence[str] | None = None) -> str:
+    """Check, before any work, that ``path`` can be written by ``option``: not empty, its folder
+    exists and is writable, not a folder itself, and (with ``suffixes``) a suffix that names a
+    format written. A problem is a usage error naming the option."""
+    if not path.strip():
+        usage_error(args, f"{option} needs a file name, got an empty one")
+    if suffixes is not None:
+        suffix = os.path.splitext(path)[1].lower()
+        if suffix not in suffixes:
+            got = f"{suffix!r}" if suffix else "no suffix"
+            usage_error(args, f"{option} {path}: the suffix names the file format; use one of "
+                              f"{', '.join(suffixes)} (got {got})")
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        usage_error(args, f"{option} {path}: is a folder, not a file name")
+    if not os.path.isdir(folder):
+        usage_error(args, f"{option} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        usage_error(args, f"{option} {path}: the folder {folder} is not writable")
+    return path
 
 
 def numbers(text: str) -> list[float]:

@@ -7,12 +7,15 @@ every check, before anything runs), then :func:`run` carries it out and reports.
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, TextIO
 
+from ..compile.training import ENGINES, train
 from ..core import no_grad
-from ..nn import MLP, SGD, Adam, Dataset, Optimizer, evaluate, load_dataset, train
+from ..nn import MLP, SGD, Adam, Dataset, Optimizer, evaluate, load_dataset
 from ..reference import article
 from ..viz import plots
 from .parsing import (
@@ -25,13 +28,15 @@ from .parsing import (
     loss_function,
     nonnegative_int,
     nonnegative_real,
+    output_path,
     positive_int,
     positive_real,
     usage_error,
 )
 from .progress import ProgressBar
 
-__all__ = ["ARTICLE_RECIPE", "TOY_RECIPE", "Plan", "add_parser", "plan", "run"]
+__all__ = ["ARTICLE_RECIPE", "MAX_PARAMETERS", "PLOT_SUFFIXES", "TOY_RECIPE", "Plan", "add_parser",
+           "plan", "run"]
 
 ACTIVATION_CHOICES = ["sigmoid", "tanh", "relu", "linear"]
 
@@ -47,6 +52,14 @@ TOY_RECIPE: dict[str, Any] = {
     "layers": {"xor": [8], "moons": [16, 16], "circles": [16, 16]},
     "samples": {"xor": 4, "moons": 100, "circles": 100},  # xor: the four corners, once each
 }
+
+#: The largest model ``train`` builds (parameters): at this size one full-batch step on 100 points
+#: already takes the eager engine tens of seconds; far bigger ones only fill memory
+#: (``--layers 100000,100000`` asks for 10¹⁰).
+MAX_PARAMETERS = 100_000
+
+#: The formats ``--plot`` writes, by file suffix (matplotlib's own writers, no extra package).
+PLOT_SUFFIXES = (".png", ".svg", ".pdf", ".ps", ".eps")
 
 #: Options that only make sense for a toy dataset (the article network is fixed).
 TOY_ONLY = {"--layers": "layers", "--activation": "activation",
@@ -102,10 +115,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                           help="always show the progress bar")
     progress.add_argument("--no-progress", dest="progress", action="store_false",
                           help="never show the progress bar")
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="eager: rebuild the graph every step; compiled: trace it once and run "
+                        "generated code (layers as NumPy matrix products when NumPy is installed); "
+                        "auto: compiled where it is exact (default: %(default)s)")
     p.add_argument("--save", metavar="PATH", help="save the trained model as JSON")
     p.add_argument("--plot", metavar="PATH",
-                   help="save a PNG of the loss curve (and, for a 2-D dataset, the decision "
-                        "boundary); needs matplotlib")
+                   help="save the loss curve (and, for a 2-D dataset, the decision boundary) in "
+                        "the format the suffix names: .png, .svg, .pdf, .ps or .eps; needs "
+                        "matplotlib")
 
 
 # --- the plan -------------------------------------------------------------------------------------
@@ -135,6 +153,11 @@ def plan(args: argparse.Namespace) -> Plan:
     """The :class:`Plan` for parsed ``args``; an option that cannot apply is a usage error."""
     toy = args.dataset != "article"
     recipe = TOY_RECIPE if toy else ARTICLE_RECIPE
+    # the output files first: a path that cannot be written is refused before any work
+    if args.save is not None:
+        output_path(args, "--save", args.save)
+    if args.plot is not None:
+        output_path(args, "--plot", args.plot, PLOT_SUFFIXES)
     if not toy:
         for option, attribute in TOY_ONLY.items():
             if getattr(args, attribute) is not None:
@@ -176,6 +199,11 @@ def _toy_model(args: argparse.Namespace, loss_name: str, labels: tuple[float, fl
     if loss_name == "binary_cross_entropy" and output != "sigmoid":
         usage_error(args, "--loss binary_cross_entropy needs --output-activation sigmoid "
                           "(its outputs must be probabilities)")
+    widths = [2, *layers, 1]
+    count = sum(fan_in * width + width for fan_in, width in itertools.pairwise(widths))
+    if count > MAX_PARAMETERS:
+        usage_error(args, f"--layers {','.join(map(str, layers))} asks for {count:,} parameters; "
+                          f"train builds at most {MAX_PARAMETERS:,} (the eager engine's reach)")
     n = args.samples if args.samples is not None else TOY_RECIPE["samples"][args.dataset]
     options: dict[str, object] = {"n": n, "seed": args.seed, "labels": labels}
     if args.noise is not None:
@@ -196,7 +224,7 @@ def _toy_model(args: argparse.Namespace, loss_name: str, labels: tuple[float, fl
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Plan, train (loss lines to ``out``, the bar to ``err``), report, save, plot."""
     job = plan(args)
-    if args.plot:
+    if args.plot is not None:
         try:
             plots.require_matplotlib()  # fail now, not after a minute of training
         except plots.MatplotlibNotFoundError:
@@ -205,24 +233,29 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     print(f"loss {job.loss_name}, optimiser {job.optimizer!r}, {job.steps} steps (full batch)",
           file=out)
     started = time.perf_counter()
-    history = _train(job, args.progress if args.progress is not None else _isatty(err), out, err)
+    history = _train(job, args.progress if args.progress is not None else _isatty(err), out, err,
+                     args.engine)
     if history is None:
         return 130  # interrupted: the shell's status for Ctrl-C
     print(f"({time.perf_counter() - started:.1f} s)", file=out)
     _report(job, history, out)
-    if args.save:
+    if args.save is not None:
         try:
             job.model.save(args.save)
-        except (OSError, ValueError) as exc:
+        except OSError as exc:  # the reason only: its file name may be the temporary file's
+            raise CLIError(f"cannot save the model to {args.save}: "
+                           f"{exc.strerror or type(exc).__name__}") from None
+        except ValueError as exc:
             raise CLIError(f"cannot save the model to {args.save}: {exc}") from None
         print(f"model saved to {args.save}", file=out)
-    if args.plot:
+    if args.plot is not None:
         _plot(args, job, history)
         print(f"plot saved to {args.plot}", file=out)
     return EXIT_OK
 
 
-def _train(job: Plan, show_bar: bool, out: TextIO, err: TextIO) -> list[float] | None:
+def _train(job: Plan, show_bar: bool, out: TextIO, err: TextIO,
+           engine: str = "auto") -> list[float] | None:
     """The losses after 0 .. steps updates (None when interrupted); prints them as it goes."""
     bar = ProgressBar(job.steps, stream=err, show_time=True) if show_bar else None
     width = len(str(job.steps))
@@ -242,7 +275,7 @@ def _train(job: Plan, show_bar: bool, out: TextIO, err: TextIO) -> list[float] |
     try:
         try:
             history = train(job.model, job.data, job.steps, loss_fn=job.loss_fn,
-                            optimizer=job.optimizer, progress=on_step)
+                            optimizer=job.optimizer, progress=on_step, engine=engine)
         finally:
             if bar is not None:
                 bar.close()
@@ -280,15 +313,16 @@ def _report(job: Plan, history: list[float], out: TextIO) -> None:
 
 
 def _plot(args: argparse.Namespace, job: Plan, history: list[float]) -> None:
-    """The loss curve, beside the decision boundary for a toy dataset, as a PNG."""
+    """The loss curve, beside the decision boundary for a toy dataset, in the suffix's format."""
     title = (f"{args.dataset if job.dataset is not None else 'worked example'}: "
              f"{job.loss_name}, {job.optimizer_name} lr={job.lr:g}")
     figure = plots.training_figure(history, title, job.model if job.dataset else None,
                                    job.dataset)
     try:
-        figure.savefig(args.plot, format="png")
+        figure.savefig(args.plot, format=os.path.splitext(args.plot)[1][1:].lower())
     except OSError as exc:
-        raise CLIError(f"cannot write the plot {args.plot}: {exc}") from None
+        raise CLIError(f"cannot write the plot {args.plot}: "
+                       f"{exc.strerror or type(exc).__name__}") from None
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -5,12 +5,26 @@
 * :mod:`.inline`  - the table's small helpers (σ, sech² ...) written out in float code;
 * :mod:`.emit`    - one emitter: a listing → source for the scalar, batch or NumPy target,
   registered with :mod:`linecache` so tracebacks show the generated lines;
-* :mod:`.graph`   - :class:`CompiledGraph`, :class:`BatchGraph`, :class:`VectorizedBatch`: run
-  the code, and let the eager engine run any step it refuses.
+* :mod:`.lower`   - find the layers (affine nodes over the same inputs, then one activation) that
+  the ``lowered`` target writes as matrix products;
+* :mod:`.graph`   - :class:`CompiledGraph`, :class:`BatchGraph`, :class:`VectorizedBatch`,
+  :class:`LoweredBatch`: run the code, and let the eager engine run any step it refuses;
+* :mod:`.steps`   - the optimisers' updates (SGD, momentum, weight decay, Adam) on the compiled
+  parameter vector;
+* :mod:`.training` - ``train(..., engine="auto" | "eager" | "compiled")``.
 
-Imports the layers below it (core) only.
+Imports the layers below it (core, nn) only.
 """
 
-from .graph import BatchGraph, CompiledGraph, VectorizedBatch, compile_batch, compile_graph
+from .graph import (
+    BatchGraph,
+    CompiledGraph,
+    LoweredBatch,
+    VectorizedBatch,
+    compile_batch,
+    compile_graph,
+)
+from .training import train
 
-__all__ = ["compile_graph", "CompiledGraph", "compile_batch", "BatchGraph", "VectorizedBatch"]
+__all__ = ["compile_graph", "CompiledGraph", "compile_batch", "BatchGraph", "VectorizedBatch",
+           "LoweredBatch", "train"]

@@ -27,15 +27,16 @@ from __future__ import annotations
 
 import itertools
 import linecache
+import re
 import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..core.functions import namespace
 from .rules import Rules, is_simple, left_sum, times
-from .trace import Listing
+from .trace import Instruction, Listing
 
-__all__ = ["Target", "SCALAR", "BATCH", "NUMPY", "emit", "GeneratedCode"]
+__all__ = ["Target", "SCALAR", "BATCH", "NUMPY", "LOWERED", "emit", "emit_lowered", "GeneratedCode"]
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,9 @@ def _pieces(listing: Listing, target: Target) -> _Pieces:
         else:
             g = f"d{ins.target}"
             backward += left_sum(g, terms)
-        for index, operand in enumerate(ins.operands):
-            if operand in needs:
-                contributions.setdefault(operand, []).append(times(g, rules.partial(ins, index)))
+        wanted = [i for i, operand in enumerate(ins.operands) if operand in needs]
+        for i, partial in zip(wanted, rules.partials(ins, wanted)):
+            contributions.setdefault(ins.operands[i], []).append(times(g, partial))
     gradients = []
     for p in listing.params:
         if p in contributions:
@@ -148,11 +149,13 @@ def emit(listing: Listing, target: Target) -> dict[str, str]:
     forward, _ = _step(listing, pc, target, backward=False)
     step, grads = _step(listing, pc, target, backward=True)
     updates = [f"{p} -= lr * {g}" for p, g in zip(listing.params, grads) if g != "0.0"]
+    # + 0.0: a gradient is 0.0 + Σ terms in the engine (a leaf starts at 0.0), so never -0.0
+    returned = ", ".join(g if g == "0.0" else f"{g} + 0.0" for g in grads)
     loop = ["for _step in range(steps):", *_block([*step, "record(loss)", *updates], 1)]
     return {
         "forward": _define(f"forward(P, X, seed{tail})", [*head, *forward, "return loss"]),
         "forward_backward": _define(f"forward_backward(P, X, seed{tail})",
-                                    [*head, *step, f"return loss, [{', '.join(grads)}]"]),
+                                    [*head, *step, f"return loss, [{returned}]"]),
         "train": _define(f"train(P, X, seed, lr, steps, history{tail})",
                          [*head, "record = history.append", "try:", *_block(loop, 1),
                           "finally:",  # the steps done are kept, even if one raised
@@ -206,3 +209,198 @@ class GeneratedCode:
             exec(compile(padding + self._functions[name], self.filename, "exec"), self._namespace)
             fn = self._compiled[name] = self._namespace[name]
         return fn
+
+
+# --- the lowered target: layers as matrix products, the rest as the NumPy target's columns ------
+LOWERED = Target("lowered", "numpy", "seed", total=True)
+
+
+def _lowered_head(listing: Listing, layers: list[Any], scalar_params: set[str]) -> list[str]:
+    """Lines reading the parameter vector ``P`` (an array): each layer's weight matrix and bias
+    vector gathered by index arrays, and the parameters the scalar code uses, as floats."""
+    lines = []
+    for layer in layers:
+        lines.append(f"W{layer.name} = P[I{layer.name}]")
+        if layer.bias_params is not None:
+            lines.append(f"B{layer.name} = P[J{layer.name}]")
+    used = [p for p in listing.params if p in scalar_params]
+    if used:
+        lines.append(f"{''.join(f'{p}, ' for p in listing.params)}= P.tolist()")
+    if listing.inputs:
+        lines.append(f"{''.join(f'{x}, ' for x in listing.inputs)}= X")
+    return lines
+
+
+def emit_lowered(listing: Listing, layers: list[Any]
+                 ) -> tuple[dict[str, str], dict[str, Any], dict[str, tuple[int, ...]]]:
+    """Sources of ``forward(P, X, seed)`` and ``forward_backward(P, X, seed) -> (loss, G)`` for
+    the lowered target (``P``, ``G``: arrays), and the index arrays they read.
+
+    Each layer (:mod:`.lower`) is ``Z = H @ W.T + B`` and ``A = φ(Z)`` with φ the table's forward
+    rule on arrays; its backward is ``dZ = dA · φ′`` (the table's partial), then - because affine's
+    rules are ∂/∂w = x, ∂/∂x = w, ∂/∂b = 1 - ``dW = dZᵀ @ H`` (Σ over the rows of g·x), ``dH = dZ @
+    W`` and ``dB = Σ_rows dZ``. Every other instruction is the NumPy target's column code.
+    """
+    import numpy as np
+
+    rules = Rules("numpy")
+    ins_all = listing.instructions
+    member = {pos: layer for layer in layers for pos in layer.members}
+    by_output = {o: (layer, j) for layer in layers for j, o in enumerate(layer.outputs)}
+    # a layer whose inputs are exactly another's outputs, in order, takes its matrix as it is
+    chained = {layer.name: by_output[layer.inputs[0]][0] for layer in layers
+               if layer.inputs[0] in by_output
+               and by_output[layer.inputs[0]][0].outputs == layer.inputs}
+    needs = listing.differentiable
+    arrays: list[str] = []  # matrices to check for being finite
+    data = list(listing.inputs)
+    constants: dict[str, tuple[int, ...]] = {}  # D<layer> -> the input columns it stacks
+
+    def activation(layer: Any) -> Instruction | None:
+        a = layer.activation
+        return None if a is None else Instruction(f"A{layer.name}", a.op, (f"Z{layer.name}",),
+                                                  a.constant)
+
+    # which layer outputs the scalar code reads (as columns)
+    read_as_column: set[str] = {listing.result}
+    for pos, ins in enumerate(ins_all):
+        if pos not in member:
+            read_as_column.update(ins.operands)
+    for layer in layers:
+        if layer.name not in chained:
+            read_as_column.update(layer.inputs)
+
+    forward: list[str] = []
+    scalar_targets: list[str] = []
+    for pos, ins in enumerate(ins_all):
+        layer = member.get(pos)
+        if layer is None:
+            forward += rules.forward_lines(ins)
+            scalar_targets.append(ins.target)
+            continue
+        if pos != layer.first:
+            continue
+        name = layer.name
+        source = chained.get(name)
+        if source is not None:
+            h = f"A{source.name}"
+        elif all(x in data for x in layer.inputs):  # the batch's own columns: built once
+            h = f"D{name}"
+            constants[h] = tuple(data.index(x) for x in layer.inputs)
+        else:
+            h = f"matrix({', '.join(layer.inputs)})"
+        forward.append(f"H{name} = {h}")
+        z = f"H{name} @ W{name}.T"
+        if layer.biases is not None:
+            z += f" + B{name}" if layer.bias_params is not None else \
+                f" + matrix({', '.join(layer.biases)})"
+        forward.append(f"Z{name} = {z}")
+        arrays.append(f"Z{name}")
+        act = activation(layer)
+        if act is not None:
+            forward += rules.forward_lines(act)
+            arrays.append(f"A{name}")
+        else:
+            forward.append(f"A{name} = Z{name}")
+        for j, out in enumerate(layer.outputs):
+            if out in read_as_column:
+                forward.append(f"{out} = A{name}[:, {j}]")
+    checks = [*left_sum("_c", scalar_targets), "_c = total(_c)"] if scalar_targets else \
+        ["_c = 0.0"]
+    checks += [f"_c += total({a})" for a in arrays]
+    forward += [*checks, "if _c - _c != 0.0:", "    raise FloatingPointError"]
+
+    contributions: dict[str, list[str]] = {listing.result: [LOWERED.seed]} \
+        if listing.result in needs else {}
+    matrices: dict[str, list[str]] = {}  # layer -> matrix gradients of its outputs
+    backward: list[str] = []
+    pieces: list[str] = []  # the layers' gradient arrays, for the parameters in `index`
+    index: list[int] = []
+    for pos in range(len(ins_all) - 1, -1, -1):
+        ins = ins_all[pos]
+        layer = member.get(pos)
+        if layer is None:
+            terms = contributions.pop(ins.target, None)
+            if terms is None:
+                continue
+            if len(terms) == 1 and is_simple(terms[0]):
+                g = terms[0]
+            else:
+                g = f"d{ins.target}"
+                backward += left_sum(g, terms)
+            wanted = [i for i, operand in enumerate(ins.operands) if operand in needs]
+            for i, partial in zip(wanted, rules.partials(ins, wanted)):
+                contributions.setdefault(ins.operands[i], []).append(times(g, partial))
+            continue
+        if pos != layer.first:
+            continue
+        name = layer.name
+        parts = matrices.pop(name, [])
+        columns = [contributions.pop(out, None) for out in layer.outputs]
+        if any(c is not None for c in columns):
+            cells = []
+            for c in columns:
+                if c is None:
+                    cells.append("0.0")
+                else:
+                    cells.append(c[0] if len(c) == 1 else f"({' + '.join(c)})")
+            parts.append(f"matrix({', '.join(cells)})")
+        if not parts:
+            continue
+        backward += left_sum(f"dA{name}", parts)
+        act = activation(layer)
+        if act is not None:
+            (partial,) = rules.partials(act, [0])
+            backward.append(f"dZ{name} = {times(f'dA{name}', partial)}")
+        else:
+            backward.append(f"dZ{name} = dA{name}")
+        pieces.append(f"(dZ{name}.T @ H{name}).ravel()")
+        index.extend(i for row in layer.weights for i in row)
+        if layer.bias_params is not None:
+            pieces.append(f"colsum(dZ{name})")
+            index.extend(layer.bias_params)
+        elif layer.biases is not None:
+            for j, b in enumerate(layer.biases):
+                if b in needs:
+                    contributions.setdefault(b, []).append(f"dZ{name}[:, {j}]")
+        if any(x in needs for x in layer.inputs):
+            backward.append(f"dH{name} = dZ{name} @ W{name}")
+            source = chained.get(name)
+            if source is not None:
+                matrices.setdefault(source.name, []).append(f"dH{name}")
+            else:
+                for i, x in enumerate(layer.inputs):
+                    if x in needs:
+                        contributions.setdefault(x, []).append(f"dH{name}[:, {i}]")
+    scalar_params = {m for code in [*forward, *backward] for m in re.findall(r"\bp\d+\b", code)}
+    # G = Σ of each parameter's entries in the layers' gradients (a shared bias has several)
+    tail = [f"G = bincount(INDEX, concatenate(({', '.join(pieces)},)), NP)"] if pieces \
+        else ["G = zeros(NP)"]
+    for j, p in enumerate(listing.params):
+        if p in contributions:
+            tail += left_sum(f"d{p}", contributions[p])
+            tail.append(f"G[{j}] += total(d{p})")
+    frozen = [j for j, p in enumerate(listing.params) if p not in needs]
+    if frozen:
+        tail.append("G[FROZEN] = 0.0")  # a frozen parameter gets no gradient
+    tail += ["loss = total(" + listing.result + ") * seed",
+             "_c = loss + total(G)", "if _c - _c != 0.0:", "    raise FloatingPointError"]
+    head = _lowered_head(listing, layers, scalar_params)
+    text = "\n".join(forward + backward)
+    local = sorted(n for n in [*namespace("numpy"), "where"] if f"{n}(" in text)
+    local += ["total", "matrix", "zeros", "colsum", "bincount", "concatenate"]
+    sig = "".join(f", {n}={n}" for n in local)
+    names: dict[str, Any] = {"NP": len(listing.params), "INDEX": np.array(index, dtype=np.intp),
+                             "FROZEN": np.array(frozen, dtype=np.intp)}
+    for layer in layers:
+        names[f"I{layer.name}"] = np.array(layer.weights, dtype=np.intp)
+        if layer.bias_params is not None:
+            names[f"J{layer.name}"] = np.array(layer.bias_params, dtype=np.intp)
+    loss_lines = [f"loss = total({listing.result}) * seed", "_c = loss",
+                  "if _c - _c != 0.0:", "    raise FloatingPointError"]
+    return {
+        "forward": _define(f"forward(P, X, seed, *{sig})", [*head, *forward, *loss_lines,
+                                                              "return loss"]),
+        "forward_backward": _define(f"forward_backward(P, X, seed, *{sig})",
+                                    [*head, *forward, *backward, *tail, "return loss, G"]),
+    }, names, constants

@@ -25,12 +25,15 @@ import math
 from typing import Any, Callable, Iterable, Sequence
 
 from ..core import Primitive, Value, enable_grad, topological_order
-from ..core.checks import finite_real, nonnegative_int, one_of
+from ..core.checks import finite_real, nonnegative_int, one_of, positive_real
 from ..core.functions import namespace
-from .emit import BATCH, NUMPY, SCALAR, GeneratedCode, Target, emit
+from .emit import BATCH, LOWERED, NUMPY, SCALAR, GeneratedCode, Target, emit, emit_lowered
+from .lower import find_layers
+from .steps import run_steps
 from .trace import Listing, shape, trace, width
 
-__all__ = ["CompiledGraph", "BatchGraph", "VectorizedBatch", "compile_graph", "compile_batch"]
+__all__ = ["CompiledGraph", "BatchGraph", "VectorizedBatch", "LoweredBatch", "compile_graph",
+           "compile_batch"]
 
 
 # --- the eager oracle -----------------------------------------------------------------------------
@@ -116,8 +119,22 @@ class _Program:
         self.listing = listing
         self.params: tuple[Value, ...] = tuple(params)
         self.node_count = len(listing.instructions)  # values computed per sample and pass
-        functions = {**namespace(target.backend), **(names or {})}
-        self._code = GeneratedCode(emit(listing, target), functions, target.name)
+        self._target = target
+        self._names = {**namespace(target.backend), **(names or {})}
+
+    @property
+    def _code(self) -> GeneratedCode:
+        """The generated code, written on first use (a batch that is only lowered never needs
+        its scalar code)."""
+        code: GeneratedCode | None = self.__dict__.get("_generated")
+        if code is None:
+            code = GeneratedCode(emit(self.listing, self._target), self._names, self._target.name)
+            self.__dict__["_generated"] = code
+        return code
+
+    @_code.setter
+    def _code(self, code: GeneratedCode) -> None:
+        self.__dict__["_generated"] = code
 
     @property
     def source(self) -> str:
@@ -165,7 +182,7 @@ class _Program:
     def _train(self, steps: int, lr: float, params: list[float] | None, X: Any) -> list[float]:
         """Plain SGD ``p ← p − lr · ∂loss/∂p``; see :meth:`CompiledGraph.train`."""
         steps = nonnegative_int(steps, "train: steps")
-        lr = finite_real(lr, "train: lr")
+        lr = positive_real(lr, "train: lr")  # as SGD: lr <= 0 would not descend
         P = self._param_values(params)
         run = self._function("train")
         history: list[float] = []
@@ -284,10 +301,28 @@ class CompiledGraph(_Program):
 
 # --- batches --------------------------------------------------------------------------------------
 class _Batch(_Program):
-    """The interface of a compiled batch: calls take parameter values only (the data is fixed)."""
+    """The interface of a compiled batch: calls take parameter values only (the data is fixed).
+
+    ``penalty`` (optional): a compiled graph over the same parameters only (an L2 term
+    α·Σ p²), added to the batch loss: loss = reduce(losses) + penalty."""
+
+    penalty: CompiledGraph | None = None
 
     def _data(self) -> Any:
         raise NotImplementedError
+
+    def _forward(self, P: Any, X: Any) -> float:
+        loss = super()._forward(P, X)
+        if self.penalty is not None:
+            loss = loss + self.penalty._forward(list(P), [])
+        return loss
+
+    def _forward_backward(self, P: Any, X: Any) -> tuple[float, list[float]]:
+        loss, grads = super()._forward_backward(P, X)
+        if self.penalty is not None:
+            extra, more = self.penalty._forward_backward(list(P), [])
+            loss, grads = loss + extra, [g + h for g, h in zip(grads, more)]
+        return loss, grads
 
     def forward(self, params: Sequence[float] | None = None) -> float:
         """The batch loss at ``params`` (default: the parameters' current ``.data``)."""
@@ -306,7 +341,28 @@ class _Batch(_Program):
 
     def train(self, steps: int, lr: float, params: list[float] | None = None) -> list[float]:
         """Full-batch SGD for ``steps`` steps (as :meth:`CompiledGraph.train`)."""
-        return self._train(steps, lr, params, self._data())
+        if self.penalty is None:
+            return self._train(steps, lr, params, self._data())
+        return self._sgd(steps, lr, params)
+
+    def _sgd(self, steps: int, lr: float, params: list[float] | None) -> list[float]:
+        """SGD through :func:`.steps.run_steps` (the loop in Python, the steps generated)."""
+        from ..nn.optim import SGD
+
+        steps = nonnegative_int(steps, "train: steps")
+        lr = positive_real(lr, "train: lr")
+        values = self._param_values(params)
+        floats = values.tolist() if hasattr(values, "tolist") else list(values)
+        shadow = [Value(x, label=p.label, requires_grad=p.requires_grad)
+                  for p, x in zip(self.params, floats)]
+        history = run_steps(self, SGD(shadow, lr=lr), steps, values)
+        final = values.tolist() if hasattr(values, "tolist") else list(values)
+        if params is None:
+            for p, x in zip(self.params, final):
+                p.data = x
+        else:
+            params[:] = final
+        return history
 
 
 class BatchGraph(_Batch):
@@ -318,8 +374,12 @@ class BatchGraph(_Batch):
     (``'mean'``, as :func:`micrograd_mlp.training.train` forms it).
     """
 
-    def __init__(self, roots: Sequence[Value], params: Sequence[Value], reduction: str) -> None:
+    def __init__(self, roots: Sequence[Value], params: Sequence[Value], reduction: str,
+                 penalty: Value | None = None) -> None:
         self.roots = tuple(roots)
+        self.penalty_root = penalty
+        if penalty is not None:
+            self.penalty = CompiledGraph(penalty, params, ())
         self.reduction = reduction
         self.scale = 1.0 / len(roots) if reduction == "mean" and len(roots) > 1 else 1.0
         structure, leaves = shape(roots[0], params)
@@ -361,6 +421,9 @@ class BatchGraph(_Batch):
         total = Value.sum(losses)
         if self.reduction == "mean" and len(losses) > 1:
             total = total * (1.0 / len(losses))
+        if self.penalty_root is not None:
+            leaves = {id(p): v for p, v in zip(self.params, fresh)}
+            total = total + _rebuild(topological_order(self.penalty_root), leaves)
         return total, fresh
 
     def _eager_forward(self, P: list[float], X: Any) -> float:
@@ -368,6 +431,11 @@ class BatchGraph(_Batch):
 
     def _eager_forward_backward(self, P: list[float], X: Any) -> tuple[float, list[float]]:
         return _gradients(*self._replay(P))
+
+    def lowered(self) -> LoweredBatch:
+        """The same batch with its layers as matrix products and the rest as array code (needs
+        NumPy, imported only here)."""
+        return LoweredBatch(self)
 
     def vectorized(self) -> VectorizedBatch:
         """The same per-sample code over NumPy arrays: one array operation per node for the
@@ -400,6 +468,7 @@ class VectorizedBatch(_Batch):
 
         self._seed = batch.scale
         self._errstate = np.errstate
+        self.penalty = batch.penalty
         super().__init__(batch.listing, batch.params, NUMPY, {"where": np.where, "total": total})
 
     def _data(self) -> list[Any]:
@@ -426,6 +495,123 @@ class VectorizedBatch(_Batch):
         return f"<VectorizedBatch: {len(self.batch.rows)} samples on NumPy arrays>"
 
 
+class LoweredBatch(_Batch):
+    """A :class:`BatchGraph` with its layers lowered to matrix products (:mod:`.lower`).
+
+    The neurons of a layer (affine nodes over the same inputs, then the same activation) become
+    ``Z = H @ W.T + b``, ``A = φ(Z)`` on arrays of the whole batch, and their backward the
+    transposed products; the other nodes (the loss, anything irregular) run as the NumPy target's
+    column code. The same interface as the batch graph; a step whose values are not all finite is
+    run by the eager engine. Results agree with eager to rounding (matrix products sum in another
+    order). ``layers`` lists the groups found; with none, the code is the vectorised one.
+    """
+
+    def __init__(self, batch: BatchGraph) -> None:
+        import numpy as np
+
+        self.batch = batch
+        self.columns = [np.array(column, dtype=float) for column in zip(*batch.rows)]
+        n = len(batch.rows)
+        self.layers = find_layers(batch.listing)
+        self._np = np
+
+        ndarray = np.ndarray
+
+        def total(a: Any) -> float:
+            """Σ over the batch; a value that depends on no row counts n times."""
+            return float(a.sum()) if type(a) is ndarray and a.ndim else float(a) * n
+
+        def matrix(*columns: Any) -> Any:
+            """The (n, k) matrix of k columns (a number or a row-free value fills its column)."""
+            if len(columns) == 1 and type(columns[0]) is ndarray and columns[0].shape == (n,):
+                return columns[0].reshape(n, 1)
+            out = np.empty((n, len(columns)))
+            for j, c in enumerate(columns):
+                out[:, j] = c
+            return out
+
+        def bincount(index: Any, weights: Any, size: int) -> Any:
+            """Σ of ``weights`` per index: each parameter's gradient entries, summed."""
+            return np.bincount(index, weights, size)
+
+        def colsum(a: Any) -> Any:
+            """Σ over the rows (the batch) of each column."""
+            return a.sum(0)
+
+        self._seed = batch.scale
+        self._errstate = np.errstate
+        self.penalty = batch.penalty
+        self.listing = batch.listing
+        self.params = batch.params
+        self.node_count = batch.node_count
+        functions, names, stacked = emit_lowered(batch.listing, self.layers)
+        for key, cols in stacked.items():  # the input matrices: the data, stacked once
+            names[key] = matrix(*(self.columns[c] for c in cols))
+        self._code = GeneratedCode(functions, {
+            **namespace("numpy"), **names, "where": np.where, "total": total, "matrix": matrix,
+            "zeros": np.zeros, "colsum": colsum, "bincount": bincount,
+            "concatenate": np.concatenate}, LOWERED.name)
+
+    def _data(self) -> list[Any]:
+        return self.columns
+
+    def _param_values(self, params: object) -> Any:
+        return self._np.array(super()._param_values(params), dtype=float)
+
+    def _function(self, name: str) -> Callable[..., Any]:
+        fn, errstate = self._code.function(name), self._errstate
+
+        def run(*args: Any) -> Any:
+            with errstate(all="ignore"):
+                return fn(*args)
+
+        return run
+
+    def quiet(self) -> Any:
+        """A context in which NumPy does not warn (what it would warn about - an inf, a nan - is
+        what the code's checks catch); :meth:`gradient_array` runs in it."""
+        return self._errstate(all="ignore")
+
+    def gradient_array(self, P: Any) -> tuple[float, Any]:
+        """``(loss, G)`` at the parameter array ``P`` (G an array), to be called inside
+        :meth:`quiet`; a step the code refuses is run by the eager engine (its error raised, or
+        its non-finite gradient returned)."""
+        try:
+            loss, G = self._code.function("forward_backward")(P, self.columns, self._seed)
+        except (ArithmeticError, ValueError):
+            loss, grads = self.batch.eager_forward_backward(P.tolist())
+            return loss, self._np.array(grads, dtype=float)
+        if self.penalty is not None:
+            extra, more = self.penalty._forward_backward(P.tolist(), [])
+            loss, G = loss + extra, G + self._np.array(more)
+        return loss, G
+
+    def forward_backward(self, params: Sequence[float] | None = None
+                         ) -> tuple[float, list[float]]:
+        """``(batch loss, [∂loss/∂p for p in params])``; nothing is written to any Value."""
+        with self.quiet():
+            loss, G = self.gradient_array(self._param_values(params))
+        return loss, [g + 0.0 for g in G.tolist()]
+
+    def train(self, steps: int, lr: float, params: list[float] | None = None) -> list[float]:
+        """Full-batch SGD for ``steps`` steps (as :meth:`CompiledGraph.train`)."""
+        return self._sgd(steps, lr, params)
+
+    def _forward(self, P: Any, X: Any) -> float:
+        with self.quiet():
+            return super()._forward(P, X)
+
+    def _eager_forward(self, P: list[float], X: Any) -> float:
+        return self.batch.replay(list(P)).data
+
+    def _eager_forward_backward(self, P: list[float], X: Any) -> tuple[float, list[float]]:
+        return self.batch.eager_forward_backward(list(P))
+
+    def __repr__(self) -> str:
+        return (f"<LoweredBatch: {len(self.batch.rows)} samples, {len(self.layers)} layers as "
+                f"matrix products>")
+
+
 # --- building them --------------------------------------------------------------------------------
 def compile_graph(root: Value, params: object = (), inputs: object = ()) -> CompiledGraph:
     """Trace ``root``'s graph and generate straight-line forward/backward code for it.
@@ -445,20 +631,23 @@ def compile_graph(root: Value, params: object = (), inputs: object = ()) -> Comp
 
 
 def compile_batch(losses: Sequence[Value] | Value, params: object = (),
-                  reduction: str = "mean") -> BatchGraph:
+                  reduction: str = "mean", penalty: Value | None = None) -> BatchGraph:
     """Compile per-sample losses of identical structure into one generated loop over the batch.
 
     ``losses[s]`` is sample ``s``'s loss graph (e.g. ``mse(model(x), t)``), all built by the same
     operations; every leaf not in ``params`` (inputs, targets, constants) is read per sample from
     :attr:`BatchGraph.rows`. The batch loss is the mean (or the sum) of the losses, exactly as
     :func:`micrograd_mlp.training.train` forms it, so ``compile_batch(...).train(steps, lr)``
-    follows ``training.train``'s trajectory.
+    follows ``training.train``'s trajectory. ``penalty``: a Value computed from the parameters
+    alone (e.g. an L2 term ``α·Σ p·p``), added to the batch loss.
     """
     one_of(reduction, "compile_batch: reduction", ("mean", "sum"))
+    if penalty is not None and not isinstance(penalty, Value):
+        raise TypeError(f"compile_batch: penalty must be a Value, got {type(penalty).__name__}")
     roots = [losses] if isinstance(losses, Value) else list(losses)
     if not roots:
         raise ValueError("compile_batch: losses is empty")
     for i, r in enumerate(roots):
         if not isinstance(r, Value):
             raise TypeError(f"compile_batch: losses[{i}] must be a Value, got {type(r).__name__}")
-    return BatchGraph(roots, _leaves(params, "params"), reduction)
+    return BatchGraph(roots, _leaves(params, "params"), reduction, penalty)

@@ -17,8 +17,11 @@ backend ``x if c else y`` becomes ``where(c, x, y)``.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import math
 import operator
+import re
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .inline import Inline, parse
@@ -161,78 +164,119 @@ class _Vectorize(ast.NodeTransformer):
         return expr
 
 
-def _placeholder(name: str) -> str:
-    return f"__{name}__"
+_NUMBER_START = frozenset("-.0123456789")  # an operand's code is a name (v12) or a number (-0.5)
 
 
-def _width(ins: Instruction) -> int:
-    return width(ins.op, len(ins.operands), ins.constant)
+def _terms(ins: Instruction) -> list[dict[str, str]]:
+    """For each term of an n-ary node, the rule's names bound to it (``w → w_i``, ``x → x_i``,
+    ``out`` → the node)."""
+    op = ins.op
+    n = width(op, len(ins.operands), ins.constant)
+    groups = [ins.operands[j * n:(j + 1) * n] for j in range(len(op.terms))]
+    return [{**dict(zip(op.terms, operands)), "out": ins.target} for operands in zip(*groups)]
 
 
-def _term(ins: Instruction, i: int) -> dict[str, str]:
-    """The rule's names bound to term ``i`` of an n-ary node (``w → w_i``, ``x → x_i``)."""
-    n = _width(ins)
-    return {name: ins.operands[j * n + i] for j, name in enumerate(ins.op.terms)}
+def _names(ins: Instruction) -> dict[str, str]:
+    """A unary or binary node's rule names bound to it (``a``, ``b``, ``out``)."""
+    return {**dict(zip(ins.op.operand_names, ins.operands)), "out": ins.target}
+
+
+@dataclass
+class _Shape:
+    """The code of every node of one shape (op, constant, which operands are which numbers), as
+    templates over the operands' positions: ``{out} = {0} * {2} + {1} * 0.5``."""
+
+    node: Instruction  # a node of the shape: variable operand j named __j__, the result __out__
+    forward: list[str]
+    partials: dict[int, str] = field(default_factory=dict)  # filled as they are asked for
+
+
+def _template(code: str) -> str:
+    """``code`` written for a shape's node, as a template (``__3__`` → ``{3}``)."""
+    return re.sub(r"__(\d+|out)__", r"{\1}", code.replace("{", "{{").replace("}", "}}"))
 
 
 class Rules:
-    """The table's rules as code for one backend (``"float"`` or ``"numpy"``)."""
+    """The table's rules as code for one backend (``"float"`` or ``"numpy"``).
+
+    The work is done once per *shape* of node, into templates; a node of a shape seen before
+    costs one string format per line (a graph of 10⁵ nodes has a handful of shapes).
+    """
 
     def __init__(self, backend: str) -> None:
         self.backend = backend
-        self._done: dict[tuple[Any, ...], str] = {}  # per shape, see expression()
+        self._shapes: dict[tuple[Any, ...], _Shape] = {}
+        self._expressions: dict[tuple[Any, ...], str] = {}
 
-    def expression(self, rule: str, names: dict[str, str], k: float | None, out: str) -> str:
-        """``rule`` with each of its names (``a``, ``w`` ...) replaced by ``names[name]`` (a
-        variable or a number), ``out`` by ``out`` and ``k`` by its value, folded.
+    def forward_lines(self, ins: Instruction) -> list[str]:
+        """Lines computing ``ins.target`` from its operands by the table's forward rule."""
+        shape = self._shape(ins)
+        return [line.format(*ins.operands, out=ins.target) for line in shape.forward]
 
-        The work is done once per *shape* (which names are which numbers); after that only the
-        variables are filled in, so a graph of 10⁵ nodes costs 10⁵ string substitutions.
-        """
-        key = (rule, k, tuple(sorted((n, c) for n, c in names.items() if is_constant(c))))
-        text = self._done.get(key)
+    def partials(self, ins: Instruction, wanted: list[int]) -> list[str]:
+        """Code for ∂(ins.target)/∂(operand ``i``) for each ``i`` in ``wanted``, by the table's
+        rule for that operand (for an n-ary node: the rule of its term's group, or the extra's)."""
+        shape = self._shape(ins)
+        codes = []
+        for i in wanted:
+            template = shape.partials.get(i)
+            if template is None:
+                template = shape.partials[i] = _template(self._partial(shape.node, i))
+            codes.append(template.format(*ins.operands, out=ins.target))
+        return codes
+
+    def _shape(self, ins: Instruction) -> _Shape:
+        start = _NUMBER_START
+        key = (id(ins.op), ins.constant, *[o if o[0] in start else None for o in ins.operands])
+        shape = self._shapes.get(key)
+        if shape is None:
+            node = dataclasses.replace(ins, target="__out__", operands=tuple(
+                o if o[0] in start else f"__{j}__" for j, o in enumerate(ins.operands)))
+            shape = self._shapes[key] = _Shape(node, list(map(_template, self._forward(node))))
+        return shape
+
+    # --- the rules, on one node ----------------------------------------------------------------
+    def _forward(self, ins: Instruction) -> list[str]:
+        op = ins.op
+        if op.arity > 0:
+            return [f"{ins.target} = {self._expression(ins, op.forward, _names(ins))}"]
+        terms = [self._expression(ins, op.forward, term) for term in _terms(ins)]
+        if len(ins.operands) > len(op.terms) * len(terms):
+            terms.append(ins.operands[-1])  # the extra operand (affine's bias), added as it is
+        return left_sum(ins.target, terms)
+
+    def _partial(self, ins: Instruction, i: int) -> str:
+        op = ins.op
+        if op.arity > 0:
+            return self._expression(ins, op.partials[i], _names(ins))
+        n, groups = width(op, len(ins.operands), ins.constant), len(op.terms)
+        if i < groups * n:  # operand i is term i % n of group i // n (only that term is bound:
+            j = i % n  # binding all n per operand would cost n² for a wide node)
+            term = {name: ins.operands[g * n + j] for g, name in enumerate(op.terms)}
+            return self._expression(ins, op.partials[i // n], {**term, "out": ins.target})
+        return self._expression(ins, op.partials[groups], {"out": ins.target})  # the extra
+
+    def _expression(self, ins: Instruction, rule: str, names: dict[str, str]) -> str:
+        """``rule`` with each of its names (``a``, ``w``, ``out`` ...) replaced by ``names[name]``
+        (a variable or a number) and ``k`` by the node's constant, then folded."""
+        key = (id(ins.op), rule, ins.constant,
+               *(c if is_constant(c) else None for c in names.values()))
+        text = self._expressions.get(key)
         if text is None:
-            substitutes: dict[str, ast.expr] = {
-                n: _number(float(c)) if is_constant(c) else ast.Name(_placeholder(n), ast.Load())
+            fields: dict[str, ast.expr] = {
+                n: _number(float(c)) if is_constant(c) else ast.Name(f"_{n}_", ast.Load())
                 for n, c in names.items()}
-            substitutes["out"] = ast.Name(_placeholder("out"), ast.Load())
-            substitutes["k"] = _number(k) if k is not None else ast.Constant(None)
+            k = ins.constant
+            fields["k"] = _number(k) if k is not None else ast.Constant(None)
             tree = parse(rule)
             assert isinstance(tree, ast.Expression)
-            body = _Fold(substitutes).visit(tree.body)
+            body = _Fold(fields).visit(tree.body)
             if self.backend == "float":
                 body = _Fold().visit(Inline().visit(body))
             else:
                 body = _Vectorize().visit(body)
-            text = self._done[key] = ast.unparse(body)
+            text = self._expressions[key] = ast.unparse(body)
         for n, c in names.items():
             if not is_constant(c):
-                text = text.replace(_placeholder(n), c)
-        return text.replace(_placeholder("out"), out)
-
-    def forward_lines(self, ins: Instruction) -> list[str]:
-        """Lines computing ``ins.target`` from its operands by the table's forward rule."""
-        op = ins.op
-        if op.arity > 0:
-            names = dict(zip(op.operand_names, ins.operands))
-            code = self.expression(op.forward, names, ins.constant, ins.target)
-            return [f"{ins.target} = {code}"]
-        n = _width(ins)
-        terms = [self.expression(op.forward, _term(ins, i), ins.constant, ins.target)
-                 for i in range(n)]
-        if len(ins.operands) > len(op.terms) * n:
-            terms.append(ins.operands[-1])  # the extra operand (affine's bias), added as it is
-        return left_sum(ins.target, terms)
-
-    def partial(self, ins: Instruction, index: int) -> str:
-        """Code for ∂(ins.target)/∂(operand ``index``), by the table's rule for that operand."""
-        op = ins.op
-        if op.arity > 0:
-            names = dict(zip(op.operand_names, ins.operands))
-            rule = op.partials[index]
-        else:
-            n = _width(ins)
-            group = index // n if index < len(op.terms) * n else len(op.terms)
-            names = _term(ins, index % n) if group < len(op.terms) else {}
-            rule = op.partials[group]
-        return self.expression(rule, names, ins.constant, ins.target)
+                text = text.replace(f"_{n}_", c)
+        return text

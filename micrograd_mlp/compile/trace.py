@@ -94,12 +94,17 @@ def trace(root: Value, params: Sequence[Value] = (), inputs: Sequence[Value] = (
     """The listing of ``root``'s graph (``params``, ``inputs``: distinct leaf Values)."""
     named: dict[int, str] = {id(p): f"p{j}" for j, p in enumerate(params)}
     named.update({id(x): f"x{j}" for j, x in enumerate(inputs)})
-    differentiable = {f"p{j}" for j in range(len(params))}
+    # a frozen parameter (requires_grad=False) keeps its name but gets no gradient
+    differentiable = {f"p{j}" for j, p in enumerate(params) if p.requires_grad}
     instructions: list[Instruction] = []
     for i, node in enumerate(topological_order(root)):
         key = id(node)
         if node.op is None:
-            named.setdefault(key, literal(node.data))
+            if key not in named:
+                if not math.isfinite(node.data):  # .data set by hand past Value's checks
+                    raise ValueError(f"compile_graph: constant leaf {node.label or '?'} has the "
+                                     f"non-finite value {node.data!r}; expected a finite float")
+                named[key] = literal(node.data)
             continue
         operands = tuple(named[id(a)] for a in node.operands)
         if all(map(is_constant, operands)):  # a constant subgraph: its traced value
@@ -127,12 +132,14 @@ def shape(root: Value, params: Sequence[Value]) -> tuple[list[tuple[object, ...]
     param_index = {id(p): j for j, p in enumerate(params)}
     structure: list[tuple[object, ...]] = []
     others: list[Value] = []
-    for v in order:
-        if v.op is None:
+    add, other, at = structure.append, others.append, position.__getitem__
+    for v in order:  # (the slots themselves: the properties cost a call per node)
+        op = v._op
+        if op is None:
             j = param_index.get(id(v), -1)
-            structure.append(("leaf", j))
+            add(("leaf", j))
             if j < 0:
-                others.append(v)
+                other(v)
         else:
-            structure.append((v.op.name, v.attribute, tuple(position[id(a)] for a in v.operands)))
+            add((op, v._k, tuple(map(at, map(id, v._prev)))))
     return structure, others

@@ -43,8 +43,9 @@ from contextlib import ContextDecorator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Sequence
 
-from .errors import OpDomainError, OpError, OpOverflowError, OpZeroDivisionError
+from .errors import OpDomainError, OpError, OpOverflowError, OpZeroDivisionError, reduce_error
 from .generated import local_partials
+from .modes import ModeSwitch
 
 if TYPE_CHECKING:  # pragma: no cover
     from .table import Primitive
@@ -55,6 +56,8 @@ __all__ = ["AnomalyError", "detect_anomaly", "is_anomaly_enabled"]
 _ANOMALY: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "micrograd_mlp_detect_anomaly", default=False
 )
+
+_ANOMALY_SWITCH = ModeSwitch("micrograd_mlp_detect_anomaly")
 
 #: At most this many labels are listed on each side of the failing node.
 MAX_LABELS = 12
@@ -77,6 +80,9 @@ class AnomalyError(ArithmeticError):
     operands: tuple[Any, ...] = ()
     ancestors: tuple[str, ...] = ()
     descendants: tuple[str, ...] = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable (multiprocessing), Values as leaves
+        return reduce_error(self)
 
 
 class AnomalyOverflowError(AnomalyError, OpOverflowError):
@@ -126,20 +132,19 @@ class detect_anomaly(ContextDecorator):
     """
 
     def __init__(self, enabled: bool = True) -> None:
-        self.enabled = bool(enabled)
-        self._tokens: list[contextvars.Token[bool]] = []  # a stack: one instance may be nested
+        self.enabled = bool(enabled)  # (what to restore is kept per thread/task: ModeSwitch)
 
     def _recreate_cm(self) -> detect_anomaly:
         # as a decorator, each call gets its own instance (recursion, several threads)
         return type(self)(self.enabled)
 
     def __enter__(self) -> detect_anomaly:
-        self._tokens.append(_ANOMALY.set(self.enabled))
+        _ANOMALY_SWITCH.enter(_ANOMALY, self.enabled)
         return self
 
     def __exit__(self, exc_type: type | None, exc: BaseException | None,
                  tb: TracebackType | None) -> Literal[False]:
-        _ANOMALY.reset(self._tokens.pop())
+        _ANOMALY_SWITCH.exit(_ANOMALY)
         if (self.enabled and isinstance(exc, OpError) and exc.phase == "forward"
                 and not isinstance(exc, AnomalyError)):
             raise _enrich_forward_error(exc).with_traceback(tb) from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .anomaly import _ANOMALY, checked_propagate
+from .errors import OpOverflowError
 from .generated import propagate, value_partials
 from .modes import enable_grad
 from .value import Value, topological_order
@@ -52,6 +53,14 @@ def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = Fa
         finally:
             for node, old in previous.items():
                 node.grad = old
+        for i, x in enumerate(wanted):
+            g = found.get(id(x), 0.0)
+            if g - g != 0.0:  # a Value cannot hold it; backward() would leave it in .grad
+                err = OpOverflowError(
+                    f"grad: ∂output/∂inputs[{i}] is not a finite float ({g!r}): the gradient "
+                    "overflowed on the way back; run it under detect_anomaly() to name the op")
+                err.phase, err.node = "backward", x
+                raise err
         return [Value(found.get(id(x), 0.0)) for x in wanted]
 
     grads: dict[Value, Value] = {output: Value(1.0)}

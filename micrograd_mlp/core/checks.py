@@ -29,13 +29,22 @@ MAX_SHOWN = 60
 
 def shown(x: object) -> str:
     """``type: repr`` of ``x`` for a message, cut to :data:`MAX_SHOWN` characters."""
+    if isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > 200:
+        # (repr of an int above 4,300 digits raises; a long one says nothing more)
+        return f"{type(x).__name__}: an integer of about {_digits(x)} digits"
     try:
         text = repr(x)
     except Exception:  # a hostile __repr__ must not hide the real error
         text = object.__repr__(x)
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:MAX_SHOWN * 4])
     if len(text) > MAX_SHOWN:
         text = text[: MAX_SHOWN - 3] + "..."
     return f"{type(x).__name__}: {text}"
+
+
+def _digits(x: int) -> int:
+    """About how many decimal digits ``x`` has (from its bit length: no string conversion)."""
+    return max(1, int(abs(x).bit_length() * 0.30103) + 1)
 
 
 def integer(x: object, what: str, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -47,10 +56,17 @@ def integer(x: object, what: str, minimum: int | None = None, maximum: int | Non
     except TypeError:
         raise TypeError(f"{what} must be an integer, got {shown(x)}") from None
     if minimum is not None and value < minimum:
-        raise ValueError(f"{what} must be at least {minimum}, got {value}")
+        raise ValueError(f"{what} must be at least {minimum}, got {_number(value)}")
     if maximum is not None and value > maximum:
-        raise ValueError(f"{what} must be at most {maximum}, got {value}")
+        raise ValueError(f"{what} must be at most {maximum}, got {_number(value)}")
     return value
+
+
+def _number(value: int) -> str:
+    """``value`` for a message: itself, or its size when it is too long to print."""
+    if value.bit_length() <= 200:
+        return str(value)
+    return f"an integer of about {_digits(value)} digits"
 
 
 def positive_int(x: object, what: str, maximum: int | None = None) -> int:
@@ -72,7 +88,8 @@ def finite_real(x: object, what: str) -> float:
     try:
         value = float(x)
     except OverflowError:
-        raise ValueError(f"{what} must be finite, got an integer too large for a float") from None
+        raise ValueError(f"{what} must be finite, got an integer too large for a float "
+                         f"(about {_digits(int(x))} digits)") from None  # type: ignore[call-overload]
     if not math.isfinite(value):
         raise ValueError(f"{what} must be finite, got {value!r}")
     return value

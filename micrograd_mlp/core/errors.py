@@ -35,7 +35,7 @@ class OpError(ArithmeticError):
     node: Any = None
 
     def __reduce__(self) -> tuple[Any, ...]:  # picklable: multiprocessing can carry it back
-        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+        return reduce_error(self)
 
 
 class OpDomainError(OpError, ValueError):
@@ -48,6 +48,25 @@ class OpOverflowError(OpError, OverflowError):
 
 class OpZeroDivisionError(OpError, ZeroDivisionError):
     """Division by zero."""
+
+
+def reduce_error(err: BaseException) -> tuple[Any, ...]:
+    """``__reduce__`` of an engine error: its class, message and attributes, each Value in them
+    (``node``, ``operands``) carried as a *leaf* with the same data, gradient and label - not its
+    graph, which may be millions of nodes deep (pickle would recurse through it)."""
+    state = {key: _portable(value) for key, value in err.__dict__.items()}
+    return (_rebuild, (type(err), err.args, state))
+
+
+def _portable(x: Any) -> Any:
+    if isinstance(x, tuple):
+        return tuple(_portable(v) for v in x)
+    if hasattr(x, "_prev") and hasattr(x, "_op"):  # a Value (errors.py cannot import value.py)
+        leaf = object.__new__(type(x))
+        leaf.data, leaf.grad, leaf.label = x.data, x.grad, x.label
+        leaf._op, leaf._prev, leaf._k, leaf._requires_grad = None, (), None, True
+        return leaf
+    return x
 
 
 def _rebuild(cls: type, args: tuple[Any, ...], state: dict[str, Any]) -> BaseException:

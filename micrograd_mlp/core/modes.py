@@ -10,7 +10,7 @@ import contextvars
 from contextlib import ContextDecorator
 from typing import Any
 
-__all__ = ["no_grad", "enable_grad", "is_grad_enabled"]
+__all__ = ["no_grad", "enable_grad", "is_grad_enabled", "ModeSwitch"]
 
 #: Read by every op (``value.py``): record the graph, or make leaves.
 _GRAD_ENABLED: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -18,24 +18,54 @@ _GRAD_ENABLED: contextvars.ContextVar[bool] = contextvars.ContextVar(
 )
 
 
+class ModeSwitch:
+    """Per-context bookkeeping of a ``with`` block that sets a :mod:`contextvars` switch.
+
+    ``enter(var, value)`` sets ``var`` and remembers the token *in the current context* (a second
+    context variable holds a stack of tokens), so one context-manager instance shared by several
+    threads or asyncio tasks works: each restores its own switch on exit. (Tokens kept on the
+    instance would be restored by whichever thread exits first - in the wrong context.)
+    """
+
+    def __init__(self, name: str) -> None:
+        self._stack: contextvars.ContextVar[tuple[Any, ...]] = contextvars.ContextVar(
+            f"{name}_tokens", default=())
+
+    def enter(self, var: contextvars.ContextVar[bool], value: bool) -> None:
+        token = var.set(value)
+        self._stack.set((token, self._stack.get()))  # a linked stack: O(1) per enter
+
+    def exit(self, var: contextvars.ContextVar[bool]) -> None:
+        stack = self._stack.get()
+        if not stack:
+            raise RuntimeError(f"{var.name}: exit without a matching enter in this thread/task")
+        token, rest = stack
+        self._stack.set(rest)
+        var.reset(token)
+
+
+_GRAD_SWITCH = ModeSwitch("micrograd_mlp_grad_enabled")
+
+
 class _GradMode(ContextDecorator):
-    """Set graph recording to ``_enabled`` for a ``with`` block or a decorated function."""
+    """Set graph recording to ``_enabled`` for a ``with`` block or a decorated function.
+
+    One instance may be nested, and shared by several threads or tasks at once: what to restore
+    is kept per thread/task (:class:`ModeSwitch`), never on the instance.
+    """
 
     _enabled: bool
-
-    def __init__(self) -> None:
-        self._tokens: list[contextvars.Token[bool]] = []  # a stack: one instance may be nested
 
     def _recreate_cm(self) -> _GradMode:
         # as a decorator, each call gets its own instance (recursion, several threads)
         return type(self)()
 
     def __enter__(self) -> _GradMode:
-        self._tokens.append(_GRAD_ENABLED.set(self._enabled))
+        _GRAD_SWITCH.enter(_GRAD_ENABLED, self._enabled)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        _GRAD_ENABLED.reset(self._tokens.pop())
+        _GRAD_SWITCH.exit(_GRAD_ENABLED)
 
 
 class no_grad(_GradMode):

@@ -55,15 +55,54 @@ def _check_data(data: object) -> float:
         except OverflowError:  # an int beyond the float range: as infinite as inf
             raise ValueError(
                 f"Value data must be finite, got {type(data).__name__} too large for a float "
-                f"(about 10**{len(str(abs(int(data)))) - 1})"  # type: ignore[call-overload]
+                f"(about 10**{_digits(data) - 1})"  # (never str() of it: CPython's digit limit)
             ) from None
     else:
         raise TypeError(
-            f"Value data must be a real number (int or float), got {type(data).__name__}: {data!r}"
+            f"Value data must be a real number (int or float), got {type(data).__name__}: "
+            f"{_short(data)}"
         )
     if value - value != 0.0:
         raise ValueError(f"Value data must be finite, got {value!r}")
     return value
+
+
+def _digits(x: object) -> int:
+    """About how many decimal digits an integral number has, without converting it to a string."""
+    try:
+        bits = abs(int(x)).bit_length()  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    return max(1, int(bits * 0.30103) + 1)
+
+
+def _constant_k(x: object, op_name: str, what: str, kinds: str = "a real number") -> float:
+    """An op's number constant (an exponent, a slope) as a finite float, or a clear refusal.
+
+    A non-finite constant would give a finite result with a NaN derivative (``0.5 ** inf`` is 0,
+    its derivative inf · 0), so it is refused like a non-finite Value.
+    """
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{op_name}: {what} must be {kinds}, got {type(x).__name__}: {_short(x)}")
+    try:
+        k = float(x)
+    except OverflowError:
+        raise ValueError(f"{op_name}: {what} must be finite, got an integer too large for a float "
+                         f"(about 10**{_digits(x) - 1})") from None
+    if k - k != 0.0:
+        raise ValueError(f"{op_name}: {what} must be finite, got {k!r}")
+    return k
+
+
+def _short(x: object) -> str:
+    """A bounded repr of ``x`` for a message (a huge int or string is not printed whole)."""
+    if isinstance(x, int) and x.bit_length() > 200:
+        return f"an integer of about {_digits(x)} digits"
+    try:
+        text = repr(x)
+    except Exception:  # a hostile __repr__ must not hide the real error
+        text = object.__repr__(x)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _leaf(data: float, label: str | None = None) -> Value:
@@ -106,7 +145,8 @@ def _constant(x: object, op_name: str) -> Value:
     if isinstance(x, numbers.Real) and not isinstance(x, bool):
         return Value(x)  # type: ignore[arg-type]
     raise TypeError(
-        f"{op_name}: operand must be a Value or a real number, got {type(x).__name__}: {x!r}"
+        f"{op_name}: operand must be a Value or a real number, got {type(x).__name__}: "
+        f"{_short(x)}"
     )
 
 
@@ -129,7 +169,7 @@ class Value:
     (4.0, 2.0)
     """
 
-    __slots__ = ("data", "grad", "label", "_op", "_prev", "_k", "_requires_grad")
+    __slots__ = ("data", "grad", "label", "_op", "_prev", "_k", "_requires_grad", "_saved")
 
     data: float
     grad: float
@@ -138,6 +178,7 @@ class Value:
     _prev: tuple[Value, ...]
     _k: float | None
     _requires_grad: bool  # set on leaves only (an op node is never frozen)
+    _saved: float  # backward keeps the gradient it found here, to undo a failed pass
 
     def __init__(self, data: Number, label: str | None = None, requires_grad: bool = True) -> None:
         self.data = _check_data(data)
@@ -203,25 +244,22 @@ class Value:
     # --- operators that choose a primitive -----------------------------------------------------
     def __pow__(self, exponent: Value | Number) -> Value:
         """``x ** 3`` (a constant exponent: powc) or ``x ** y`` (a Value exponent: pow)."""
-        if type(exponent) is int or type(exponent) is float:  # the common case first
+        if type(exponent) is float and exponent - exponent == 0.0:  # the common cases first
+            return self._powc(exponent)
+        if type(exponent) is int and -4503599627370496 < exponent < 4503599627370496:
             return self._powc(float(exponent))
         if isinstance(exponent, Value):
             return self._pow(exponent)
-        if isinstance(exponent, numbers.Real) and not isinstance(exponent, bool):
-            return self._powc(float(exponent))
-        raise TypeError(
-            f"pow: exponent must be a Value or a real number, got {type(exponent).__name__}: "
-            f"{exponent!r}"
-        )
+        return self._powc(_constant_k(exponent, "pow", "exponent", "a Value or a real number"))
 
     def __pos__(self) -> Value:
         return self
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """``x`` for x > 0, else ``slope · x``."""
-        if not isinstance(slope, numbers.Real) or isinstance(slope, bool):
-            raise TypeError(f"leaky_relu: slope must be a real number, got {type(slope).__name__}")
-        return self._leaky_relu(float(slope))
+        if type(slope) is not float or slope - slope != 0.0:
+            slope = _constant_k(slope, "leaky_relu", "slope")
+        return self._leaky_relu(slope)
 
     # Comparisons look at the data only (no graph); equality stays identity so Values hash.
     # Anything but a Value or a real number: NotImplemented, so Python raises its TypeError.
@@ -256,17 +294,36 @@ class Value:
             self.grad += gradient
             return
         frozen: list[Value] = []
-        order = _walk(self, False, frozen)  # op nodes only: leaves need no reset, push nothing
-        for node in order:
-            node.grad = 0.0
+        order = _backward_walk(self, frozen)  # every .grad saved in ._saved; op nodes now at 0
         self.grad += gradient
-        kept = [leaf.grad for leaf in frozen]
-        if _ANOMALY.get():  # inside detect_anomaly(): the checked twin (one read per pass)
-            checked_propagate(order)
-        else:
-            propagate(order)
-        for leaf, g in zip(frozen, kept):  # a frozen leaf receives no gradient
-            leaf.grad = g
+        try:
+            if _ANOMALY.get():  # inside detect_anomaly(): the checked twin (one read per pass)
+                checked_propagate(order)
+            else:
+                propagate(order)
+        except BaseException:  # a rule failed (or Ctrl-C): every .grad back as it was
+            for node in _walk(self, True):
+                node.grad = node._saved
+            raise
+        for leaf in frozen:  # a frozen leaf receives no gradient
+            leaf.grad = leaf._saved
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+        """A copy of this Value and its whole graph (shared nodes stay shared), made without
+        recursion, so a graph of any depth copies (``copy.deepcopy``)."""
+        keep = memo.setdefault(id(memo), [])  # what copy._keep_alive does: ids stay unique
+        for node in _walk(self, True):  # operands before results
+            if id(node) in memo:
+                continue
+            twin = _new(Value)
+            twin.data, twin.grad, twin.label = node.data, node.grad, node.label
+            twin._op, twin._k = node._op, node._k
+            twin._prev = tuple([memo[id(p)] for p in node._prev])
+            if node._op is None:
+                twin._requires_grad = node._requires_grad
+            memo[id(node)] = twin
+            keep.append(node)
+        return memo[id(self)]  # type: ignore[no-any-return]
 
     def detach(self) -> Value:
         """A new leaf with the same data and label, cut off from this graph."""
@@ -277,7 +334,8 @@ class Value:
 
     def __add__(self, other: Value | float) -> Value:
         """a + b.  ∂(a + b)/∂a = 1;  ∂(a + b)/∂b = 1"""
-        c = other if type(other) is Value else _constant(other, "add")
+        c = other if type(other) is Value else (  # a finite float is the common constant
+            _leaf(other) if type(other) is float and other - other == 0.0 else _constant(other, "add"))
         a = self.data
         b = c.data
         out = a + b
@@ -299,7 +357,8 @@ class Value:
 
     def __radd__(self, other: Value | float) -> Value:
         """a + b.  ∂(a + b)/∂a = 1;  ∂(a + b)/∂b = 1"""
-        c = other if type(other) is Value else _constant(other, "add")
+        c = other if type(other) is Value else (  # a finite float is the common constant
+            _leaf(other) if type(other) is float and other - other == 0.0 else _constant(other, "add"))
         a = c.data
         b = self.data
         out = a + b
@@ -321,7 +380,8 @@ class Value:
 
     def __sub__(self, other: Value | float) -> Value:
         """a − b.  ∂(a − b)/∂a = 1;  ∂(a − b)/∂b = −1"""
-        c = other if type(other) is Value else _constant(other, "sub")
+        c = other if type(other) is Value else (  # a finite float is the common constant
+            _leaf(other) if type(other) is float and other - other == 0.0 else _constant(other, "sub"))
         a = self.data
         b = c.data
         out = a - b
@@ -343,7 +403,8 @@ class Value:
 
     def __rsub__(self, other: Value | float) -> Value:
         """a − b.  ∂(a − b)/∂a = 1;  ∂(a − b)/∂b = −1"""
-        c = other if type(other) is Value else _constant(other, "sub")
+        c = other if type(other) is Value else (  # a finite float is the common constant
+            _leaf(other) if type(other) is float and other - other == 0.0 else _constant(other, "sub"))
         a = c.data
         b = self.data
         out = a - b
@@ -365,7 +426,8 @@ class Value:
 
     def __mul__(self, other: Value | float) -> Value:
         """a·b.  ∂(a·b)/∂a = b;  ∂(a·b)/∂b = a"""
-        c = other if type(other) is Value else _constant(other, "mul")
+        c = other if type(other) is Value else (  # a finite float is the common constant
+            _leaf(other) if type(other) is float and other - other == 0.0 else _constant(other, "mul"))
         a = self.data
         b = c.data
         out = a * b
@@ -387,7 +449,8 @@ class Value:
 
     def __rmul__(self, other: Value | float) -> Value:
         """a·b.  ∂(a·b)/∂a = b;  ∂(a·b)/∂b = a"""
-        c = other if type(other) is Value else _constant(other, "mul")
+        c = other if type(other) is Value else (  # a finite float is the common constant
+            _leaf(other) if type(other) is float and other - other == 0.0 else _constant(other, "mul"))
         a = c.data
         b = self.data
         out = a * b
@@ -409,7 +472,8 @@ class Value:
 
     def __truediv__(self, other: Value | float) -> Value:
         """a / b.  ∂(a/b)/∂a = 1/b;  ∂(a/b)/∂b = −a/b²"""
-        c = other if type(other) is Value else _constant(other, "div")
+        c = other if type(other) is Value else (  # a finite float is the common constant
+            _leaf(other) if type(other) is float and other - other == 0.0 else _constant(other, "div"))
         a = self.data
         b = c.data
         try:
@@ -434,7 +498,8 @@ class Value:
 
     def __rtruediv__(self, other: Value | float) -> Value:
         """a / b.  ∂(a/b)/∂a = 1/b;  ∂(a/b)/∂b = −a/b²"""
-        c = other if type(other) is Value else _constant(other, "div")
+        c = other if type(other) is Value else (  # a finite float is the common constant
+            _leaf(other) if type(other) is float and other - other == 0.0 else _constant(other, "div"))
         a = c.data
         b = self.data
         try:
@@ -479,7 +544,8 @@ class Value:
 
     def _pow(self, other: Value | float) -> Value:
         """a^b.  ∂(aᵇ)/∂a = b·aᵇ⁻¹;  ∂(aᵇ)/∂b = aᵇ·ln a"""
-        c = other if type(other) is Value else _constant(other, "pow")
+        c = other if type(other) is Value else (  # a finite float is the common constant
+            _leaf(other) if type(other) is float and other - other == 0.0 else _constant(other, "pow"))
         a = self.data
         b = c.data
         try:
@@ -504,7 +570,8 @@ class Value:
 
     def __rpow__(self, other: Value | float) -> Value:
         """a^b.  ∂(aᵇ)/∂a = b·aᵇ⁻¹;  ∂(aᵇ)/∂b = aᵇ·ln a"""
-        c = other if type(other) is Value else _constant(other, "pow")
+        c = other if type(other) is Value else (  # a finite float is the common constant
+            _leaf(other) if type(other) is float and other - other == 0.0 else _constant(other, "pow"))
         a = c.data
         b = self.data
         try:
@@ -901,3 +968,39 @@ def _walk(root: Value, leaves: bool, frozen: list[Value] | None = None) -> list[
                 frozen.append(child)
     return order
 
+
+def _backward_walk(root: Value, frozen: list[Value]) -> list[Value]:
+    """:func:`_walk` for ``backward``: the op nodes in order, each reset to a gradient of 0.
+
+    As it goes it keeps every node's and every leaf's gradient in ``._saved`` (what a failed pass
+    puts back: all or nothing), and lists the frozen leaves (``requires_grad=False``) in ``frozen``.
+    """
+    order: list[Value] = []
+    append = order.append
+    visited: set[Value] = set()
+    seen = visited.add
+    stack: list[Value | None] = [root]
+    push = stack.append
+    pop = stack.pop
+    while stack:
+        node = pop()
+        if node is None:
+            node = pop()
+            append(node)  # type: ignore[arg-type]
+            node._saved = node.grad  # type: ignore[union-attr]
+            node.grad = 0.0  # type: ignore[union-attr]
+            continue
+        if node in visited:
+            continue
+        seen(node)
+        push(node)
+        push(None)
+        for child in node._prev:
+            if child._op is not None:
+                if child not in visited:
+                    push(child)
+            else:
+                child._saved = child.grad
+                if not child._requires_grad:
+                    frozen.append(child)
+    return order

@@ -30,7 +30,7 @@ import math
 import random
 from typing import Callable, NamedTuple
 
-from ..core.checks import finite_real, integer, nonnegative_real
+from ..core.checks import finite_real, integer, nonnegative_real, shown
 
 __all__ = ["DATASETS", "MAX_POINTS", "Dataset", "circles", "load_dataset", "moons", "xor"]
 
@@ -54,16 +54,16 @@ def _check_common(func: str, n: object, noise: object, seed: object, labels: obj
     count = integer(n, f"{func}: n", minimum_n)
     if count > MAX_POINTS:  # (plain floats: about 150 bytes a point)
         raise ValueError(f"{func}: n must be at most {MAX_POINTS} (nn.datasets.MAX_POINTS), "
-                         f"got {count}")
+                         f"got {count if count.bit_length() <= 64 else shown(count)}")
     sigma = nonnegative_real(noise, f"{func}: noise")  # a standard deviation
     state = integer(seed, f"{func}: seed")
     if not isinstance(labels, (tuple, list)) or len(labels) != 2:
         raise ValueError(f"{func}: labels must be a pair (label of class 0, label of class 1), "
-                         f"got {labels!r}")
+                         f"got {shown(labels)}")
     pair = (finite_real(labels[0], f"{func}: labels[0]"),
             finite_real(labels[1], f"{func}: labels[1]"))
     if pair[0] == pair[1]:
-        raise ValueError(f"{func}: the two labels must differ, got {labels!r}")
+        raise ValueError(f"{func}: the two labels must differ, got {shown(labels)}")
     return count, sigma, state, pair
 
 
@@ -71,10 +71,14 @@ def _jitter(rng: random.Random, noise: float) -> float:
     return rng.gauss(0.0, noise) if noise > 0 else 0.0
 
 
-def _finish(points: list[tuple[float, float, int]], rng: random.Random, noise: float,
-            labels: tuple[float, float], shuffle: bool) -> Dataset:
+def _finish(func: str, points: list[tuple[float, float, int]], rng: random.Random,
+            noise: float, labels: tuple[float, float], shuffle: bool) -> Dataset:
     """Add noise (in point order, so it is reproducible), then shuffle if asked."""
     noisy = [(x + _jitter(rng, noise), y + _jitter(rng, noise), c) for x, y, c in points]
+    for x, y, _ in noisy:  # a huge noise (1e308) draws coordinates beyond the floats
+        if x - x != 0.0 or y - y != 0.0:
+            raise ValueError(f"{func}: noise={noise!r} made a coordinate that is not a finite "
+                             f"float ({x!r}, {y!r}); use a smaller noise")
     if shuffle:
         rng.shuffle(noisy)
     return Dataset([[float(x), float(y)] for x, y, _ in noisy], [labels[c] for _, _, c in noisy])
@@ -98,7 +102,7 @@ def xor(n: int = 4, noise: float = 0.0, seed: int = 0,
     n, noise, seed, labels = _check_common("xor", n, noise, seed, labels, 1)
     rng = random.Random(seed)
     corners = [(0.0, 0.0, 0), (0.0, 1.0, 1), (1.0, 0.0, 1), (1.0, 1.0, 0)]
-    return _finish([corners[k % 4] for k in range(n)], rng, noise, labels, shuffle=False)
+    return _finish("xor", [corners[k % 4] for k in range(n)], rng, noise, labels, shuffle=False)
 
 
 def moons(n: int = 100, noise: float = 0.1, seed: int = 0,
@@ -116,7 +120,7 @@ def moons(n: int = 100, noise: float = 0.1, seed: int = 0,
     n_inner = n - n_outer
     points = [(math.cos(t), math.sin(t), 0) for t in _evenly(n_outer)]
     points += [(1.0 - math.cos(t), 0.5 - math.sin(t), 1) for t in _evenly(n_inner)]
-    return _finish(points, rng, noise, labels, bool(shuffle))
+    return _finish("moons", points, rng, noise, labels, bool(shuffle))
 
 
 def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int = 0,
@@ -140,8 +144,8 @@ def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int = 
         angles = [2.0 * math.pi * i / count for i in range(count)]
         return [(radius * math.cos(a), radius * math.sin(a), cls) for a in angles]
 
-    return _finish(ring(n_outer, 1.0, 0) + ring(n_inner, factor, 1), rng, noise, labels,
-                   bool(shuffle))
+    return _finish("circles", ring(n_outer, 1.0, 0) + ring(n_inner, factor, 1), rng, noise,
+                   labels, bool(shuffle))
 
 
 #: The generators by name (the CLI's ``train --dataset`` choices).

@@ -11,17 +11,19 @@ node *is* the output). Names follow one scheme everywhere in the library:
 * a bias shared by layer ``l`` (1-based over the non-input layers) is ``b{l}``; a per-neuron bias is
   ``b_{neuron}`` (``b_h1``, ``b_o2``).
 
-Every parameter Value's ``label`` is its name. Frozen biases (``train_bias=False``) still take part
-in the forward pass and are saved by :meth:`Module.state_dict`, but :meth:`Module.parameters` leaves
-them out, so optimisers never move them. :meth:`Module.save` / :meth:`Module.load` keep a module in
-a JSON state file (:mod:`.state`).
+Every parameter Value's ``label`` is its name. A parameter is *frozen* when its
+``requires_grad`` is ``False`` (``train_bias=False`` freezes the biases this way; the article's
+shared biases are frozen parameters): it still takes part in the forward pass and is saved by
+:meth:`Module.state_dict`, but ``backward()`` gives it no gradient and
+:meth:`Module.parameters` leaves it out, so optimisers never move it. :meth:`Module.save` /
+:meth:`Module.load` keep a module in a JSON state file (:mod:`.state`).
 """
 
 from __future__ import annotations
 
 import os
 import random
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from ..core import Value
 from ..core.checks import finite_real, integer, one_of, positive_int
@@ -29,7 +31,8 @@ from ..core.value import _leaf
 from . import state as _state
 from .naming import neuron_names
 
-__all__ = ["ACTIVATIONS", "BIAS_MODES", "MLP", "Layer", "Module", "Neuron", "neuron_names"]
+__all__ = ["ACTIVATIONS", "BIAS_MODES", "MLP", "IncompatibleKeys", "Layer", "Module", "Neuron",
+           "neuron_names"]
 
 #: Activations a layer can use.
 ACTIVATIONS: tuple[str, ...] = ("sigmoid", "tanh", "relu", "linear")
@@ -37,15 +40,130 @@ ACTIVATIONS: tuple[str, ...] = ("sigmoid", "tanh", "relu", "linear")
 BIAS_MODES: tuple[str, ...] = ("neuron", "shared", "none")
 
 
+def _capped(names: list[Any], limit: int = 20) -> str:
+    """A list of names for a message, at most ``limit`` of them (and how many more)."""
+    shown_names = [str(n)[:80] for n in names[:limit]]
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return f"{shown_names}{more}"
+
+
+class IncompatibleKeys(NamedTuple):
+    """What :meth:`Module.load_state_dict` did not match (as PyTorch's ``_IncompatibleKeys``)."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+def _holds_members(value: object) -> bool:
+    """Whether an attribute is registered: a Value, a Module, or a list/tuple/dict whose items
+    (at assignment) are all Values, Modules or such containers - an empty one included, so it can
+    be filled later. A list of numbers is plain data, not registered."""
+    if isinstance(value, (Value, Module)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_holds_members(x) for x in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _holds_members(x) for k, x in value.items())
+    return False
+
+
+def _walk(name: str, obj: object) -> Iterator[tuple[str, Value | Module]]:
+    """``(dotted name, Value or Module)`` for ``obj`` and the items of its containers."""
+    if isinstance(obj, (Value, Module)):
+        yield name, obj
+    elif isinstance(obj, (list, tuple)):
+        for i, item in enumerate(obj):
+            yield from _walk(f"{name}.{i}", item)
+    elif isinstance(obj, dict):
+        for key, item in obj.items():
+            yield from _walk(f"{name}.{key}", item)
+
+
 class Module:
-    """Base class: parameters, gradients reset, and state as plain dicts / JSON files."""
+    """Base class: parameters, gradients reset, and state as plain dicts / JSON files.
 
-    # -- to be provided by subclasses ------------------------------------------------------------
+    As with ``torch.nn.Module``, assigning a :class:`~micrograd_mlp.core.Value`, a ``Module``, or
+    a list, tuple or dict of them to an attribute registers it, in assignment order: a subclass
+    that sets ``self.w = Value(1.0)`` and ``self.layer = Layer(...)`` has both in
+    :meth:`parameters`, :meth:`named_parameters` (``"w"``, ``"layer.w1"``, ``"ws.0"``),
+    :meth:`state_dict`, :meth:`children` and :meth:`named_modules`. A parameter whose
+    ``requires_grad`` is ``False`` is *frozen*: used, saved, but left out of :meth:`parameters`.
+    """
+
+    _members: dict[str, None]
+
+    # (``self.__dict__`` is never touched: on CPython 3.11+ reading it turns the instance's
+    # attributes into a plain dict, and every later ``self.weights`` in the forward pass slows)
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+        try:
+            members = self._members
+        except AttributeError:
+            members = {}
+            object.__setattr__(self, "_members", members)
+        if _holds_members(value):
+            members.setdefault(name, None)  # a reassigned attribute keeps its place
+        else:
+            members.pop(name, None)
+
+    def __delattr__(self, name: str) -> None:
+        object.__delattr__(self, name)
+        getattr(self, "_members", {}).pop(name, None)
+
+    def _registered(self) -> Iterator[tuple[str, Value | Module]]:
+        """The registered Values and Modules (containers unpacked), in assignment order."""
+        for attr in getattr(self, "_members", ()):
+            yield from _walk(attr, getattr(self, attr, None))
+
+    # -- structure ------------------------------------------------------------------------------
+    def named_children(self) -> list[tuple[str, Module]]:
+        """The directly registered sub-modules, ``(attribute name, module)``, each once."""
+        seen: set[int] = set()
+        out = []
+        for name, obj in self._registered():
+            if isinstance(obj, Module) and id(obj) not in seen:
+                seen.add(id(obj))
+                out.append((name, obj))
+        return out
+
+    def children(self) -> list[Module]:
+        return [m for _, m in self.named_children()]
+
+    def named_modules(self, prefix: str = "") -> list[tuple[str, Module]]:
+        """This module (named ``prefix``, ``""`` by default) and every sub-module below it,
+        depth first, each once, with dotted names (``"layers.0.neurons.1"``)."""
+        seen: set[int] = set()
+        out: list[tuple[str, Module]] = []
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            out.append((name, module))
+            kids = module.named_children()
+            stack.extend((f"{name}.{n}" if name else n, m) for n, m in reversed(kids))
+        return out
+
+    def modules(self) -> list[Module]:
+        return [m for _, m in self.named_modules()]
+
+    # -- parameters -----------------------------------------------------------------------------
     def named_parameters(self, include_frozen: bool = False) -> list[tuple[str, Value]]:
-        """``(name, Value)`` pairs in a stable order; frozen biases only with ``include_frozen``."""
-        return []
+        """``(name, Value)`` pairs in registration order, each Value once; frozen ones
+        (``requires_grad=False``) only with ``include_frozen``. A sub-module's parameters are named
+        ``"{attribute}.{its name}"``."""
+        seen: set[int] = set()
+        out = []
+        for name, obj in self._registered():
+            pairs = ([(name, obj)] if isinstance(obj, Value) else
+                     [(f"{name}.{n}", v) for n, v in obj.named_parameters(include_frozen=True)])
+            for n, v in pairs:
+                if id(v) not in seen and (include_frozen or v.requires_grad):
+                    seen.add(id(v))
+                    out.append((n, v))
+        return out
 
-    # -- generic --------------------------------------------------------------------------------
     def parameters(self) -> list[Value]:
         """The trainable parameter Values (what an optimiser updates)."""
         return [v for _, v in self.named_parameters()]
@@ -56,34 +174,40 @@ class Module:
             v.grad = 0.0
 
     def state_dict(self) -> dict[str, float]:
-        """``{name: float}`` for every parameter, frozen biases included (they shape the
+        """``{name: float}`` for every parameter, frozen ones included (they shape the
         function)."""
         return {name: v.data for name, v in self.named_parameters(include_frozen=True)}
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Set every parameter from ``state``. Exactly the names of :meth:`state_dict` must be
-        present, each a finite real number; otherwise ``KeyError``/``TypeError``/``ValueError``
-        names the problem and no parameter changes."""
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Set the parameters from ``state``; returns ``(missing_keys, unexpected_keys)``.
+
+        ``strict=True``: exactly the names of :meth:`state_dict` must be present, otherwise
+        ``KeyError`` names the missing and unexpected ones. ``strict=False``: the names both have
+        are loaded and the others reported, as PyTorch does. Every loaded value must be a finite
+        real number (``TypeError``/``ValueError`` name it). On any error no parameter changes."""
         if not isinstance(state, Mapping):
             raise TypeError(
                 f"state must be a mapping of name -> number, got {type(state).__name__}")
         params = dict(self.named_parameters(include_frozen=True))
         missing = [n for n in params if n not in state]
         extra = [n for n in state if n not in params]
-        if missing or extra:
+        if strict and (missing or extra):
             parts = []
             if missing:
-                parts.append(f"missing {missing}")
+                parts.append(f"missing {_capped(missing)}")
             if extra:
-                parts.append(f"unexpected {extra}")
+                parts.append(f"unexpected {_capped(extra)}")
             raise KeyError(f"state does not match the model's parameters: {'; '.join(parts)}")
-        new = {name: finite_real(state[name], f"state[{name!r}]") for name in params}
-        for name, v in params.items():  # validated: now apply all at once
-            v.data = new[name]
+        new = {name: finite_real(state[name], f"state[{name!r}]")
+               for name in params if name in state}
+        for name, x in new.items():  # validated: now apply all at once
+            params[name].data = x
+        return IncompatibleKeys(missing, [str(n) for n in extra])
 
     def config(self) -> dict[str, Any]:
-        """The constructor arguments that rebuild this module's architecture (JSON-able)."""
-        raise NotImplementedError
+        """The constructor arguments that rebuild this module's architecture (JSON-able). A
+        module of your own has none (its code is its architecture): ``{}``."""
+        return {}
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write architecture and state as JSON, atomically (temp file, fsync, ``os.replace``):
@@ -134,6 +258,8 @@ class Neuron(Module):
         self.bias: Value | None = bias
         self.activation = activation
         self.train_bias = bool(train_bias)
+        if bias is not None and not self.train_bias:
+            bias.requires_grad = False  # frozen: used and saved, never trained
 
     # name and activation are properties so the labels and the activation method the forward pass
     # uses are worked out once, when they are set, not on every call
@@ -180,17 +306,20 @@ class Neuron(Module):
         return out
 
     def named_parameters(self, include_frozen: bool = False) -> list[tuple[str, Value]]:
+        """Named by their labels: the weights, then the bias; frozen ones with
+        ``include_frozen``."""
         pairs = [(w.label or "", w) for w in self.weights]
-        if self.bias is not None and (self.train_bias or include_frozen):
+        if self.bias is not None:
             pairs.append((self.bias.label or "", self.bias))
-        return pairs
+        return pairs if include_frozen else [p for p in pairs if p[1].requires_grad]
 
     def __repr__(self) -> str:
         ws = ", ".join(f"{w.label}={w.data:.6g}" for w in self.weights)
         if self.bias is None:
             b = "no bias"
         else:
-            b = f"{self.bias.label}={self.bias.data:.6g}" + ("" if self.train_bias else " frozen")
+            b = f"{self.bias.label}={self.bias.data:.6g}" + (
+                "" if self.bias.requires_grad else " frozen")
         return f"Neuron({self.name}: {self.activation}, {ws}, {b})"
 
 
@@ -223,12 +352,13 @@ class Layer(Module):
         return [n._forward(xs) for n in self.neurons]
 
     def named_parameters(self, include_frozen: bool = False) -> list[tuple[str, Value]]:
+        """Named by their labels: every neuron's weights, then the bias(es) - a shared bias once;
+        frozen ones (``requires_grad=False``) with ``include_frozen``."""
         pairs = [(w.label or "", w) for n in self.neurons for w in n.weights]
-        if self.train_bias or include_frozen:
-            # a shared bias once (the first neuron's), a per-neuron bias for each neuron
-            holders = self.neurons[:1] if self.bias_mode == "shared" else self.neurons
-            pairs.extend((n.bias.label or "", n.bias) for n in holders if n.bias is not None)
-        return pairs
+        # a shared bias once (the first neuron's), a per-neuron bias for each neuron
+        holders = self.neurons[:1] if self.bias_mode == "shared" else self.neurons
+        pairs.extend((n.bias.label or "", n.bias) for n in holders if n.bias is not None)
+        return pairs if include_frozen else [p for p in pairs if p[1].requires_grad]
 
     def __repr__(self) -> str:
         names = [n.name for n in self.neurons]
@@ -288,7 +418,8 @@ class MLP(Module):
         ``'neuron'`` (one bias per neuron, ``b_{neuron}``), ``'shared'`` (one per layer, ``b{l}``,
         the article's choice) or ``'none'``.
     train_bias
-        ``False`` freezes the biases: they are used and saved but not returned by ``parameters()``.
+        ``False`` freezes the biases (``requires_grad = False``): they are used and saved but get
+        no gradient and are not returned by ``parameters()``.
     seed
         Seed for the random initialisation (weights and biases uniform in [−1, 1]); ``None`` draws
         from fresh entropy.

@@ -1,22 +1,29 @@
-"""Optimisers: move parameter Values against their ``.grad``.
+"""Optimisers: move parameter Values against their ``.grad``, with ``torch.optim``'s semantics.
 
-* :class:`SGD` - p ← p − η·v with v ← μ·v + ∂L/∂p (μ = 0: plain gradient descent, the article's
-  w⁺ = w − η·∂E/∂w).
-* :class:`Adam` - Kingma & Ba (2015) with bias correction.
+* :class:`SGD` - g ← ∂L/∂p + λ·p, v ← μ·v + g, p ← p − η·v (μ = 0, λ = 0: plain gradient
+  descent, the article's w⁺ = w − η·∂E/∂w).
+* :class:`Adam` - Kingma & Ba (2015) with bias correction; ``weight_decay`` λ adds λ·p to the
+  gradient first (L2, as ``torch.optim.Adam``; not AdamW's decoupled decay).
+* Learning-rate schedules (:class:`LambdaLR`, :class:`StepLR`, :class:`ExponentialLR`,
+  :class:`LinearLR`) set ``optimizer.lr`` from the starting rate η₀ and the count of
+  ``scheduler.step()`` calls, as ``torch.optim.lr_scheduler`` does (closed forms).
 
-``step()`` first checks every gradient is finite; if one is not, it raises ``ValueError`` naming the
-parameter and changes nothing. ``zero_grad()`` sets every ``.grad`` to 0.
+A *frozen* parameter (``requires_grad=False``) is skipped by ``step()``: no update, no decay, no
+momentum or moment estimate (PyTorch skips a parameter whose ``.grad`` is ``None``, which is what a
+frozen tensor has). ``step()`` first checks every gradient is finite; if one is not, it raises
+``ValueError`` naming the parameter and changes nothing. ``zero_grad()`` sets every ``.grad`` to 0.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Iterable, Union
+from typing import Callable, Iterable, Union
 
 from ..core import Value
-from ..core.checks import nonnegative_real, positive_real
+from ..core.checks import finite_real, nonnegative_real, positive_int, positive_real
 
-__all__ = ["SGD", "Adam", "Optimizer"]
+__all__ = ["SGD", "Adam", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "Optimizer",
+           "StepLR"]
 
 
 def _decay(x: object, what: str) -> float:
@@ -28,11 +35,13 @@ def _decay(x: object, what: str) -> float:
 
 
 class Optimizer:
-    """Holds the parameters (a list of Values, or a Module whose ``parameters()`` are taken)."""
+    """Holds the parameters (a list of Values, or a Module whose ``parameters()`` are taken), the
+    learning rate ``lr`` (``initial_lr`` is the one it was built with) and ``weight_decay``."""
 
     lr: float
 
-    def __init__(self, params: Union[Iterable[Value], object]) -> None:
+    def __init__(self, params: Union[Iterable[Value], object], lr: float,
+                 weight_decay: float = 0.0) -> None:
         if hasattr(params, "parameters") and callable(params.parameters):
             params = params.parameters()
         self.params: list[Value] = list(params)  # type: ignore[arg-type]
@@ -41,51 +50,71 @@ class Optimizer:
         for k, p in enumerate(self.params):
             if not isinstance(p, Value):
                 raise TypeError(f"parameter {k} must be a Value, got {type(p).__name__}")
+        self.lr = positive_real(lr, "lr")
+        self.initial_lr = self.lr
+        self.weight_decay = nonnegative_real(weight_decay, "weight_decay")
         self.steps = 0
 
     def zero_grad(self) -> None:
         for p in self.params:
             p.grad = 0.0
 
-    def _check_grads(self) -> None:
-        for k, p in enumerate(self.params):
-            if not math.isfinite(p.grad):
-                name = p.label or f"#{k}"
-                raise ValueError(f"gradient of parameter {name} is not finite ({p.grad!r}); "
-                                 "no step taken")
+    def _name(self, k: int) -> str:
+        return self.params[k].label or f"#{k}"
 
-    def _apply(self, new_data: list[float]) -> None:
+    def _live_grads(self) -> tuple[list[int], list[float]]:
+        """The indices of the parameters that take part (not frozen) and their gradients
+        g = ∂L/∂p + λ·p, every one checked finite (``ValueError`` naming the parameter)."""
+        live, grads, wd = [], [], self.weight_decay
+        for k, p in enumerate(self.params):
+            if not p.requires_grad:
+                continue
+            g = p.grad
+            if not math.isfinite(g):
+                raise ValueError(f"gradient of parameter {self._name(k)} is not finite ({g!r}); "
+                                 "no step taken")
+            if wd:
+                g = g + wd * p.data
+                if g - g != 0.0:
+                    raise ValueError(f"weight decay of parameter {self._name(k)} overflowed "
+                                     f"({p.grad!r} + {wd!r}·{p.data!r}); no step taken")
+            live.append(k)
+            grads.append(g)
+        return live, grads
+
+    def _apply(self, live: list[int], new_data: list[float]) -> None:
         """Write the updated values, all or nothing: if any is not finite (lr·g overflowed), raise
         ``ValueError`` naming the parameter and leave every parameter as it was."""
-        for k, (p, x) in enumerate(zip(self.params, new_data)):
+        params = self.params
+        for k, x in zip(live, new_data):
             if x - x != 0.0:
-                name = p.label or f"#{k}"
-                raise ValueError(f"update of parameter {name} is not a finite float "
-                                 f"({p.data!r} -> {x!r}: learning rate {self.lr!r} too large?); "
-                                 "no step taken")
-        for p, x in zip(self.params, new_data):
-            p.data = x
+                raise ValueError(f"update of parameter {self._name(k)} is not a finite float "
+                                 f"({params[k].data!r} -> {x!r}: learning rate {self.lr!r} too "
+                                 "large?); no step taken")
+        for k, x in zip(live, new_data):
+            params[k].data = x
 
     def step(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent with optional (heavy-ball) momentum μ."""
+    """Stochastic gradient descent with optional (heavy-ball) momentum μ and weight decay λ
+    (``torch.optim.SGD`` with ``dampening=0``, ``nesterov=False``)."""
 
     def __init__(self, params: Union[Iterable[Value], object], lr: float = 0.1,
-                 momentum: float = 0.0) -> None:
-        super().__init__(params)
-        self.lr = positive_real(lr, "lr")
+                 momentum: float = 0.0, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr, weight_decay)
         self.momentum = _decay(momentum, "momentum")
         self._velocity = [0.0] * len(self.params)
 
     def step(self) -> None:
-        """v ← μ·v + g;  p ← p − η·v."""
+        """g ← ∂L/∂p + λ·p;  v ← μ·v + g;  p ← p − η·v."""
         params, lr = self.params, self.lr
-        if not self.momentum:  # plain SGD: one pass computes every update ...
-            new_data = [p.data - lr * p.grad for p in params]
-            total = sum(new_data)  # ... and one sum checks them all: NaN/inf anywhere -> not finite
+        if not self.momentum and not self.weight_decay:  # plain SGD: one pass computes every
+            # (a parameter is a leaf: its flag is read directly, this is the hot path)
+            new_data = [p.data - lr * p.grad if p._requires_grad else p.data for p in params]
+            total = sum(new_data)  # ... update and one sum checks them all: NaN/inf -> not finite
             if total - total == 0.0:  # (a non-finite gradient makes its update non-finite too)
                 for p, x in zip(params, new_data):
                     p.data = x
@@ -93,58 +122,159 @@ class SGD(Optimizer):
                 return
             # something is not finite (or only the check's sum overflowed): the checked path below
             # names the first bad gradient or update exactly as before, or applies the step
-        self._check_grads()
-        mu, lr = self.momentum, self.lr
+        live, grads = self._live_grads()
+        mu = self.momentum
         velocity = list(self._velocity)
         new_data = []
-        for k, p in enumerate(self.params):
+        for k, g in zip(live, grads):
             if mu:
-                v = mu * velocity[k] + p.grad
+                v = mu * velocity[k] + g
                 velocity[k] = v
             else:
-                v = p.grad
-            new_data.append(p.data - lr * v)
-        self._apply(new_data)  # raises (changing nothing) if an update is not finite
+                v = g
+            new_data.append(params[k].data - lr * v)
+        self._apply(live, new_data)  # raises (changing nothing) if an update is not finite
         self._velocity = velocity
         self.steps += 1
 
     def __repr__(self) -> str:
-        return f"SGD(lr={self.lr}, momentum={self.momentum}, {len(self.params)} parameters)"
+        wd = f", weight_decay={self.weight_decay}" if self.weight_decay else ""
+        return f"SGD(lr={self.lr}, momentum={self.momentum}{wd}, {len(self.params)} parameters)"
 
 
 class Adam(Optimizer):
-    """Adam: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², p ← p − η·m̂/(√v̂ + ε)."""
+    """Adam: g ← ∂L/∂p + λ·p, m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², p ← p − η·m̂/(√v̂ + ε)
+    with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ); t counts each parameter's own (unfrozen) steps."""
 
     def __init__(self, params: Union[Iterable[Value], object], lr: float = 0.001,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
-        super().__init__(params)
-        self.lr = positive_real(lr, "lr")
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr, weight_decay)
         b1, b2 = betas
         self.betas = (_decay(b1, "betas[0]"), _decay(b2, "betas[1]"))
         self.eps = positive_real(eps, "eps")
         self._m = [0.0] * len(self.params)
         self._v = [0.0] * len(self.params)
+        self._t = [0] * len(self.params)
 
     def step(self) -> None:
-        self._check_grads()
-        steps = self.steps + 1
+        live, grads = self._live_grads()
         b1, b2 = self.betas
-        c1 = 1.0 - b1 ** steps
-        c2 = 1.0 - b2 ** steps
-        ms, vs, new_data = list(self._m), list(self._v), []
-        for k, p in enumerate(self.params):
-            g = p.grad
+        ms, vs, ts, new_data = list(self._m), list(self._v), list(self._t), []
+        for k, g in zip(live, grads):
+            p = self.params[k]
             m = b1 * ms[k] + (1.0 - b1) * g
             v = b2 * vs[k] + (1.0 - b2) * g * g
             if v - v != 0.0:  # g·g overflowed: the update would silently be 0 from now on
-                name = p.label or f"#{k}"
-                raise ValueError(f"Adam: second-moment estimate of parameter {name} overflowed "
-                                 f"(gradient {g!r}); no step taken")
-            ms[k], vs[k] = m, v
-            new_data.append(p.data - self.lr * (m / c1) / (math.sqrt(v / c2) + self.eps))
-        self._apply(new_data)  # raises (changing nothing) if an update is not finite
-        self._m, self._v, self.steps = ms, vs, steps
+                raise ValueError(f"Adam: second-moment estimate of parameter {self._name(k)} "
+                                 f"overflowed (gradient {g!r}); no step taken")
+            t = ts[k] + 1
+            ms[k], vs[k], ts[k] = m, v, t
+            m_hat = m / (1.0 - b1 ** t)
+            v_hat = v / (1.0 - b2 ** t)
+            new_data.append(p.data - self.lr * m_hat / (math.sqrt(v_hat) + self.eps))
+        self._apply(live, new_data)  # raises (changing nothing) if an update is not finite
+        self._m, self._v, self._t = ms, vs, ts
+        self.steps += 1
 
     def __repr__(self) -> str:
-        return (f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, "
+        wd = f", weight_decay={self.weight_decay}" if self.weight_decay else ""
+        return (f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}{wd}, "
                 f"{len(self.params)} parameters)")
+
+
+# -- learning-rate schedules -----------------------------------------------------------------------
+class LRScheduler:
+    """Sets ``optimizer.lr = η₀ · factor(t)``, where η₀ is ``optimizer.initial_lr`` and t
+    (``last_epoch``) counts the calls of :meth:`step` - 0 when the scheduler is built, which
+    already applies factor(0). Call ``scheduler.step()`` after ``optimizer.step()``, as in
+    PyTorch. A schedule that gives a negative or non-finite rate is refused (``ValueError``) and
+    leaves the rate and the count as they were; a rate of 0 is allowed (no move)."""
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__}: optimizer must be an Optimizer, got "
+                            f"{type(optimizer).__name__}")
+        self.optimizer = optimizer
+        self.base_lr = optimizer.initial_lr
+        self.last_epoch = -1
+        self.step()
+
+    def factor(self, epoch: int) -> float:  # pragma: no cover - abstract
+        """The multiplier of η₀ after ``epoch`` scheduler steps."""
+        raise NotImplementedError
+
+    def step(self) -> None:
+        """Advance the count by one and set the optimiser's rate."""
+        epoch = self.last_epoch + 1
+        lr = self.base_lr * self.factor(epoch)
+        if not (lr >= 0.0 and math.isfinite(lr)):
+            raise ValueError(f"{type(self).__name__}: the schedule gives learning rate {lr!r} at "
+                             f"step {epoch} (must be finite and >= 0); rate left at "
+                             f"{self.optimizer.lr!r}")
+        self.optimizer.lr = lr
+        self.last_epoch = epoch
+
+    def get_last_lr(self) -> list[float]:
+        """The current rate, in a one-item list (PyTorch: one per parameter group)."""
+        return [self.optimizer.lr]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self.optimizer.lr})"
+
+
+class LambdaLR(LRScheduler):
+    """η_t = η₀ · lr_lambda(t)."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]) -> None:
+        if not callable(lr_lambda):
+            raise TypeError(f"LambdaLR: lr_lambda must be callable, got {type(lr_lambda).__name__}")
+        self.lr_lambda = lr_lambda
+        super().__init__(optimizer)
+
+    def factor(self, epoch: int) -> float:
+        return finite_real(self.lr_lambda(epoch), f"LambdaLR: lr_lambda({epoch})")
+
+
+class StepLR(LRScheduler):
+    """η_t = η₀ · γ^⌊t / step_size⌋."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        self.step_size = positive_int(step_size, "StepLR: step_size")
+        self.gamma = positive_real(gamma, "StepLR: gamma")
+        super().__init__(optimizer)
+
+    def factor(self, epoch: int) -> float:
+        return float(self.gamma ** (epoch // self.step_size))
+
+
+class ExponentialLR(LRScheduler):
+    """η_t = η₀ · γᵗ."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float) -> None:
+        self.gamma = positive_real(gamma, "ExponentialLR: gamma")
+        super().__init__(optimizer)
+
+    def factor(self, epoch: int) -> float:
+        return float(self.gamma ** epoch)
+
+
+class LinearLR(LRScheduler):
+    """η_t = η₀ · (s + (e − s) · min(t, T) / T): from ``start_factor`` s to ``end_factor`` e over
+    ``total_iters`` T steps, then constant. micrograd's demo decay η_k = 1 − 0.9·k/100 is
+    ``LinearLR(SGD(model, lr=1.0), start_factor=1.0, end_factor=0.1, total_iters=100)``, bit for
+    bit (tested)."""
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
+                 end_factor: float = 1.0, total_iters: int = 5) -> None:
+        self.start_factor = positive_real(start_factor, "LinearLR: start_factor")
+        self.end_factor = nonnegative_real(end_factor, "LinearLR: end_factor")
+        if self.start_factor > 1.0 or self.end_factor > 1.0:
+            raise ValueError("LinearLR: start_factor and end_factor must be at most 1, got "
+                             f"{self.start_factor!r}, {self.end_factor!r}")
+        self.total_iters = positive_int(total_iters, "LinearLR: total_iters")
+        super().__init__(optimizer)
+
+    def factor(self, epoch: int) -> float:
+        s, e, n = self.start_factor, self.end_factor, self.total_iters
+        return s + (e - s) * min(epoch, n) / n

@@ -17,10 +17,11 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import numbers as numbers_
 import os
 from typing import Any
 
-from ..core.checks import positive_int
+from ..core.checks import positive_int, shown
 from .files import atomic_write_bytes
 
 __all__ = [
@@ -45,12 +46,23 @@ CONFIG_KEYS = ("nin", "nouts", "hidden_activation", "output_activation", "bias",
 def write_state(path: str | os.PathLike[str], model: str, config: dict[str, Any],
                 state: dict[str, float]) -> None:
     """Write one state file atomically; refuse (touching no file) a parameter that is not finite."""
-    bad = [name for name, x in state.items() if not math.isfinite(x)]
+    numbers: dict[str, float] = {}
+    for name, x in state.items():  # a float, or what ``p.data = ...`` put there (numpy.float32)
+        if type(x) is not float:
+            if isinstance(x, bool) or not isinstance(x, numbers_.Real):
+                raise TypeError(f"cannot save: parameter {name} holds {shown(x)}, not a real "
+                                "number; the previous file is left as it was")
+            try:
+                x = float(x)
+            except OverflowError:  # an int beyond the float range
+                x = math.inf
+        numbers[name] = x
+    bad = [name for name, x in numbers.items() if not math.isfinite(x)]
     if bad:  # JSON has no NaN/inf
-        raise ValueError(f"cannot save: parameter(s) {bad} are not finite "
-                         f"({state[bad[0]]!r}); the previous file is left as it was")
+        raise ValueError(f"cannot save: parameter(s) {bad[:10]} are not finite "
+                         f"({numbers[bad[0]]!r}); the previous file is left as it was")
     payload = {"format": STATE_FORMAT, "version": STATE_VERSION, "model": model,
-               "config": config, "state": state}
+               "config": config, "state": numbers}
     text = json.dumps(payload, indent=2, allow_nan=False)
     atomic_write_bytes(path, text.encode("utf-8"))
 
@@ -76,8 +88,21 @@ def _parse_int(text: str) -> int:
     return int(text)
 
 
-def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The parsed document of a state file, its format and version checked."""
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (json.loads would keep the last silently)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Refused(f"duplicate key {shown(key)}")
+            seen.add(key)
+    return obj
+
+
+def read_state(path: str | os.PathLike[str], model: str | None = None) -> dict[str, Any]:
+    """The parsed document of a state file, its format, version (and ``model``, when given: the
+    class name the file must have been saved by) checked."""
     where = os.fspath(path)
     with open(path, "rb") as fh:
         raw = fh.read(MAX_STATE_BYTES + 1)
@@ -86,7 +111,8 @@ def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
                          f"(nn.state.MAX_STATE_BYTES)")
     try:
         payload = json.loads(raw.decode("utf-8"), parse_constant=_parse_constant,
-                             parse_float=_parse_float, parse_int=_parse_int)
+                             parse_float=_parse_float, parse_int=_parse_int,
+                             object_pairs_hook=_no_duplicates)
     except UnicodeDecodeError as exc:
         raise ValueError(f"{where}: not a JSON state file (not UTF-8 text: "
                          f"{exc.reason} at byte {exc.start})") from None
@@ -96,9 +122,16 @@ def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ValueError(f"{where}: not a state file (JSON nested too deeply)") from None
     if not isinstance(payload, dict) or payload.get("format") != STATE_FORMAT:
         raise ValueError(f"{where}: not a {STATE_FORMAT} file")
-    if payload.get("version") != STATE_VERSION:
-        raise ValueError(f"{where}: state version {payload.get('version')!r} not supported "
-                         f"(expected {STATE_VERSION})")
+    version = payload.get("version")
+    if type(version) is not int or version != STATE_VERSION:  # (true == 1 and 1.0 == 1: refused)
+        raise ValueError(f"{where}: state version {version!r:.60} not supported "
+                         f"(expected the integer {STATE_VERSION})")
+    saved_by = payload.get("model")
+    if not isinstance(saved_by, str):
+        raise ValueError(f"{where}: the \"model\" entry must name the class that saved it, got "
+                         f"{shown(saved_by)}")
+    if model is not None and saved_by != model:
+        raise ValueError(f"{where}: holds a {shown(saved_by)}, not a {model}")
     return payload
 
 
@@ -107,19 +140,25 @@ def check_saved_config(cfg: dict[str, Any], state: Any, where: str) -> None:
     architecture whose parameter count is not far beyond the number of saved values (so a tiny
     hostile file cannot ask for a billion-parameter model)."""
     if sorted(cfg) != sorted(CONFIG_KEYS):
-        raise ValueError(f"{where}: config keys must be {list(CONFIG_KEYS)}, got "
-                         f"{sorted(cfg, key=str)}")
+        unknown = [k for k in cfg if k not in CONFIG_KEYS]
+        missing = [k for k in CONFIG_KEYS if k not in cfg]
+        raise ValueError(f"{where}: config keys must be {list(CONFIG_KEYS)}; missing {missing}, "
+                         f"unknown {shown(unknown[:5])}" + (f" and {len(unknown) - 5} more"
+                                                           if len(unknown) > 5 else ""))
     nin, nouts, bias = cfg["nin"], cfg["nouts"], cfg["bias"]
     if not isinstance(cfg["train_bias"], bool):
         raise ValueError(f"{where}: config train_bias must be true or false, got "
-                         f"{cfg['train_bias']!r}")
+                         f"{shown(cfg['train_bias'])}")
+    for key in ("bias", "hidden_activation", "output_activation"):  # names: strings only
+        if not isinstance(cfg[key], str):
+            raise ValueError(f"{where}: config {key} must be a string, got {shown(cfg[key])}")
     try:  # (a JSON document: nin and the widths must be ints, not floats or bools)
         if not isinstance(nouts, list) or not nouts:
             raise ValueError("nouts must be a non-empty list")
         widths = [positive_int(nin, "nin"), *(positive_int(k, "nouts") for k in nouts)]
     except (TypeError, ValueError):
-        raise ValueError(f"{where}: config nin/nouts must be positive integers, got {nin!r}, "
-                         f"{nouts!r}") from None
+        raise ValueError(f"{where}: config nin/nouts must be positive integers, got "
+                         f"{shown(nin)}, {shown(nouts)}") from None
     if not isinstance(state, dict):
         raise TypeError(f"{where}: state must be a mapping of name -> number, got "
                         f"{type(state).__name__}")

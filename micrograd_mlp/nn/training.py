@@ -2,7 +2,8 @@
 
 :func:`train` returns the loss history: ``history[k]`` is the loss measured in the forward pass
 of step ``k`` (before that step's update), so ``history[0]`` is the untrained loss and
-``history[1]`` is the loss after one update - the article's "error after the first round".
+``history[1]`` is the loss after one update - the article's "error after the first round". The
+history is a :class:`History`, a list that shows a summary table in a notebook.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ..core.checks import nonnegative_int, one_of, positive_int
 from .losses import half_squared_error
 from .optim import SGD, Optimizer
 
-__all__ = ["evaluate", "train"]
+__all__ = ["History", "evaluate", "train"]
 
 Sample = tuple[Sequence[float], Union[float, Sequence[float]]]
 Progress = Union[bool, Callable[[int, float], None]]
@@ -25,6 +26,27 @@ Model = Callable[[Sequence[float]], Any]
 Loss = Callable[..., Value]
 
 REDUCTIONS = ("mean", "sum")
+
+
+class History(list[float]):
+    """The list of losses :func:`train` returns (``history[k]``: the loss of step ``k``'s forward
+    pass). As a notebook cell's last expression it shows a small table: the steps, the first and
+    last losses, the lowest and its step."""
+
+    def summary(self) -> list[tuple[str, str]]:
+        """``(what, value)`` rows of the table (also the plain-text ``str`` of an empty one)."""
+        if not self:
+            return [("steps", "0")]
+        low = min(range(len(self)), key=self.__getitem__)
+        return [("steps", str(len(self))), ("first loss", f"{self[0]:.10g}"),
+                ("last loss", f"{self[-1]:.10g}"),
+                ("lowest loss", f"{self[low]:.10g} (step {low})")]
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><th style='text-align:left'>{what}</th>"
+                       f"<td style='text-align:right'>{value}</td></tr>"
+                       for what, value in self.summary())
+        return f"<table><caption>training history</caption>{rows}</table>"
 
 
 def _batch_loss(model: Model, data: Sequence[Sample], loss_fn: Loss, reduction: str) -> Value:
@@ -37,16 +59,20 @@ def _batch_loss(model: Model, data: Sequence[Sample], loss_fn: Loss, reduction: 
 
 def evaluate(model: Model, data: Iterable[Sample], loss_fn: Loss = half_squared_error,
              reduction: str = "mean") -> float:
-    """The loss over ``data`` (no update)."""
+    """The loss over ``data`` (no update); empty ``data`` or an unknown ``reduction`` is refused
+    (``ValueError``), as :func:`train` refuses them."""
     one_of(reduction, "evaluate: reduction", REDUCTIONS)
-    return _batch_loss(model, list(data), loss_fn, reduction).data
+    samples = list(data)
+    if not samples:
+        raise ValueError("evaluate: data is empty (the loss of no samples is undefined)")
+    return _batch_loss(model, samples, loss_fn, reduction).data
 
 
 def train(model: Model, data: Iterable[Sample], steps: int = 100, *,
           loss_fn: Loss = half_squared_error,
           optimizer: Optimizer | None = None, lr: float = 0.5, reduction: str = "mean",
           progress: Progress = False, every: int | None = None,
-          stream: TextIO | None = None) -> list[float]:
+          stream: TextIO | None = None) -> History:
     """Full-batch training for ``steps`` updates; returns the loss of each step's forward pass.
 
     ``data`` is a list of ``(inputs, targets)`` pairs; the step's loss is the mean (or sum, with
@@ -63,7 +89,7 @@ def train(model: Model, data: Iterable[Sample], steps: int = 100, *,
     every = max(1, steps // 20) if every is None else positive_int(every, "train: every")
     opt = optimizer if optimizer is not None else SGD(model, lr=lr)
     out = stream if stream is not None else sys.stderr
-    history: list[float] = []
+    history = History()
     start = time.perf_counter()
     for k in range(steps):
         loss = _batch_loss(model, samples, loss_fn, reduction)

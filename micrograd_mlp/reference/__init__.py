@@ -6,5 +6,8 @@ from . import article as article
 from . import manual as manual
 from .compare import GradientReport, GradientRow, compare_gradients
 from .explain import Explanation, explain
+from .gradcheck import GradcheckReport, GradcheckRow, gradcheck
+from .torch_bridge import to_torch
 
-__all__ = ["Explanation", "GradientReport", "GradientRow", "compare_gradients", "explain"]
+__all__ = ["Explanation", "GradcheckReport", "GradcheckRow", "GradientReport", "GradientRow",
+           "compare_gradients", "explain", "gradcheck", "to_torch"]

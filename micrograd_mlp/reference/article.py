@@ -1,4 +1,5 @@
-"""The worked example (Mazur 2015, followed by the seed note) as data, and the network it uses.
+"""The worked example (Matt Mazur, "A Step by Step Backpropagation Example", 2015) as data, and
+the network it uses.
 
 A 2-2-2 network, logistic sigmoid on the hidden and the output layer, ONE bias per layer shared by
 its neurons and never updated, half squared error, plain SGD on one sample with η = 0.5::
@@ -15,7 +16,8 @@ from __future__ import annotations
 from ..nn import MLP
 
 __all__ = [
-    "INPUTS", "TARGETS", "SEED_TARGETS", "WEIGHTS", "BIASES", "LEARNING_RATE", "ROUNDS",
+    "INPUTS", "TARGETS", "MISPRINTED_TARGETS", "SEED_TARGETS", "WEIGHTS", "BIASES",
+    "LEARNING_RATE", "ROUNDS",
     "PUBLISHED", "network", "initial_state", "published_float", "published_digits",
 ]
 
@@ -23,8 +25,11 @@ __all__ = [
 INPUTS: tuple[float, float] = (0.05, 0.10)
 #: The targets of o1, o2.
 TARGETS: tuple[float, float] = (0.01, 0.99)
-#: The targets as the seed's code listing prints them (0.09 is a misprint for 0.99).
-SEED_TARGETS: tuple[float, float] = (0.01, 0.09)
+#: The targets as a widely copied code listing of the example prints them (0.09 is a misprint for
+#: 0.99); docs/derivation.md shows what the misprint changes.
+MISPRINTED_TARGETS: tuple[float, float] = (0.01, 0.09)
+#: The old name of :data:`MISPRINTED_TARGETS` (kept so earlier code keeps working).
+SEED_TARGETS = MISPRINTED_TARGETS
 #: Initial weights in the article's numbering (w1 = i1→h1, w2 = i2→h1, w3 = i1→h2, w4 = i2→h2,
 #: w5 = h1→o1, w6 = h2→o1, w7 = h1→o2, w8 = h2→o2).
 WEIGHTS: dict[str, float] = {

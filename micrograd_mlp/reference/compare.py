@@ -1,43 +1,58 @@
-"""Three gradients side by side: the hand-derived δ formulas, reverse-mode autograd, and a central
-difference - one row per parameter, with a verdict per row and overall.
+"""Three gradients side by side: the hand-derived δ formulas (or the user's own), reverse-mode
+autograd, and a central difference - one row per parameter, with a verdict per row and overall, and
+for a disagreeing hand-computed gradient a diagnosis of the likely mistake.
 
-* manual δ  - :func:`micrograd_mlp.reference.manual.gradients` (sigmoid MLP + half squared error
-  only; otherwise the column is empty and the verdict rests on the other two);
-* autograd  - :func:`micrograd_mlp.core.grad` on the loss graph (no ``.grad`` is touched);
-* numeric   - (E(p + h) − E(p − h)) / 2h with h = eps · max(1, |p|), every parameter restored.
+* manual    - by default :func:`micrograd_mlp.reference.manual.gradients` (every activation and
+  loss of the library, one sample or a batch); or the user's gradients: a mapping
+  ``{name: gradient}`` or a callable ``(model, inputs, targets) -> mapping`` (their backprop);
+* autograd  - :func:`micrograd_mlp.core.grad` on the loss graph (one backward pass; no ``.grad``
+  is touched);
+* numeric   - (E(p + h) − E(p − h)) / 2h with h = eps · max(1, |p|), every parameter restored, for
+  at most ``numeric_limit`` parameters spread evenly over the model (two forward passes each, so
+  the cost is bounded by ``numeric_limit`` forward passes: linear in the model's size).
 
 Tolerances (stated in the report): a row is ok when
 ``|manual − autograd| ≤ manual_atol + manual_rtol·|autograd|`` and
 ``|numeric − autograd| ≤ numeric_atol + numeric_rtol·|autograd|``.
 Defaults: 1e-12 + 1e-10·|g| (the two exact methods differ only by rounding) and 1e-7 + 1e-6·|g|
 (the central difference has truncation error O(h²) and rounding error O(ε·E/h) ≈ 1e-10).
+A mismatching manual gradient gets a ``diagnosis`` (:mod:`.diagnosis`) when one candidate mistake
+reproduces it to the manual tolerance.
 """
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..core import Value, grad, no_grad
-from ..core.checks import nonnegative_real, positive_real
+from ..core.checks import finite_real, nonnegative_real, one_of, positive_int, positive_real
 from ..nn.losses import half_squared_error
 from . import manual as _manual
+from .diagnosis import Diagnoser
 
 __all__ = ["GradientReport", "GradientRow", "compare_gradients"]
+
+#: Rows the printed table shows before it summarises (every mismatching row is always shown).
+MAX_TABLE_ROWS = 40
 
 
 @dataclass(frozen=True)
 class GradientRow:
-    """One parameter: its value and its gradient three ways."""
+    """One parameter: its value and its gradient three ways (``numeric`` is ``None`` for a
+    parameter beyond the numeric check's limit), and for a mismatch the likely mistake."""
 
     name: str
     value: float
     manual: float | None
     autograd: float
-    numeric: float
+    numeric: float | None
     manual_diff: float | None  # |manual − autograd|
-    numeric_diff: float  # |numeric − autograd|
+    numeric_diff: float | None  # |numeric − autograd|
     ok: bool
+    diagnosis: str | None = None
+    torch: float | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,8 @@ class GradientReport:
     loss: float
     tolerances: dict[str, float] = field(default_factory=dict)
     manual_note: str = ""
+    manual_source: str = "the δ formulas"
+    numeric_checked: int = 0
 
     def __getitem__(self, name: str) -> GradientRow:
         for row in self.rows:
@@ -61,7 +78,7 @@ class GradientReport:
         return max(diffs) if diffs else None
 
     def max_numeric_diff(self) -> float:
-        return max(r.numeric_diff for r in self.rows)
+        return max((r.numeric_diff for r in self.rows if r.numeric_diff is not None), default=0.0)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form (for the CLI)."""
@@ -69,98 +86,240 @@ class GradientReport:
             "ok": self.ok,
             "loss": self.loss,
             "tolerances": dict(self.tolerances),
+            "manual_source": self.manual_source,
             "manual_note": self.manual_note,
+            "numeric_checked": self.numeric_checked,
             "rows": [r.__dict__.copy() for r in self.rows],
         }
 
-    def __str__(self) -> str:
+    def _cells(self, max_rows: int | None) -> tuple[list[str], list[list[str]], int]:
         def num(x: float | None) -> str:
             return "n/a" if x is None else f"{x:.12g}"
 
         def diff(x: float | None) -> str:
             return "n/a" if x is None else f"{x:.1e}"
 
-        head = ["parameter", "value", "manual δ", "autograd", "central diff",
+        has_torch = any(r.torch is not None for r in self.rows)
+        head = ["parameter", "value", "manual δ" if self.manual_source == "the δ formulas"
+                else "yours", "autograd", "central diff", *(["torch"] if has_torch else []),
                 "|manual−auto|", "|numeric−auto|", "verdict"]
-        body = [[r.name, num(r.value), num(r.manual), num(r.autograd), num(r.numeric),
-                 diff(r.manual_diff), diff(r.numeric_diff), "ok" if r.ok else "MISMATCH"]
-                for r in self.rows]
-        widths = [max(len(row[c]) for row in [head, *body]) for c in range(len(head))]
-        left = {0, 7}
+        rows = self.rows
+        hidden = 0
+        if max_rows is not None and len(rows) > max_rows:
+            bad = [r for r in rows if not r.ok]
+            good = [r for r in rows if r.ok][: max(0, max_rows - len(bad))]
+            keep = {id(r) for r in [*bad, *good]}
+            hidden = len(rows) - len(keep)
+            rows = [r for r in rows if id(r) in keep]
+        body = []
+        for r in rows:
+            verdict = "ok" if r.ok else "MISMATCH" + (f": {r.diagnosis}" if r.diagnosis else "")
+            body.append([r.name, num(r.value), num(r.manual), num(r.autograd), num(r.numeric),
+                         *([num(r.torch)] if has_torch else []), diff(r.manual_diff),
+                         diff(r.numeric_diff), verdict])
+        return head, body, hidden
+
+    def table(self, max_rows: int | None = MAX_TABLE_ROWS) -> str:
+        """The report as text; beyond ``max_rows`` rows the agreeing ones are summarised."""
+        head, body, hidden = self._cells(max_rows)
+        widths = [max(len(row[c]) for row in [head, *body]) for c in range(len(head) - 1)]
+        last = len(head) - 1
 
         def fmt(row: list[str]) -> str:
-            return "  ".join(cell.ljust(w) if c in left else cell.rjust(w)
-                             for c, (cell, w) in enumerate(zip(row, widths))).rstrip()
+            cells = [cell.ljust(w) if c == 0 else cell.rjust(w)
+                     for c, (cell, w) in enumerate(zip(row, widths))]
+            return "  ".join([*cells, row[last]]).rstrip()
 
         t = self.tolerances
-        lines = [fmt(head), fmt(["-" * w for w in widths]), *(fmt(r) for r in body), ""]
+        lines = [fmt(head), fmt(["-" * w for w in widths] + ["-------"]), *(fmt(r) for r in body)]
+        if hidden:
+            lines.append(f"... {hidden} more rows, all ok (every row: as_dict() or --json)")
+        lines.append("")
         lines.append(f"loss = {self.loss:.12g}")
         lines.append(
             f"tolerances: |manual−auto| ≤ {t['manual_atol']:g} + {t['manual_rtol']:g}·|g|;  "
             f"|numeric−auto| ≤ {t['numeric_atol']:g} + {t['numeric_rtol']:g}·|g|  "
             f"(central difference, h = {t['eps']:g}·max(1, |p|))"
         )
+        if self.numeric_checked < len(self.rows):
+            lines.append(f"central differences: {self.numeric_checked} of {len(self.rows)} "
+                         "parameters, spread over the model (numeric_limit)")
         if self.manual_note:
-            lines.append(f"manual δ column: {self.manual_note}")
+            lines.append(f"manual column: {self.manual_note}")
         lines.append(f"overall: {'ok' if self.ok else 'MISMATCH'} ({len(self.rows)} parameters)")
         return "\n".join(lines)
 
+    def __str__(self) -> str:
+        return self.table()
 
-def compare_gradients(model: Any, inputs: Sequence[float], targets: Sequence[float], *,
-                      loss: Callable[..., Value] = half_squared_error, eps: float = 1e-6,
+    def _repr_html_(self) -> str:
+        """The table for a notebook cell (agreeing rows beyond the cap summarised)."""
+        head, body, hidden = self._cells(MAX_TABLE_ROWS)
+        esc = html.escape
+        rows = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in body)
+        more = f"<p>… {hidden} more rows, all ok</p>" if hidden else ""
+        return (f"<table><thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr></thead>"
+                f"<tbody>{rows}</tbody></table>{more}"
+                f"<p>loss = {self.loss:.12g}; overall: {'ok' if self.ok else 'MISMATCH'} "
+                f"({len(self.rows)} parameters)</p>")
+
+
+def _batch_loss(model: Any, inputs: Any, targets: Any, loss: Callable[..., Value],
+                reduction: str) -> tuple[Value, int]:
+    """``loss(model(x), t)``; for a batch Σ over samples, divided by N with ``'mean'`` (as
+    ``train``)."""
+    if not _manual.is_batch(inputs):
+        return loss(model(inputs), targets), 1
+    xs = list(inputs)
+    if isinstance(targets, (str, bytes)) or not isinstance(targets, Sequence) \
+            or len(targets) != len(xs):
+        got = len(targets) if isinstance(targets, Sequence) else type(targets).__name__
+        raise ValueError(f"a batch of {len(xs)} inputs needs a list of {len(xs)} targets, "
+                         f"got {got}")
+    total = Value.sum([loss(model(x), t) for x, t in zip(xs, targets)])
+    if reduction == "mean" and len(xs) > 1:
+        total = total * (1.0 / len(xs))
+    return total, len(xs)
+
+
+def _user_gradients(given: Any, expected: list[str], frozen: list[str]) -> dict[str, float]:
+    """The user's ``{name: gradient}`` checked: every expected name present, no unknown name,
+    each a finite number."""
+    if not isinstance(given, Mapping):
+        raise TypeError(f"manual gradients must be a mapping of parameter name -> number, got "
+                        f"{type(given).__name__}")
+    missing = [n for n in expected if n not in given]
+    unknown = [n for n in given if n not in expected and n not in frozen]
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"missing {missing}")
+        if unknown:
+            parts.append(f"unknown {[str(n)[:40] for n in unknown[:20]]}")
+        raise KeyError(f"manual gradients do not match the model's parameters: {'; '.join(parts)}"
+                       f" (the model's are {expected[:20]}{' ...' if len(expected) > 20 else ''})")
+    return {str(n): finite_real(g, f"manual gradient {str(n)[:40]!r}") for n, g in given.items()}
+
+
+def _spread(count: int, limit: int) -> list[int]:
+    """``min(count, limit)`` indices spread evenly over ``range(count)`` (first and last kept)."""
+    if count <= limit:
+        return list(range(count))
+    if limit == 1:
+        return [0]
+    return sorted({round(k * (count - 1) / (limit - 1)) for k in range(limit)})
+
+
+def compare_gradients(model: Any, inputs: Any, targets: Any, *,
+                      loss: Callable[..., Value] = half_squared_error,
+                      manual: Any = None, reduction: str = "mean", eps: float = 1e-6,
                       include_frozen: bool = False, manual_atol: float = 1e-12,
                       manual_rtol: float = 1e-10, numeric_atol: float = 1e-7,
-                      numeric_rtol: float = 1e-6) -> GradientReport:
-    """Compare manual δ, autograd and central-difference gradients of ``loss(model(inputs),
-    targets)`` for every parameter of ``model`` (frozen biases too with ``include_frozen``).
-    The model's parameters and their ``.grad`` are left as they were."""
+                      numeric_rtol: float = 1e-6, numeric_limit: int = 64,
+                      learning_rate: float = 0.5, torch: bool = False) -> GradientReport:
+    """Compare manual, autograd and central-difference gradients of ``loss(model(inputs),
+    targets)`` for every parameter of ``model`` (frozen ones too with ``include_frozen``).
+
+    ``inputs``/``targets``: one sample, or a batch (a list of input vectors and a list of target
+    vectors; the loss is their sum, divided by N with ``reduction='mean'``, as ``train`` does).
+    ``manual``: ``None`` for the δ formulas; a mapping ``{name: gradient}`` or a callable
+    ``(model, inputs, targets) -> mapping`` for the user's own (a frozen parameter it names is
+    compared too). ``learning_rate`` is the η the diagnosis tries (η·g, w − η·g). ``torch=True``
+    adds PyTorch's gradients as a column (needs torch). The model's parameters and their
+    ``.grad`` are left as they were."""
     eps = positive_real(eps, "eps")
     manual_atol = nonnegative_real(manual_atol, "manual_atol")
     manual_rtol = nonnegative_real(manual_rtol, "manual_rtol")
     numeric_atol = nonnegative_real(numeric_atol, "numeric_atol")
     numeric_rtol = nonnegative_real(numeric_rtol, "numeric_rtol")
+    numeric_limit = positive_int(numeric_limit, "numeric_limit")
+    learning_rate = positive_real(learning_rate, "learning_rate")
+    one_of(reduction, "reduction", ("mean", "sum"))
+    if not callable(loss):
+        raise TypeError(f"loss must be a loss function, got {type(loss).__name__}")
+    if manual is not None and not callable(manual) and not isinstance(manual, Mapping):
+        raise TypeError("manual must be None (the δ formulas), a mapping name -> gradient or a "
+                        "callable (model, inputs, targets) -> mapping, got "
+                        f"{type(manual).__name__}")
+    every = model.named_parameters(include_frozen=True)
     named = model.named_parameters(include_frozen=include_frozen)
-    params = [v for _, v in named]
+    names = [n for n, _ in named]
+    frozen = [n for n, _ in every if n not in names]
 
-    # autograd
-    L = loss(model(inputs), targets)
+    # the user's gradients first: a bad mapping is refused before any work
+    source, note = "the δ formulas", ""
+    given: dict[str, float] | None = None
+    if manual is not None:
+        source = "yours"
+        if callable(manual) and not isinstance(manual, Mapping):
+            saved = [(v, v.data, v.grad) for _, v in every]
+            try:
+                result = manual(model, inputs, targets)
+            finally:
+                for v, data, g in saved:  # the user's code must not change the model
+                    v.data, v.grad = data, g
+        else:
+            result = manual
+        given = _user_gradients(result, names, frozen)
+        extra = [n for n in given if n in frozen]
+        if extra:
+            named = [(n, v) for n, v in every if n in names or n in extra]
+
+    params = [v for _, v in named]
+    L, batch = _batch_loss(model, inputs, targets, loss, reduction)
     auto = [g.data for g in grad(L, params)]
 
-    # manual δ formulas (sigmoid + half squared error only)
-    manual: dict[str, float] | None = None
-    note = ""
-    if loss is not half_squared_error:
-        note = "n/a: the δ formulas are for the half squared error"
-    else:
+    if given is None:
         try:
-            manual = _manual.gradients(model, inputs, targets, include_frozen=include_frozen)
-        except ValueError as exc:
+            given = _manual.gradients(model, inputs, targets, loss=loss, include_frozen=True,
+                                      reduction=reduction)
+        except (ValueError, TypeError) as exc:
             note = f"n/a: {exc}"
 
-    # central differences, each parameter restored exactly
-    numeric = []
+    # central differences on a bounded, evenly spread subset, each parameter restored exactly
+    numeric: dict[int, float] = {}
     with no_grad():
-        for p in params:
-            saved = p.data
-            h = eps * max(1.0, abs(saved))
+        for k in _spread(len(params), numeric_limit):
+            p = params[k]
+            saved_data = p.data
+            h = eps * max(1.0, abs(saved_data))
             try:
-                p.data = saved + h
-                up = loss(model(inputs), targets).data
-                p.data = saved - h
-                down = loss(model(inputs), targets).data
+                p.data = saved_data + h
+                up = _batch_loss(model, inputs, targets, loss, reduction)[0].data
+                p.data = saved_data - h
+                down = _batch_loss(model, inputs, targets, loss, reduction)[0].data
             finally:
-                p.data = saved
-            numeric.append((up - down) / (2.0 * h))
+                p.data = saved_data
+            numeric[k] = (up - down) / (2.0 * h)
 
+    torch_grads: dict[str, float] = {}
+    if torch:
+        from .torch_bridge import torch_gradients
+        torch_grads = torch_gradients(model, inputs, targets, loss, reduction,
+                                      [n for n, _ in named])
+
+    def close(x: float, ref: float) -> bool:
+        return abs(x - ref) <= manual_atol + manual_rtol * abs(ref)
+
+    diagnoser: Diagnoser | None = None
     rows = []
-    for (name, p), a, n in zip(named, auto, numeric):
-        m = None if manual is None else manual.get(name)
+    for k, ((name, p), a) in enumerate(zip(named, auto)):
+        m = None if given is None else given.get(name)
         md = None if m is None else abs(m - a)
-        nd = abs(n - a)
-        ok = nd <= numeric_atol + numeric_rtol * abs(a)
-        if md is not None:
-            ok = ok and md <= manual_atol + manual_rtol * abs(a)
-        rows.append(GradientRow(name, p.data, m, a, n, md, nd, ok))
+        n = numeric.get(k)
+        nd = None if n is None else abs(n - a)
+        ok = nd is None or nd <= numeric_atol + numeric_rtol * abs(a)
+        diagnosis = None
+        if m is not None and not close(m, a):
+            ok = False
+            if diagnoser is None:
+                diagnoser = Diagnoser(L, learning_rate, batch)
+            diagnosis = diagnoser.diagnose(p, name, m, close)
+        tg = torch_grads.get(name)
+        if tg is not None and not close(tg, a):
+            ok = False
+        rows.append(GradientRow(name, p.data, m, a, n, md, nd, ok, diagnosis, tg))
     tolerances = {"manual_atol": manual_atol, "manual_rtol": manual_rtol,
                   "numeric_atol": numeric_atol, "numeric_rtol": numeric_rtol, "eps": eps}
-    return GradientReport(rows, all(r.ok for r in rows), L.data, tolerances, note)
+    return GradientReport(rows, all(r.ok for r in rows), L.data, tolerances, note, source,
+                          len(numeric))

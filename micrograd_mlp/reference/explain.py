@@ -22,17 +22,26 @@ bias gets one term per neuron of its layer).
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from ..core import Primitive, Value, topological_order
-from ..core.checks import finite_real, nonnegative_int
+from ..core.checks import nonnegative_int, positive_real
 from ..core.generated import local_partials
 from ..nn.losses import half_squared_error
 from . import article
+from .compare import _batch_loss
 
 __all__ = ["Explanation", "Factor", "Term", "adjoints", "explain", "local_partial"]
+
+#: Paths listed per sum (the rest are summarised with their total); for the parameter's own uses,
+#: MAX_TOP.
+MAX_LISTED = 8
+MAX_TOP = 32
+#: Paths expanded in one explanation in all, whatever the depth (bounds time and output).
+MAX_PATHS = 64
 
 
 def _natural_key(label: str) -> list[int | str]:
@@ -107,6 +116,8 @@ class Factor:
     value: float
     rule: str
     terms: list[Term] = field(default_factory=list)
+    more: int = 0  # further paths, not listed (output cap), adding up to more_value
+    more_value: float = 0.0
 
 
 @dataclass
@@ -137,6 +148,9 @@ class Explanation:
     terms: list[Term]
     learning_rate: float
     updated: float
+    frozen: bool = False  # a frozen parameter is not updated
+    more: int = 0  # further neurons/samples the parameter feeds, not listed (output cap)
+    more_value: float = 0.0
 
     @property
     def factors(self) -> list[Factor]:
@@ -161,28 +175,47 @@ class Explanation:
         E, p = self.loss_symbol, self.parameter
         lines = [f"∂{E}/∂{p} = {self.gradient:.12g}      ({E} = {self.loss_value:.12g}, "
                  f"{p} = {self.value:.12g})"]
-        if len(self.terms) > 1:
-            lines.append(f"  = Σ over the {len(self.terms)} neurons {p} feeds: "
-                         + " + ".join(f"[via {t.via}]" for t in self.terms))
+        count = len(self.terms) + self.more
+        if count > 1:
+            lines.append(f"  = Σ over the {count} {_plural(count, 'path')} {p} feeds: "
+                         + " + ".join(f"[via {t.via}]" for t in self.terms)
+                         + (f" + [{self.more} more]" if self.more else ""))
         for t in self.terms:
-            indent = "  " if len(self.terms) == 1 else "    "
-            if len(self.terms) > 1:
+            indent = "  " if count == 1 else "    "
+            if count > 1:
                 lines.append(f"  via {t.via}: {t.value:.12g}")
             lines.extend(_term_lines(t, indent))
-        lines.append(
-            f"update (η = {self.learning_rate:g}): {p}⁺ = {p} − η·∂{E}/∂{p} = "
-            f"{self.value:.12g} − {self.learning_rate:g} × {self.gradient:.12g} = "
-            f"{self.updated:.12g}"
-        )
+        if self.more:
+            lines.append(f"  ... and {self.more} more {_plural(self.more, 'path')} "
+                         f"(not listed: output cap), together {self.more_value:.12g}")
+        if self.frozen:
+            lines.append(f"{p} is frozen (requires_grad is false): no update, it stays "
+                         f"{self.value:.12g}")
+        else:
+            lines.append(
+                f"update (η = {self.learning_rate:g}): {p}⁺ = {p} − η·∂{E}/∂{p} = "
+                f"{self.value:.12g} − {self.learning_rate:g} × {self.gradient:.12g} = "
+                f"{self.updated:.12g}"
+            )
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """The explanation for a notebook cell, as preformatted text."""
+        return f"<pre>{html.escape(str(self))}</pre>"
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
 
 
 def _term_lines(term: Term, indent: str) -> list[str]:
     lines = [indent + "= " + " × ".join(f.symbol for f in term.factors),
              indent + "= " + " × ".join(f"{f.value:.9g}" for f in term.factors)]
     width = max(len(f.symbol) for f in term.factors)
+    vwidth = max(len(f"{f.value:.12g}") for f in term.factors)
     for f in term.factors:
-        lines.append(f"{indent}    {f.symbol.ljust(width)} = {f.value:.12g}    {f.rule}")
+        lines.append(f"{indent}    {f.symbol.ljust(width)} = {f'{f.value:.12g}'.rjust(vwidth)}"
+                     f"    {f.rule}")
         if f.terms:
             sub = indent + "      "
             for t in f.terms:
@@ -192,6 +225,9 @@ def _term_lines(term: Term, indent: str) -> list[str]:
                 for g in t.factors:
                     if g.terms:  # deeper level: show its own sum compactly
                         lines.extend(_term_lines(Term(t.via, [g], g.value), sub + "  ")[2:])
+            if f.more:
+                lines.append(f"{sub}... and {f.more} more {_plural(f.more, 'path')} (not listed: "
+                             f"output cap), together {f.more_value:.12g}")
             lines.append(f"{sub}sum = {f.value:.12g}")
     return lines
 
@@ -208,6 +244,7 @@ class _Walker:
             for i, child in enumerate(node.operands):
                 self.consumers.setdefault(child, []).append((node, i))
         self.depth = depth
+        self.budget = MAX_PATHS  # paths expanded in all (bounds time and output)
 
     @staticmethod
     def name(node: Value) -> str:
@@ -230,6 +267,15 @@ class _Walker:
     def sorted_users(self, users: list[tuple[Value, int]]) -> list[tuple[Value, int]]:
         """Consumers in reading order (o1 before o2), not graph-walk order."""
         return sorted(users, key=lambda u: (_natural_key(self.name(u[0])), u[1]))
+
+    def listed(self, users: list[tuple[Value, int]], cap: int = 0
+               ) -> tuple[list[tuple[Value, int]], list[tuple[Value, int]]]:
+        """The users to expand (at most ``cap`` or MAX_LISTED, within the budget) and the
+        rest."""
+        ordered = self.sorted_users(users)
+        k = max(0, min(cap or MAX_LISTED, self.budget, len(ordered)))
+        self.budget -= k
+        return ordered[:k], ordered[k:]
 
     def is_net(self, node: Value) -> bool:
         return node.op is not None and node.op.name == "affine"
@@ -260,11 +306,14 @@ class _Walker:
         value = self.adj.get(node, 0.0)
         users = self.consumers.get(node, [])
         if users and all(self.is_net(u) for u, _ in users):
-            if depth <= 0:
-                return Factor(symbol, value, f"Σ over the {len(users)} neurons it feeds "
-                              "(raise depth to expand)")
-            terms = [self.term(u, i, depth - 1) for u, i in self.sorted_users(users)]
-            return Factor(symbol, value, f"Σ over the {len(users)} neurons it feeds", terms)
+            feeds = f"Σ over the {len(users)} {_plural(len(users), 'neuron')} it feeds"
+            if depth <= 0 or self.budget <= 0:
+                why = "raise depth to expand" if depth <= 0 else "not expanded: output cap"
+                return Factor(symbol, value, f"{feeds} ({why})")
+            listed, rest = self.listed(users)
+            terms = [self.term(u, i, depth - 1) for u, i in listed]
+            more = sum(self.adj.get(u, 0.0) * local_partial(u, i) for u, i in rest)
+            return Factor(symbol, value, feeds, terms, len(rest), more)
         return Factor(symbol, value, self.loss_rule(node))
 
     def term(self, net: Value, index: int, depth: int) -> Term:
@@ -282,18 +331,22 @@ class _Walker:
 def explain(parameter: str | Value, loss: Value | None = None, *, model: Any = None,
             inputs: Sequence[float] | None = None, targets: Sequence[float] | None = None,
             loss_fn: Callable[..., Value] = half_squared_error, learning_rate: float = 0.5,
-            depth: int = 1) -> Explanation:
+            depth: int = 1, reduction: str = "mean") -> Explanation:
     """Explain ∂loss/∂parameter by the chain rule, from the recorded graph.
 
     * ``explain("w5")`` - the article's network, sample and η (nothing else given);
     * ``explain("w1", model=m, inputs=x, targets=t)`` - builds ``loss_fn(m(x), t)``;
     * ``explain(p, loss)`` - ``p`` a parameter Value (or its label) in ``loss``'s graph.
 
-    ``depth`` is how many layers of "sum over the neurons it feeds" are expanded (1 = the
-    article's w1 breakdown). Raises ``KeyError`` for an unknown parameter name, ``ValueError``
+    ``inputs``/``targets`` may be a batch (lists of vectors; the loss is the sum over samples,
+    divided by N with ``reduction='mean'``): each sample is one more path. ``depth`` is how many
+    layers of "sum over the neurons it feeds" are expanded (1 = the article's w1 breakdown); at
+    most :data:`MAX_LISTED` paths are listed per sum and :data:`MAX_PATHS` expanded in all, the
+    rest summarised with their total, so time and output stay bounded at any depth. A frozen
+    parameter gets no update line. Raises ``KeyError`` for an unknown parameter name, ``ValueError``
     if the parameter is not a leaf of the loss graph.
     """
-    lr = finite_real(learning_rate, "learning_rate")
+    lr = positive_real(learning_rate, "learning_rate")
     depth = nonnegative_int(depth, "depth")
     if loss is None:
         if model is None:
@@ -304,7 +357,7 @@ def explain(parameter: str | Value, loss: Value | None = None, *, model: Any = N
             raise ValueError("explain needs inputs and targets together with a model")
         if isinstance(parameter, str):
             parameter = model.parameter(parameter)
-        loss = loss_fn(model(inputs), targets)
+        loss = _batch_loss(model, inputs, targets, loss_fn, reduction)[0]
     if not isinstance(loss, Value):
         raise TypeError(f"loss must be a Value, got {type(loss).__name__}")
 
@@ -327,7 +380,9 @@ def explain(parameter: str | Value, loss: Value | None = None, *, model: Any = N
         raise ValueError(f"{walker.name(parameter)} is not a leaf (a parameter) of the graph")
 
     terms = []
-    for user, i in walker.sorted_users(walker.consumers[parameter]):
+    listed, rest = walker.listed(walker.consumers[parameter], MAX_TOP)
+    more = sum(walker.adj.get(u, 0.0) * local_partial(u, i) for u, i in rest)
+    for user, i in listed:
         if walker.is_net(user):
             terms.append(walker.term(user, i, depth))
         else:  # a parameter used outside a neuron: one generic factor
@@ -335,6 +390,18 @@ def explain(parameter: str | Value, loss: Value | None = None, *, model: Any = N
                        walker.loss_rule(user))
             loc = walker.local_factor(user, i)
             terms.append(Term(walker.name(user), [f, loc], f.value * loc.value))
+    seen: dict[str, int] = {}
+    for t in terms:  # a batch: the same neuron once per sample
+        seen[t.via] = seen.get(t.via, 0) + 1
+    counts: dict[str, int] = {}
+    for t in terms:
+        if seen[t.via] > 1:
+            counts[t.via] = counts.get(t.via, 0) + 1
+            t.via = f"{t.via} (sample {counts[t.via]})"
     g = walker.adj.get(parameter, 0.0)
+    frozen = not parameter.requires_grad or (
+        model is not None and hasattr(model, "named_parameters")
+        and all(v is not parameter for _, v in model.named_parameters()))
     return Explanation(walker.name(parameter), parameter.data, g, walker.E, loss.data, terms,
-                       lr, parameter.data - lr * g)
+                       lr, parameter.data if frozen else parameter.data - lr * g, frozen,
+                       len(rest), more)

@@ -3,35 +3,46 @@ against. Nothing here uses the autograd engine: a model's weights are read as fl
 imports from the library are the naming scheme (:mod:`..nn.naming`) and the argument checks
 (:mod:`..core.checks`), both plain Python - so the δ column of ``compare`` is independent.
 
-For a sigmoid MLP with the half squared error E = Σₒ ½ (tₒ − outₒ)², layer by layer from the output:
+For an MLP with activation f in each layer and a loss E of the outputs, layer by layer from the
+output:
 
-* forward:  net_j = Σᵢ w_ij · out_i + b_j,   out_j = σ(net_j) = 1 / (1 + e^(−net_j))
-* output:   δ_o = (out_o − t_o) · out_o (1 − out_o)
-* hidden:   δ_j = (Σ_k δ_k · w_jk) · out_j (1 − out_j)     (k over the next layer, OLD weights)
+* forward:  net_j = Σᵢ w_ij · out_i + b_j,   out_j = f(net_j)
+* output:   δ_o = ∂E/∂out_o · f′(net_o)
+* hidden:   δ_j = f′(net_j) · Σ_k δ_k · w_jk      (k over the next layer, OLD weights)
 * weights:  ∂E/∂w_ij = δ_j · out_i    (out_i is the input x_i for the first layer)
 * biases:   ∂E/∂b_j = δ_j; a bias shared by a layer collects Σ_j δ_j over that layer
+* batch:    the gradients of each sample, summed (``reduction='sum'``) or averaged (``'mean'``)
 * update:   w⁺ = w − η · ∂E/∂w        (every gradient formed before any weight changes)
 
+f′ as a learner writes it (:data:`ACTIVATION_RULES`): σ′ = out (1 − out), tanh′ = 1 − out²,
+ReLU′ = [net > 0], linear′ = 1. ∂E/∂out for each loss (:data:`LOSS_RULES`, n outputs):
+½ squared error: out − t;  MSE: 2 (out − t) / n;  BCE on probabilities:
+(out − t) / (out (1 − out)) / n,
+and with a sigmoid output δ_o = (out − t) / n directly;  hinge: −y / n where 1 − y·out > 0, else 0.
+
 Entry points: :func:`gradients` (``{parameter name: ∂E/∂p}``), :func:`backprop` (every neuron's net,
-out and δ), :func:`sgd_step` and :func:`train` (the article's training on top of the δs).
+out and δ for one sample), :func:`sgd_step` and :func:`train` (the article's training on top of
+the δs).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..core.checks import finite_real, nonnegative_int, one_of, positive_real
 from ..nn.naming import neuron_names
 
 __all__ = [
-    "Backprop", "Network", "NeuronRecord", "backprop", "forward", "from_model", "gradients",
-    "neuron_names", "sgd_step", "train",
+    "ACTIVATION_RULES", "LOSS_RULES", "Backprop", "Network", "NeuronRecord", "backprop",
+    "forward", "from_model", "gradients", "loss_name", "neuron_names", "sgd_step", "train",
 ]
 
 #: How a layer holds its bias (as in :data:`micrograd_mlp.nn.BIAS_MODES`).
 BIAS_MODES = ("neuron", "shared", "none")
+#: How a batch's per-sample gradients combine (as ``train`` does).
+REDUCTIONS = ("mean", "sum")
 
 
 def _sigmoid(x: float) -> float:
@@ -41,14 +52,105 @@ def _sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
+#: Each activation: (f(net); g·f′(net) from the upstream g, net and out, with f′ as a learner writes
+#: it; the rule in words).
+ACTIVATION_RULES: dict[str, tuple[Callable[[float], float],
+                                  Callable[[float, float, float], float], str]] = {
+    "sigmoid": (_sigmoid, lambda g, net, out: g * out * (1.0 - out), "σ′ = out·(1 − out)"),
+    "tanh": (math.tanh, lambda g, net, out: g * (1.0 - out * out), "tanh′ = 1 − out²"),
+    "relu": (lambda x: x if x > 0.0 else 0.0, lambda g, net, out: g if net > 0.0 else 0.0,
+             "ReLU′ = [net > 0]"),
+    "linear": (lambda x: x, lambda g, net, out: g, "linear′ = 1"),
+}
+
+
+def _half_squared(outs: Sequence[float], ts: Sequence[float]) -> tuple[float, list[float]]:
+    return sum(0.5 * (t - o) ** 2 for o, t in zip(outs, ts)), [o - t for o, t in zip(outs, ts)]
+
+
+def _mse(outs: Sequence[float], ts: Sequence[float]) -> tuple[float, list[float]]:
+    n = len(outs)
+    return (sum((o - t) ** 2 for o, t in zip(outs, ts)) / n,
+            [2.0 * (o - t) / n for o, t in zip(outs, ts)])
+
+
+def _bce(outs: Sequence[float], ts: Sequence[float]) -> tuple[float, list[float]]:
+    n = len(outs)
+    for k, (p, t) in enumerate(zip(outs, ts), 1):
+        if not 0.0 < p < 1.0:
+            raise ValueError(f"binary_cross_entropy: output {k} must be a probability in (0, 1), "
+                             f"got {p!r}")
+        if not 0.0 <= t <= 1.0:
+            raise ValueError(f"binary_cross_entropy: target {k} must be in [0, 1], got {t!r}")
+    value = -sum(t * math.log(p) + (1.0 - t) * math.log1p(-p) for p, t in zip(outs, ts)) / n
+    return value, [(p - t) / (p * (1.0 - p)) / n for p, t in zip(outs, ts)]
+
+
+def _bce_logits(outs: Sequence[float], ts: Sequence[float]) -> tuple[float, list[float]]:
+    n = len(outs)
+    value = sum(max(z, 0.0) + math.log1p(math.exp(-abs(z))) - t * z for z, t in zip(outs, ts)) / n
+    return value, [(_sigmoid(z) - t) / n for z, t in zip(outs, ts)]
+
+
+def _hinge(outs: Sequence[float], ts: Sequence[float]) -> tuple[float, list[float]]:
+    n = len(outs)
+    for k, y in enumerate(ts, 1):
+        if y not in (-1.0, 1.0):
+            raise ValueError(f"hinge: target {k} must be -1 or +1, got {y!r}")
+    value = sum(max(0.0, 1.0 - y * s) for s, y in zip(outs, ts)) / n
+    return value, [(-y / n if 1.0 - y * s > 0.0 else 0.0) for s, y in zip(outs, ts)]
+
+
+#: Each loss by name: ``rule(outputs, targets) -> (E, [∂E/∂out_o])`` on floats.
+LOSS_RULES: dict[str, Callable[[Sequence[float], Sequence[float]], tuple[float, list[float]]]] = {
+    "half_squared_error": _half_squared,
+    "mse": _mse,
+    "binary_cross_entropy": _bce,
+    "binary_cross_entropy_logits": _bce_logits,
+    "hinge": _hinge,
+}
+#: The rule of ∂E/∂out_o, as derivation.md writes it.
+LOSS_FORMULAS: dict[str, str] = {
+    "half_squared_error": "∂E/∂out = out − t",
+    "mse": "∂E/∂out = 2 (out − t) / n",
+    "binary_cross_entropy": "∂E/∂out = (out − t) / (out (1 − out)) / n  "
+                            "(sigmoid output: δ = (out − t) / n)",
+    "binary_cross_entropy_logits": "∂E/∂z = (σ(z) − t) / n",
+    "hinge": "∂E/∂out = −y / n where 1 − y·out > 0, else 0",
+}
+_LOSS_MODULE = "micrograd_mlp.nn.losses"
+
+
+def loss_name(loss: object) -> str:
+    """The name of a loss the δ formulas know: a name of :data:`LOSS_RULES`, or one of the library's
+    loss functions (``losses.mse`` ...; ``functools.partial(binary_cross_entropy,
+    from_logits=True)`` too). ``ValueError`` for any other loss."""
+    if isinstance(loss, str):
+        return one_of(loss, "loss", tuple(LOSS_RULES))
+    func, keywords = loss, {}
+    if hasattr(loss, "func") and hasattr(loss, "keywords") and not getattr(loss, "args", ()):
+        func, keywords = loss.func, dict(loss.keywords or {})  # a functools.partial
+    name = getattr(func, "__name__", None)
+    if getattr(func, "__module__", None) == _LOSS_MODULE and name in LOSS_RULES:
+        if name == "binary_cross_entropy" and keywords.pop("from_logits", False):
+            name = "binary_cross_entropy_logits"
+        if not keywords:
+            return str(name)
+    shown_name = getattr(loss, "__name__", loss)
+    raise ValueError(f"the δ formulas have no rule for the loss {shown_name!r};"
+                     f" they know {', '.join(n for n in LOSS_RULES if not n.endswith('logits'))}")
+
+
 @dataclass(frozen=True)
 class Network:
-    """A sigmoid MLP as plain floats.
+    """An MLP as plain floats.
 
     ``weights[l][j][i]`` is the weight from input ``i`` of layer ``l`` to its neuron ``j``;
     ``biases[l][j]`` is neuron ``j``'s bias value (equal across a ``'shared'`` layer; 0 for
     ``'none'``); ``weight_names``/``bias_names`` mirror them with the library's parameter names
-    (a shared bias repeats its name ``b{l}``; ``None`` where there is no bias).
+    (a shared bias repeats its name ``b{l}``; ``None`` where there is no bias). ``activations[l]``
+    is a key of :data:`ACTIVATION_RULES`; ``frozen`` names the parameters that get no gradient
+    (besides the biases of a layer with ``trainable_bias[l]`` false).
     """
 
     nin: int
@@ -60,11 +162,21 @@ class Network:
     weight_names: tuple[tuple[tuple[str, ...], ...], ...]
     bias_names: tuple[tuple[str | None, ...], ...]
     activations: tuple[str, ...] = field(default=())
+    frozen: frozenset[str] = field(default=frozenset())
+
+    def __post_init__(self) -> None:
+        acts = self.activations or ("sigmoid",) * len(self.weights)
+        for li, act in enumerate(acts, 1):
+            if act not in ACTIVATION_RULES:
+                raise ValueError(f"layer {li}: the δ formulas have no rule for the activation "
+                                 f"{act!r}; they know {', '.join(ACTIVATION_RULES)}")
+        object.__setattr__(self, "activations", tuple(acts))
 
     @classmethod
     def build(cls, nin: int, weights: Sequence[Sequence[Sequence[float]]],
               biases: Sequence[float | Sequence[float]] | None = None, bias: str = "shared",
-              train_bias: bool = True) -> Network:
+              train_bias: bool = True, hidden_activation: str = "sigmoid",
+              output_activation: str = "sigmoid", frozen: Iterable[str] = ()) -> Network:
         """A network from nested weights, named as :class:`~micrograd_mlp.nn.MLP` names them.
         ``biases[l]`` is one number (``'shared'``) or one per neuron (``'neuron'``)."""
         one_of(bias, "bias", BIAS_MODES)
@@ -105,11 +217,13 @@ class Network:
                 bn.append(tuple(f"b_{n}" for n in names[li - 1]))
             fan_in = width
         k = len(weights)
+        acts = (hidden_activation,) * (k - 1) + (output_activation,)
         return cls(nin, tuple(ws), tuple(bs), (bias,) * k, (bool(train_bias),) * k,
-                   tuple(tuple(n) for n in names), tuple(wn), tuple(bn), ("sigmoid",) * k)
+                   tuple(tuple(n) for n in names), tuple(wn), tuple(bn), acts,
+                   frozenset(frozen))
 
     def state(self) -> dict[str, float]:
-        """``{name: value}`` for every parameter (frozen biases included)."""
+        """``{name: value}`` for every parameter (frozen ones included)."""
         d: dict[str, float] = {}
         for li in range(len(self.weights)):
             for j, row in enumerate(self.weights[li]):
@@ -119,6 +233,14 @@ class Network:
                 if bias_name is not None:
                     d[bias_name] = b
         return d
+
+    def trainable(self) -> set[str]:
+        """The names of the parameters that receive a gradient (not frozen)."""
+        names = {n for layer in self.weight_names for row in layer for n in row}
+        for li, names_l in enumerate(self.bias_names):
+            if self.trainable_bias[li]:
+                names.update(n for n in names_l if n is not None)
+        return names - self.frozen
 
     def with_state(self, state: Mapping[str, float]) -> Network:
         """A copy with the parameters named in ``state`` replaced."""
@@ -138,14 +260,16 @@ class Network:
 def from_model(model: Any) -> Network:
     """Read an :class:`~micrograd_mlp.nn.MLP` (anything with ``.layers`` of ``.neurons`` holding
     ``.weights``/``.bias`` objects with ``.data`` and ``.label``) into a float :class:`Network`.
-    A :class:`Network` is returned unchanged."""
+    A parameter whose ``requires_grad`` is false is frozen. A :class:`Network` is returned
+    unchanged."""
     if isinstance(model, Network):
         return model
     layers = getattr(model, "layers", None)
-    if not layers:
+    if not layers or not all(hasattr(layer, "neurons") for layer in layers):
         raise TypeError(f"expected an MLP or a manual.Network, got {type(model).__name__}")
     nin = len(layers[0].neurons[0].weights)
     ws, bs, wn, bn, modes, train, names, acts = [], [], [], [], [], [], [], []
+    frozen: set[str] = set()
     for layer in layers:
         acts.append(layer.activation)
         modes.append(layer.bias_mode)
@@ -155,18 +279,12 @@ def from_model(model: Any) -> Network:
         wn.append(tuple(tuple(w.label for w in n.weights) for n in layer.neurons))
         bs.append(tuple(0.0 if n.bias is None else float(n.bias.data) for n in layer.neurons))
         bn.append(tuple(None if n.bias is None else n.bias.label for n in layer.neurons))
+        for n in layer.neurons:
+            for p in [*n.weights, *([] if n.bias is None else [n.bias])]:
+                if not getattr(p, "requires_grad", True):
+                    frozen.add(p.label)
     return Network(nin, tuple(ws), tuple(bs), tuple(modes), tuple(train), tuple(names),
-                   tuple(wn), tuple(bn), tuple(acts))
-
-
-def _check_sigmoid(net: Network) -> None:
-    for li, act in enumerate(net.activations, 1):
-        if act != "sigmoid":
-            raise ValueError(
-                f"manual δ formulas are the sigmoid ones (out·(1 − out)); layer {li} uses "
-                f"{act!r}. Use compare_gradients' autograd and numeric columns for other "
-                "activations."
-            )
+                   tuple(wn), tuple(bn), tuple(acts), frozenset(frozen))
 
 
 def _check_vector(name: str, xs: object, expected: int) -> list[float]:
@@ -177,14 +295,38 @@ def _check_vector(name: str, xs: object, expected: int) -> list[float]:
     else:
         items = [xs]  # one number (or a Value)
     if len(items) != expected:
-        raise ValueError(f"{name}: expected {expected} values, got {len(items)}")
+        raise ValueError(f"{name}: expected {expected} value{'s' if expected != 1 else ''}, "
+                         f"got {len(items)}")
     return [finite_real(getattr(x, "data", x), f"{name}: value {k}")
             for k, x in enumerate(items, 1)]
 
 
+def is_batch(inputs: object) -> bool:
+    """True when ``inputs`` is a list of input vectors (a batch), not one input vector."""
+    if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence) or not inputs:
+        return False
+    first = inputs[0]
+    return isinstance(first, Iterable) and not isinstance(first, (str, bytes))
+
+
+def samples(inputs: Any, targets: Any, nin: int, nout: int
+            ) -> tuple[list[list[float]], list[list[float]], bool]:
+    """``(inputs per sample, targets per sample, is a batch)``, each checked."""
+    if not is_batch(inputs):
+        return ([_check_vector("inputs", inputs, nin)], [_check_vector("targets", targets, nout)],
+                False)
+    xs = list(inputs)
+    if isinstance(targets, (str, bytes)) or not isinstance(targets, Sequence):
+        raise TypeError(f"targets of a batch must be a list, got {type(targets).__name__}")
+    if len(targets) != len(xs):
+        raise ValueError(f"a batch of {len(xs)} inputs needs {len(xs)} targets, got {len(targets)}")
+    return ([_check_vector(f"inputs[{s}]", x, nin) for s, x in enumerate(xs)],
+            [_check_vector(f"targets[{s}]", t, nout) for s, t in enumerate(targets)], True)
+
+
 @dataclass(frozen=True)
 class NeuronRecord:
-    """One neuron's forward and backward numbers: net, out = σ(net), δ = ∂E/∂net."""
+    """One neuron's forward and backward numbers: net, out = f(net), δ = ∂E/∂net."""
 
     name: str
     layer: int  # 1-based
@@ -195,91 +337,157 @@ class NeuronRecord:
 
 @dataclass(frozen=True)
 class Backprop:
-    """The result of one forward + backward pass by the δ formulas."""
+    """The result of one forward + backward pass by the δ formulas (one sample)."""
 
     inputs: tuple[float, ...]
     targets: tuple[float, ...]
     neurons: dict[str, NeuronRecord]
-    errors: dict[str, float]  # E_{output neuron} = ½ (t − out)²
-    total_error: float
-    gradients: dict[str, float]  # every parameter, frozen biases included
+    errors: dict[str, float]  # half squared error only: E_{output neuron} = ½ (t − out)²
+    total_error: float  # the loss E
+    gradients: dict[str, float]  # every parameter, frozen ones included
     outputs: tuple[float, ...]
+    loss: str = "half_squared_error"
 
 
-def forward(model: Any, inputs: Sequence[float]) -> list[list[tuple[float, float]]]:
-    """Per layer, per neuron ``(net, out)``, on floats."""
-    net = from_model(model)
-    _check_sigmoid(net)
-    xs = _check_vector("inputs", inputs, net.nin)
+def _forward(net: Network, xs: Sequence[float]) -> list[list[tuple[float, float]]]:
     layers = []
-    for W, B in zip(net.weights, net.biases):
+    for W, B, act in zip(net.weights, net.biases, net.activations):
+        f = ACTIVATION_RULES[act][0]
         rec = []
         for row, b in zip(W, B):
             s = b
             for w, x in zip(row, xs):
                 s += w * x
-            rec.append((s, _sigmoid(s)))
+            rec.append((s, f(s)))
         layers.append(rec)
         xs = [o for _, o in rec]
     return layers
 
 
-def backprop(model: Any, inputs: Sequence[float], targets: Sequence[float]) -> Backprop:
-    """Forward pass keeping every net/out, then the δs from the output layer back, then
-    ∂E/∂w = δ · input and ∂E/∂b = δ (summed over the layer for a shared bias)."""
+def forward(model: Any, inputs: Sequence[float]) -> list[list[tuple[float, float]]]:
+    """Per layer, per neuron ``(net, out)``, on floats."""
     net = from_model(model)
-    _check_sigmoid(net)
-    xs = _check_vector("inputs", inputs, net.nin)
-    ts = _check_vector("targets", targets, len(net.weights[-1]))
-    layers = forward(net, xs)
+    return _forward(net, _check_vector("inputs", inputs, net.nin))
+
+
+def _output_deltas(net: Network, loss: str, layer: list[tuple[float, float]],
+                   ts: Sequence[float]) -> tuple[float, list[float]]:
+    """E and δ_o = ∂E/∂out_o · f′(net_o) for the output layer."""
+    outs = [o for _, o in layer]
+    act = net.activations[-1]
+    if loss == "binary_cross_entropy" and act == "sigmoid":
+        value, _ = _bce_logits([s for s, _ in layer], ts)  # stable E, as the library computes it
+        return value, [(o - t) / len(outs) for o, t in zip(outs, ts)]  # δ_o = (out − t) / n
+    if loss == "binary_cross_entropy_logits":
+        value, dz = _bce_logits(outs, ts)  # the outputs are the logits
+    else:
+        value, dz = LOSS_RULES[loss](outs, ts)
+    chain = ACTIVATION_RULES[act][1]
+    return value, [chain(d, s, o) for d, (s, o) in zip(dz, layer)]
+
+
+def _backprop(net: Network, xs: list[float], ts: list[float], loss: str
+              ) -> tuple[list[list[tuple[float, float]]], list[list[float]], float]:
+    """One sample: every (net, out), every δ, the loss E."""
+    layers = _forward(net, xs)
     L = len(layers)
     deltas: list[list[float]] = [[] for _ in range(L)]
-    # output layer: δ_o = (out_o − t_o) · out_o (1 − out_o)
-    deltas[-1] = [(o - t) * o * (1.0 - o) for (_, o), t in zip(layers[-1], ts)]
-    # hidden layers: δ_j = (Σ_k δ_k w_jk) · out_j (1 − out_j), with the next layer's weights
+    value, deltas[-1] = _output_deltas(net, loss, layers[-1], ts)
+    # hidden layers: δ_j = f′(net_j) · Σ_k δ_k w_jk, with the next layer's (old) weights
     for li in range(L - 2, -1, -1):
         nxt_w, nxt_d = net.weights[li + 1], deltas[li + 1]
-        deltas[li] = [
-            sum(d * row[j] for d, row in zip(nxt_d, nxt_w)) * o * (1.0 - o)
-            for j, (_, o) in enumerate(layers[li])
-        ]
-    grads: dict[str, float] = {}
-    records: dict[str, NeuronRecord] = {}
+        chain = ACTIVATION_RULES[net.activations[li]][1]
+        deltas[li] = [chain(sum(d * row[j] for d, row in zip(nxt_d, nxt_w)), s, o)
+                      for j, (s, o) in enumerate(layers[li])]
+    return layers, deltas, value
+
+
+def _accumulate(net: Network, xs: list[float], layers: list[list[tuple[float, float]]],
+                deltas: list[list[float]], grads: dict[str, float], scale: float) -> None:
+    """grads += scale · (∂E/∂w = δ · input, ∂E/∂b = δ, summed over a shared bias's layer)."""
     layer_inputs = xs
-    for li in range(L):
+    for li in range(len(layers)):
+        for j, d in enumerate(deltas[li]):
+            ds = d * scale
+            for name, x in zip(net.weight_names[li][j], layer_inputs):
+                grads[name] = grads.get(name, 0.0) + ds * x
+        for bname, d in zip(net.bias_names[li], deltas[li]):
+            if bname is not None:
+                grads[bname] = grads.get(bname, 0.0) + d * scale
+        layer_inputs = [o for _, o in layers[li]]
+
+
+def _ordered(net: Network) -> dict[str, float]:
+    """Every parameter name in the model's order, gradient 0."""
+    grads: dict[str, float] = {}
+    for li in range(len(net.weights)):
+        for row in net.weight_names[li]:
+            for name in row:
+                grads[name] = 0.0
+        for bname in net.bias_names[li]:
+            if bname is not None:
+                grads[bname] = 0.0
+    return grads
+
+
+def backprop(model: Any, inputs: Sequence[float], targets: Sequence[float],
+             loss: object = "half_squared_error") -> Backprop:
+    """One sample: forward pass keeping every net/out, then the δs from the output layer back,
+    then ∂E/∂w = δ · input and ∂E/∂b = δ (summed over the layer for a shared bias)."""
+    net = from_model(model)
+    name = loss_name(loss)
+    xs = _check_vector("inputs", inputs, net.nin)
+    ts = _check_vector("targets", targets, len(net.weights[-1]))
+    layers, deltas, value = _backprop(net, xs, ts, name)
+    grads = _ordered(net)
+    _accumulate(net, xs, layers, deltas, grads, 1.0)
+    records: dict[str, NeuronRecord] = {}
+    for li in range(len(layers)):
         for j, ((s, o), d) in enumerate(zip(layers[li], deltas[li])):
             neuron = net.neuron_names[li][j]
             records[neuron] = NeuronRecord(neuron, li + 1, s, o, d)
-            for name, x in zip(net.weight_names[li][j], layer_inputs):
-                grads[name] = d * x
-        for bname, d in zip(net.bias_names[li], deltas[li]):
-            if bname is not None:
-                grads[bname] = grads.get(bname, 0.0) + d  # shared: Σ over the layer
-        layer_inputs = [o for _, o in layers[li]]
     outs = tuple(o for _, o in layers[-1])
-    errors = {net.neuron_names[-1][k]: 0.5 * (t - o) ** 2 for k, (o, t) in enumerate(zip(outs, ts))}
-    total = 0.0
-    for e in errors.values():
-        total += e
-    return Backprop(tuple(xs), tuple(ts), records, errors, total, grads, outs)
+    errors = {}
+    if name == "half_squared_error":
+        errors = {net.neuron_names[-1][k]: 0.5 * (t - o) ** 2
+                  for k, (o, t) in enumerate(zip(outs, ts))}
+        value = 0.0
+        for e in errors.values():
+            value += e
+    return Backprop(tuple(xs), tuple(ts), records, errors, value, grads, outs, name)
 
 
-def _trainable(net: Network) -> set[str]:
-    names = {n for layer in net.weight_names for row in layer for n in row}
-    for li, names_l in enumerate(net.bias_names):
-        if net.trainable_bias[li]:
-            names.update(n for n in names_l if n is not None)
-    return names
+def gradients(model: Any, inputs: Any, targets: Any, loss: object = "half_squared_error",
+              include_frozen: bool = False, reduction: str = "mean") -> dict[str, float]:
+    """``{parameter name: ∂E/∂p}`` by the δ formulas, in the model's parameter order.
 
-
-def gradients(model: Any, inputs: Sequence[float], targets: Sequence[float],
-              include_frozen: bool = False) -> dict[str, float]:
-    """``{parameter name: ∂E/∂p}`` by the δ formulas, E = Σ ½ (t − out)². Frozen biases are left
-    out unless ``include_frozen``; the order is the model's parameter order."""
+    ``inputs``/``targets``: one sample (an input vector and a target vector), or a batch (a list
+    of input vectors and a list of target vectors) whose loss is the sum of the samples' losses,
+    divided by their number with ``reduction='mean'`` (as ``train`` does). ``loss`` is one of the
+    library's loss functions (``losses.mse`` ...) or its name. Frozen parameters are left out
+    unless ``include_frozen`` (then they get their true derivative)."""
     net = from_model(model)
-    result = backprop(net, inputs, targets)
-    keep = _trainable(net)
-    return {n: g for n, g in result.gradients.items() if include_frozen or n in keep}
+    name = loss_name(loss)
+    one_of(reduction, "reduction", REDUCTIONS)
+    xss, tss, batch = samples(inputs, targets, net.nin, len(net.weights[-1]))
+    scale = 1.0 / len(xss) if batch and reduction == "mean" else 1.0
+    grads = _ordered(net)
+    for xs, ts in zip(xss, tss):
+        layers, deltas, _ = _backprop(net, xs, ts, name)
+        _accumulate(net, xs, layers, deltas, grads, scale)
+    keep = net.trainable()
+    return {n: g for n, g in grads.items() if include_frozen or n in keep}
+
+
+def loss_value(model: Any, inputs: Any, targets: Any, loss: object = "half_squared_error",
+               reduction: str = "mean") -> float:
+    """The loss E on floats (one sample or a batch, as :func:`gradients`)."""
+    net = from_model(model)
+    name = loss_name(loss)
+    one_of(reduction, "reduction", REDUCTIONS)
+    xss, tss, batch = samples(inputs, targets, net.nin, len(net.weights[-1]))
+    total = sum(_backprop(net, xs, ts, name)[2] for xs, ts in zip(xss, tss))
+    return total / len(xss) if batch and reduction == "mean" else total
 
 
 def sgd_step(model: Any, inputs: Sequence[float], targets: Sequence[float],
@@ -290,7 +498,7 @@ def sgd_step(model: Any, inputs: Sequence[float], targets: Sequence[float],
     lr = positive_real(lr, "lr")
     net = from_model(model)
     result = backprop(net, inputs, targets)
-    keep = _trainable(net)
+    keep = net.trainable()
     state = net.state()
     new = {n: state[n] - lr * g for n, g in result.gradients.items() if n in keep}
     return net.with_state(new), result.total_error

@@ -162,7 +162,7 @@ def _html_text(text: str) -> str:
     escapes after reading the HTML); CR/LF line breaks become ``<BR/>`` and tabs a space; other
     characters XML cannot carry become visible stand-ins.
     """
-    text = str(text).replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    text = _short(str(text)).replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     lines = []
     for line in text.split("\n"):
         clean = "".join(_xml_safe_char(c) for c in line)
@@ -178,8 +178,31 @@ def _fmt(x: float, precision: int) -> str:
     return f"{x:.{precision}g}"
 
 
+#: Longest label drawn (characters); a longer one is shortened to its start, "…" and its end.
+#: Graphviz fails on labels of some 16 KB, and a picture cannot show more anyway.
+MAX_LABEL_CHARS = 60
+
+
+def _short(text: str, limit: int = MAX_LABEL_CHARS) -> str:
+    """``text`` cut to at most ``limit`` characters: its start, "…", its end."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) * 2 // 3
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
+
+
 # --- graph analysis -----------------------------------------------------------------------------
 Root = Union[Value, Sequence[Value]]
+
+
+def _check_label(node: Value) -> None:
+    """Refuse a label that is not a str (``v.label = 5`` is possible; pictures need text)."""
+    label = node.label
+    if label is not None and not isinstance(label, str):
+        raise TypeError(
+            f"draw_graph: a node's label must be a str or None, got {type(label).__name__} "
+            f"(set .label = str(...)); node data {node.data!r}"
+        )
 
 
 def _collect(roots: Sequence[Value]) -> list[Value]:
@@ -191,6 +214,8 @@ def _collect(roots: Sequence[Value]) -> list[Value]:
             if node not in seen:
                 seen.add(node)
                 order.append(node)
+                if node.label is not None and type(node.label) is not str:
+                    _check_label(node)
     return order
 
 
@@ -211,6 +236,47 @@ def _refuse_huge(roots: Sequence[Value], max_nodes: int, has_model: bool) -> Non
         if count > cap:
             raise GraphTooLargeError(count, max_nodes, False, has_model, at_least=True)
         stack.extend(node.operands)
+
+
+def _refuse_huge_collapsed(roots: Sequence[Value], max_nodes: int, model: object) -> None:
+    """:func:`_refuse_huge` for ``collapse=True``: nodes a neuron swallows (its parameters, net
+    and out nodes, known from the model by identity and label) are not counted. It undercounts
+    (never refuses what the exact count accepts), and a batch loss - whose every sample adds
+    drawn nodes - is refused after visiting O(max_nodes) samples, not all of them."""
+    params: set[int] = set()
+    weight_keys: set[tuple[int, ...]] = set()
+    labels: set[str] = set()
+    try:
+        for layer in getattr(model, "layers", ()):
+            for neuron in getattr(layer, "neurons", ()):
+                weights = tuple(neuron.weights)
+                weight_keys.add(tuple(id(w) for w in weights))
+                params.update(id(w) for w in weights)
+                if neuron.bias is not None:
+                    params.add(id(neuron.bias))
+                labels.update((f"net_{neuron.name}", f"out_{neuron.name}"))
+    except (AttributeError, TypeError):
+        return  # not an MLP: _model_groups says what is wrong
+    cap = 4 * max_nodes + 1000
+    seen: set[Value] = set()
+    stack = list(roots)
+    count = 0
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.extend(node.operands)
+        if id(node) in params or (type(node.label) is str and node.label in labels):
+            continue
+        op = node.op
+        if op is not None and op.name == "affine":
+            n = int(node.attribute or 0)
+            if tuple(id(w) for w in node.operands[:n]) in weight_keys:
+                continue
+        count += 1 if op is None else 2
+        if count > cap:
+            raise GraphTooLargeError(count, max_nodes, True, True, at_least=True)
 
 
 def _as_roots(root: object) -> list[Value]:
@@ -304,7 +370,12 @@ def _model_groups(model: object, order: list[Value]
         if neurons is None:
             raise TypeError(f"draw_graph: model.layers[{li}] has no .neurons")
         layer_shared: list[Value] = []
-        biases = [getattr(nr, "bias", None) for nr in neurons]
+        uses: dict[int, int] = {}  # id(bias) -> how many neurons of the layer hold it
+        for nr in neurons:
+            b0 = getattr(nr, "bias", None)
+            if b0 is not None:
+                uses[id(b0)] = uses.get(id(b0), 0) + 1
+        shared_ids: set[int] = set()
         for ni, neuron in enumerate(neurons):
             for attr in ("name", "weights", "bias"):
                 if not hasattr(neuron, attr):
@@ -312,10 +383,11 @@ def _model_groups(model: object, order: list[Value]
             name = str(neuron.name)
             g = _NeuronGroup(li, ni, name, str(getattr(neuron, "activation", "")))
             nets = list(nets_by_weights.get(tuple(id(w) for w in neuron.weights), []))
-            for node in by_label.get(f"net_{name}", []):
-                if node not in nets:
-                    nets.append(node)
             net_set = set(nets)
+            for node in by_label.get(f"net_{name}", []):
+                if node not in net_set:
+                    nets.append(node)
+                    net_set.add(node)
             outs = [node for node in by_label.get(f"out_{name}", [])
                     if node not in net_set and any(p in net_set for p in node.operands)]
             g.net, g.out = nets, outs
@@ -323,8 +395,9 @@ def _model_groups(model: object, order: list[Value]
             bias = neuron.bias
             if bias is not None and bias in in_graph:
                 g.params = [*params, bias]
-                if sum(b is bias for b in biases) > 1:
-                    if not any(b is bias for b in layer_shared):
+                if uses.get(id(bias), 0) > 1:
+                    if id(bias) not in shared_ids:
+                        shared_ids.add(id(bias))
                         layer_shared.append(bias)
                 else:
                     params.append(bias)
@@ -392,17 +465,22 @@ def _on_paths(order: list[Value], target: Value) -> set[Value]:
 
 # --- drawing ------------------------------------------------------------------------------------
 def _value_label(node: Value, *, show_grad: bool, show_delta: bool, precision: int,
-                 highlighted: bool, bold: bool = False) -> str:
+                 highlighted: bool, bold: bool = False, name: str | None = None,
+                 state: _State | None = None) -> str:
     cells = []
-    if node.label is not None:
-        text = _html_text(node.label)
+    label = node.label if node.label is not None else name
+    if label is not None:
+        text = _html_text(label)
         shown = _bold(text) if bold or node.is_leaf else (text or " ")
         cells.append(f"<TD>{shown}</TD>")
     cells.append(f"<TD>data {_fmt(node.data, precision)}</TD>")
-    if show_delta and _is_net(node):  # δ = ∂root/∂net is this node's grad
-        cells.append(f'<TD BGCOLOR="{_DELTA_BG}">{_delta_text(node, precision)}</TD>')
+    grad = node.grad if state is None else state.grads.get(node, 0.0)
+    if state is not None and node in state.touched:
+        cells.append(f'<TD BGCOLOR="{_DELTA_BG}">grad {_fmt(grad, precision)}</TD>')
+    elif show_delta and _is_net(node):  # δ = ∂root/∂net is this node's grad
+        cells.append(f'<TD BGCOLOR="{_DELTA_BG}">{_delta_text(node, precision, grad)}</TD>')
     elif show_grad:
-        cells.append(f"<TD>grad {_fmt(node.grad, precision)}</TD>")
+        cells.append(f"<TD>grad {_fmt(grad, precision)}</TD>")
     return _table(cells, highlighted, _LEAF_BG if node.is_leaf else None)
 
 
@@ -411,11 +489,49 @@ def _bold(html_text: str) -> str:
     return f"<B>{html_text}</B>" if html_text else " "
 
 
-def _delta_text(node: Value, precision: int) -> str:
+def _delta_text(node: Value, precision: int, grad: float) -> str:
     name = ""
     if node.label is not None and node.label.startswith("net_") and len(node.label) > 4:
         name = f"<SUB>{_html_text(node.label[4:])}</SUB>"
-    return f"δ{name} = {_fmt(node.grad, precision)}"
+    return f"δ{name} = {_fmt(grad, precision)}"
+
+
+def display_names(order: Sequence[Value]) -> dict[Value, str]:
+    """Names for unlabeled nodes a learner needs to tell apart, from the graph's shape:
+
+    * the constant ``t`` in ``t − out_o1`` is the target ``t_o1``;
+    * the difference itself reads ``t_o1 − out_o1``, its square ``(t_o1 − out_o1)²``;
+    * a constant 0.5 that multiplies is ``½``.
+
+    Labelled nodes keep their labels (they are not in the result)."""
+    names: dict[Value, str] = {}
+
+    def name(v: Value) -> str | None:
+        return v.label if v.label is not None else names.get(v)
+
+    for node in order:
+        op = node.op
+        if op is None:
+            continue
+        operands = node.operands
+        if op.name == "sub" and len(operands) == 2:
+            t, o = operands
+            olab = o.label
+            if (t.op is None and t.label is None and t not in names and olab is not None
+                    and olab[:4] in ("out_", "net_") and len(olab) > 4):
+                names[t] = f"t_{olab[4:]}"
+            a, b = name(t), name(o)
+            if node.label is None and a is not None and b is not None:
+                names[node] = _short(f"{a} − {b}", 40)
+        elif op.name == "powc" and node.label is None and node.attribute == 2:
+            a = name(operands[0])
+            if a is not None:
+                names[node] = _short(f"({a})²" if " " in a else f"{a}²", 40)
+        elif op.name == "mul":
+            for v in operands:
+                if v.op is None and v.label is None and v.data == 0.5:
+                    names[v] = "½"
+    return names
 
 
 def _table(cells: list[str], highlighted: bool, bgcolor: str | None) -> str:
@@ -438,7 +554,10 @@ def _param_summary(labels: list[str]) -> str:
 
 
 def _neuron_label(g: _NeuronGroup, *, show_grad: bool, show_delta: bool, precision: int,
-                  highlighted: bool) -> str:
+                  highlighted: bool, state: _State | None = None) -> str:
+    def grad(v: Value) -> float:
+        return v.grad if state is None else state.grads.get(v, 0.0)
+
     rows = [f"<TR><TD>{_bold(_html_text(g.name))}"
             + (f" ({_html_text(g.activation)})" if g.activation else "") + "</TD></TR>"]
     names = _param_summary([p.label for p in g.params if p.label])
@@ -450,10 +569,10 @@ def _neuron_label(g: _NeuronGroup, *, show_grad: bool, show_delta: bool, precisi
         if out is not None:
             text = f"out {_fmt(out.data, precision)}"
             if show_grad:
-                text += f", grad {_fmt(out.grad, precision)}"
+                text += f", grad {_fmt(grad(out), precision)}"
             rows.append(f"<TR><TD>{text}</TD></TR>")
         if show_delta and g.net:
-            rows.append(f'<TR><TD BGCOLOR="{_DELTA_BG}">δ = {_fmt(g.net[0].grad, precision)}'
+            rows.append(f'<TR><TD BGCOLOR="{_DELTA_BG}">δ = {_fmt(grad(g.net[0]), precision)}'
                         "</TD></TR>")
     else:
         rows.append(f"<TR><TD>{len(g.net)} forward passes</TD></TR>")
@@ -504,6 +623,40 @@ def draw_graph(
     Node ids are ``v{i}`` / ``op{i}`` with ``i`` the position in topological order (and
     ``n{l}_{j}`` for collapsed neurons), so equal graphs give equal DOT text.
     """
+    return _draw(root, show_grad=show_grad, show_delta=show_delta, highlight=highlight,
+                 model=model, collapse=collapse, max_nodes=max_nodes, rankdir=rankdir,
+                 precision=precision, name=name).dot
+
+
+@dataclass
+class _State:
+    """What a step of the explorer shows: gradients so far, and the nodes in focus."""
+
+    grads: dict[Value, float]
+    focus: set[Value]
+    touched: set[Value]
+
+
+@dataclass
+class _Drawing:
+    """A drawn graph and how its Values map to the drawn node ids (for the explorer)."""
+
+    dot: graphviz.Digraph
+    order: list[Value]
+    index: dict[Value, int]
+    hidden: dict[Value, str]
+    groups: list[_NeuronGroup]
+    names: dict[Value, str]
+
+
+def _draw(
+    root: Root, *, show_grad: bool = True, show_delta: bool = True,
+    highlight: Value | str | None = None, model: object | None = None, collapse: bool = False,
+    max_nodes: int | None = DEFAULT_MAX_NODES, rankdir: str = "LR", precision: int = 4,
+    name: str = "computation_graph", state: _State | None = None,
+) -> _Drawing:
+    """:func:`draw_graph`'s work; ``state`` (the explorer's frames) overrides the gradients shown
+    and outlines the nodes in focus."""
     roots = _as_roots(root)
     one_of(rankdir, "draw_graph: rankdir", RANKDIRS)
     precision = integer(precision, "draw_graph: precision", 1, 17)
@@ -516,8 +669,11 @@ def draw_graph(
     if collapse and model is None:
         raise ValueError("draw_graph: collapse=True needs model=<the MLP that built the graph>")
 
-    if max_nodes is not None and not collapse:  # refuse a huge graph without walking all of it
-        _refuse_huge(roots, max_nodes, model is not None)
+    if max_nodes is not None:  # refuse a huge graph without walking all of it
+        if collapse:
+            _refuse_huge_collapsed(roots, max_nodes, model)
+        else:
+            _refuse_huge(roots, max_nodes, model is not None)
     order = _collect(roots)
     index = {node: i for i, node in enumerate(order)}
     groups: list[_NeuronGroup] = []
@@ -546,6 +702,7 @@ def draw_graph(
     if max_nodes is not None and count > max_nodes:
         raise GraphTooLargeError(count, max_nodes, collapse, model is not None)
 
+    names = display_names(order)
     target = None
     on_path: set[Value] = set()
     if highlight is not None:
@@ -561,27 +718,35 @@ def draw_graph(
     def value_node(container: graphviz.Digraph, node: Value) -> None:
         i = index[node]
         hl = node in on_path
+        focus = state is not None and node in state.focus
         container.node(f"v{i}", _value_label(node, show_grad=show_grad, show_delta=show_delta,
-                                             precision=precision, highlighted=hl,
-                                             bold=node is target),
+                                             precision=precision, highlighted=hl or focus,
+                                             bold=node is target, name=names.get(node),
+                                             state=state),
                        shape="none", margin="0")
         if node.op is not None:
             attrs = {"shape": "circle" if len(_op_text(node, precision)) <= 2 else "ellipse",
                      "width": "0.3", "height": "0.3", "margin": "0.02",
                      "tooltip": _op_tooltip(node)}
-            if hl:
+            if hl or focus:
                 attrs.update(color=_HIGHLIGHT, fontcolor=_HIGHLIGHT, penwidth="2")
             container.node(f"op{i}", _html_label_plain(_op_text(node, precision)), **attrs)
 
     def neuron_node(container: graphviz.Digraph, g: _NeuronGroup) -> None:
-        hl = any(n in on_path for n in g.members)
+        hl = any(n in on_path for n in g.members) or (
+            state is not None and any(n in state.focus for n in g.members))
         container.node(f"n{g.layer}_{g.index}",
                        _neuron_label(g, show_grad=show_grad, show_delta=show_delta,
-                                     precision=precision, highlighted=hl),
+                                     precision=precision, highlighted=hl, state=state),
                        shape="none", margin="0")
 
     # Nodes: clustered ones inside their subgraphs, then the rest.
     placed: set[Value] = set()
+    by_group: dict[int, list[Value]] = {}  # id(group) -> its nodes in topological order
+    for n in order:
+        g_of = owner.get(n)
+        if g_of is not None:
+            by_group.setdefault(id(g_of), []).append(n)
     if groups:
         for li in range(len(shared)):  # (one entry per layer of the model)
             with dot.subgraph(name=f"cluster_L{li}") as lc:
@@ -597,7 +762,7 @@ def draw_graph(
                     if collapse and g.net:
                         neuron_node(lc, g)
                         continue
-                    members = [n for n in order if owner.get(n) is g and n not in hidden]
+                    members = [n for n in by_group.get(id(g), ()) if n not in hidden]
                     if not members:
                         continue
                     with lc.subgraph(name=f"cluster_L{li}_N{g.index}") as nc:
@@ -654,7 +819,7 @@ def draw_graph(
         if hl:
             attrs.update(color=_HIGHLIGHT, penwidth="2.2")
         dot.edge(tail, head, **attrs)
-    return dot
+    return _Drawing(dot, order, index, hidden, groups, names)
 
 
 #: Compass points where edges leave and enter a collapsed neuron, per layout direction.
@@ -725,10 +890,12 @@ def render_graph(root: Root | graphviz.Digraph, path: str | os.PathLike[str],
 
 def _jupyter_svg(value: Value) -> str | None:
     """SVG text for Jupyter's inline display of a Value, or ``None`` (IPython then falls back to
-    the text repr) when Graphviz is missing or the graph is over the default size bound."""
+    the text repr) when Graphviz is missing or fails, the graph is over the default size bound,
+    or a label cannot be drawn: a display never raises."""
     try:
         return _pipe(draw_graph(value), "svg").decode("utf-8")
-    except (GraphvizNotFoundError, GraphTooLargeError):
+    except (GraphvizNotFoundError, GraphTooLargeError, TypeError, ValueError, OSError,
+            _graphviz().CalledProcessError):
         return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -16,7 +17,12 @@ from micrograd_mlp.cli import main
 from micrograd_mlp.reference import article
 from micrograd_mlp.reference.article import PUBLISHED
 
-COMMANDS = ["demo", "train", "compare", "explain", "graph"]
+COMMANDS = ["demo", "train", "compare", "check", "explain", "graph"]
+#: One argument line per command that parses (the positional ones need a value).
+MINIMAL = {"explain": ["explain", "w5"], "check": ["check", "g.json"]}
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
+                               reason="needs Graphviz's `dot` (e.g. apt-get install graphviz)")
 
 
 def run(argv, capsys):
@@ -55,7 +61,6 @@ def test_version(capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        ([], "the following arguments are required: COMMAND"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["train", "--layers", "16,x"], "argument --layers: expected comma-separated layer sizes"),
         (["train", "--layers", "16,0"], "layer sizes must be >= 1"),
@@ -110,6 +115,7 @@ def _no_dot_env(tmp_path: Path) -> dict:
 
 
 # --- demo -----------------------------------------------------------------------------------------
+@needs_dot
 def test_demo_prints_the_worked_example_and_writes_the_graph(tmp_path, capsys):
     svg = tmp_path / "demo.svg"
     code, out, err = run(["demo", "--graph", str(svg)], capsys)
@@ -355,6 +361,7 @@ def test_bad_model_files_are_errors_not_tracebacks(tmp_path, capsys, content, me
 
 
 # --- graph ----------------------------------------------------------------------------------------
+@needs_dot
 def test_graph_writes_svg_with_every_weight(tmp_path, capsys):
     target = tmp_path / "g.svg"
     code, out, _ = run(["graph", "-o", str(target), "--highlight", "w5"], capsys)
@@ -452,12 +459,85 @@ def test_ctrl_c_during_training_ends_the_bar_and_exits_130(capsys, monkeypatch):
     assert err.endswith("\ninterrupted\n")   # the bar's line is ended first
 
 
-def test_unwritable_outputs_are_errors_not_tracebacks(tmp_path, capsys):
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--save", "{tmp}/missing/m.json"], "--save {tmp}/missing/m.json: the folder "
+                                                   "{tmp}/missing does not exist"),
+    (["train", "--save", "{tmp}"], "--save {tmp}: is a folder, not a file name"),
+    (["train", "--save", ""], "--save needs a file name, got an empty one"),
+    (["train", "--save", "  "], "--save needs a file name, got an empty one"),
+    (["train", "--plot", "{tmp}/missing/loss.png"], "the folder {tmp}/missing does not exist"),
+    (["train", "--plot", "{tmp}/loss"], "--plot {tmp}/loss: the suffix names the file format; "
+                                        "use one of .png, .svg, .pdf, .ps, .eps (got no suffix)"),
+    (["train", "--plot", "{tmp}/loss.jpg"], "(got '.jpg')"),
+    (["train", "--plot", ""], "--plot needs a file name"),
+    (["demo", "--graph", "{tmp}/out.jpg"], "--graph {tmp}/out.jpg: the suffix names the file "
+                                           "format; use one of .svg, .png, .pdf, .dot, .gv"),
+    (["demo", "--graph", "{tmp}/no/g.svg"], "--graph {tmp}/no/g.svg: the folder"),
+    (["train", "--dataset", "moons", "--layers", "100000,100000"],
+     "--layers 100000,100000 asks for 10,000,500,001 parameters; train builds at most 100,000"),
+    (["train", "--dataset", "xor", "--layers", "400,300"], "asks for 121,801 parameters"),
+])
+def test_outputs_and_sizes_are_checked_before_any_work(argv, message, tmp_path, capsys,
+                                                       monkeypatch):
+    import micrograd_mlp.cli.demo as demo_module
+    import micrograd_mlp.cli.train as train_module
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the work started before the options were checked")
+
+    monkeypatch.setattr(train_module, "train", no_work)
+    monkeypatch.setattr(train_module, "MLP", no_work)
+    monkeypatch.setattr(demo_module.article, "network", no_work)
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    code, out, err = run(argv, capsys)
+    assert code == 2 and out == "", err
+    assert message.replace("{tmp}", str(tmp_path)) in err
+    assert list(tmp_path.iterdir()) == []  # nothing written
+    assert ".tmp" not in err
+
+
+def test_the_largest_model_train_serves_is_built(capsys):
+    # 2 -> 300 -> 1: 1,201 parameters, well inside the bound; one step runs
+    code, out, err = run(["train", "--dataset", "xor", "--layers", "300", "--steps", "1",
+                          "--every", "0"], capsys)
+    assert code == 0, err and "MLP 2 -> 300 -> 1" in out
+
+
+def test_a_save_that_fails_while_writing_names_the_reason_not_a_temporary_file(
+        tmp_path, capsys, monkeypatch):
+    from micrograd_mlp.nn import files
+
+    def refuse(path, data, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".tmp-abc123.json"))
+
+    monkeypatch.setattr(files, "atomic_write_bytes", refuse)
+    monkeypatch.setattr("micrograd_mlp.nn.state.atomic_write_bytes", refuse)
+    target = tmp_path / "m.json"
+    code, _, err = run(["train", "--steps", "2", "--save", str(target)], capsys)
+    assert code == 1
+    assert err == f"micrograd-mlp: error: cannot save the model to {target}: Permission denied\n"
+
+
+def test_no_arguments_lists_the_commands(capsys):
+    code, out, err = run([], capsys)
+    assert code == 0 and err == ""
+    assert out.startswith("usage: micrograd-mlp")
+    for command in COMMANDS:
+        assert re.search(rf"^\s+{command}\s", out, flags=re.M), command
+    done = subprocess.run([sys.executable, "-m", "micrograd_mlp"], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0 and "train" in done.stdout
+
+
+@pytest.mark.parametrize("suffix, magic", [(".svg", b"<?xml"), (".pdf", b"%PDF"),
+                                           (".png", b"\x89PNG"), (".eps", b"%!PS")])
+def test_train_plot_writes_the_format_its_suffix_names(suffix, magic, tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    code, _, err = run(["train", "--steps", "2", "--plot", str(tmp_path)], capsys)
-    assert code == 1 and err.startswith(f"micrograd-mlp: error: cannot write the plot {tmp_path}")
-    code, _, err = run(["train", "--steps", "2", "--save", str(tmp_path)], capsys)
-    assert code == 1 and err.startswith(f"micrograd-mlp: error: cannot save the model to {tmp_path}")
+    target = tmp_path / f"loss{suffix.upper() if suffix == '.svg' else suffix}"
+    code, out, err = run(["train", "--steps", "3", "--plot", str(target)], capsys)
+    assert code == 0, err
+    assert target.read_bytes().startswith(magic)
+    assert f"plot saved to {target}" in out
 
 
 def test_each_command_module_handles_its_own_subcommand():
@@ -467,5 +547,13 @@ def test_each_command_module_handles_its_own_subcommand():
     names = [module.__name__.rsplit(".", 1)[1] for module in MODULES]
     assert names == COMMANDS
     for module, name in zip(MODULES, names):
-        args = build_parser().parse_args([name, "w5"] if name == "explain" else [name])
+        args = build_parser().parse_args(MINIMAL.get(name, [name]))
         assert args.handler is module.run
+
+
+def test_ci_runs_exactly_the_readmes_test_command():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = readme.split("Run the tests:", 1)[1].split("```bash\n", 1)[1].split("\n", 1)[0]
+    assert command.startswith("python3 -m venv .venv && ")  # no global install, no bare `python`
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert command in ci

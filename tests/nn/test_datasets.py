@@ -150,3 +150,31 @@ def test_bad_arguments_name_what_was_wrong(call, exc, message):
 def test_any_integral_type_counts_as_an_integer():
     numpy = pytest.importorskip("numpy")
     assert moons(numpy.int64(10), seed=numpy.int32(3)) == moons(10, seed=3)
+
+
+# --- issue 11 ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("make", ["moons", "circles"])
+def test_a_noise_that_overflows_the_coordinates_is_refused(make):
+    from micrograd_mlp.nn import datasets as ds
+
+    with pytest.raises(ValueError, match=f"{make}: noise=1e\\+308 made a coordinate that is not "
+                                         "a finite float"):
+        getattr(ds, make)(n=50, noise=1e308)
+    X, _ = getattr(ds, make)(n=50, noise=1e300)  # huge but finite: allowed
+    assert all(abs(c) < float("inf") for row in X for c in row)
+
+
+def test_numpy_integers_and_huge_integers_in_the_generators():
+    np = pytest.importorskip("numpy")
+    from micrograd_mlp.nn import datasets as ds
+
+    assert len(ds.moons(n=np.int64(6), seed=np.int64(1))[0]) == 6
+    with pytest.raises(ValueError, match="at most 1000000 .*about 5001 digits"):
+        ds.moons(n=10**5000)
+    with pytest.raises(ValueError, match="noise must be finite"):
+        ds.circles(noise=10**5000)
+    with pytest.raises(TypeError, match="n must be an integer, got str"):
+        ds.xor(n="4")
+    with pytest.raises(ValueError) as info:
+        ds.moons(labels=[0.0] * 100_000)
+    assert len(str(info.value)) < 300

@@ -179,8 +179,9 @@ def test_repr_is_readable():
 def test_zero_grad_resets_every_parameter_including_frozen():
     m = article.network()
     (o1, o2) = m(article.INPUTS)
+    m.parameter("b1").grad = 5.0  # a frozen bias: backward leaves its .grad as it was
     (o1 + o2).backward()
-    assert m.parameter("b1").grad != 0.0
+    assert m.parameter("b1").grad == 5.0 and m.parameter("w1").grad != 0.0
     m.zero_grad()
     assert all(v.grad == 0.0 for _, v in m.named_parameters(include_frozen=True))
     with pytest.raises(KeyError, match="no parameter named 'w9'"):

@@ -137,3 +137,161 @@ def test_adam_refuses_a_gradient_whose_square_overflows_and_changes_nothing():
     w.grad = 1.0
     opt.step()  # the optimiser's state was not touched by the refused step
     assert opt.steps == 1 and w.data < 1.0 and u.data < 2.0
+
+
+# --- weight decay, frozen parameters and schedules: hand-derived and against torch.optim ------
+from micrograd_mlp.nn.optim import ExponentialLR, LambdaLR, LinearLR, StepLR  # noqa: E402
+
+
+def test_sgd_weight_decay_and_momentum_by_hand():
+    p = Value(1.0)
+    opt = SGD([p], lr=0.5, momentum=0.9, weight_decay=0.1)
+    p.grad = 1.0
+    opt.step()  # g = 1 + 0.1·1 = 1.1, v = 1.1, p = 1 − 0.55 = 0.45
+    assert p.data == 1.0 - 0.5 * 1.1
+    p.grad = 2.0
+    opt.step()  # g = 2 + 0.045, v = 0.9·1.1 + 2.045
+    assert p.data == 0.45 - 0.5 * (0.9 * 1.1 + (2.0 + 0.1 * 0.45))
+
+
+def test_adam_weight_decay_by_hand():
+    p = Value(2.0)
+    opt = Adam([p], lr=0.1, betas=(0.5, 0.75), eps=1e-8, weight_decay=0.5)
+    p.grad = 1.0
+    opt.step()  # g = 1 + 0.5·2 = 2; m̂ = 2, v̂ = 4: p = 2 − 0.1·2/(2 + 1e-8)
+    assert p.data == pytest.approx(2.0 - 0.1 * 2.0 / (2.0 + 1e-8), abs=1e-15)
+
+
+def test_frozen_parameters_are_skipped_by_every_optimizer():
+    for make in (lambda ps: SGD(ps, lr=0.1), lambda ps: SGD(ps, lr=0.1, momentum=0.5),
+                 lambda ps: SGD(ps, lr=0.1, weight_decay=0.1), lambda ps: Adam(ps, lr=0.1)):
+        a, b = Value(1.0, label="a"), Value(2.0, label="b", requires_grad=False)
+        a.grad, b.grad = 1.0, float("nan")  # a frozen parameter's gradient is not even read
+        opt = make([a, b])
+        opt.step()
+        assert b.data == 2.0 and a.data < 1.0
+        b.requires_grad = True  # unfrozen: it moves from now on
+        b.grad = 1.0
+        opt.step()
+        assert b.data < 2.0
+
+
+def test_adam_counts_each_parameters_own_steps():
+    a, b = Value(1.0), Value(1.0, requires_grad=False)
+    opt = Adam([a, b], lr=0.1)
+    a.grad = 1.0
+    opt.step()
+    b.requires_grad, b.grad = True, 1.0
+    opt.step()  # b's first step: bias-corrected m̂ = g, v̂ = g², a step of exactly lr·g/(|g| + ε)
+    assert b.data == pytest.approx(1.0 - 0.1 / (1.0 + 1e-8), abs=1e-15)
+
+
+def test_schedules_by_hand():
+    def opt():
+        return SGD([Value(0.0)], lr=2.0)
+
+    def rates(sched, n=7):
+        out = []
+        for _ in range(n):
+            out.append(sched.get_last_lr()[0])
+            sched.optimizer.step()
+            sched.step()
+        return out
+
+    assert rates(StepLR(opt(), step_size=3, gamma=0.5)) == [2.0, 2.0, 2.0, 1.0, 1.0, 1.0, 0.5]
+    assert rates(ExponentialLR(opt(), gamma=0.5), 4) == [2.0, 1.0, 0.5, 0.25]
+    assert rates(LambdaLR(opt(), lambda k: 1 / (k + 1)), 3) == [2.0, 1.0, 2.0 / 3]
+    assert rates(LinearLR(opt(), start_factor=0.5, end_factor=1.0, total_iters=2), 4) == [
+        1.0, 1.5, 2.0, 2.0]
+
+
+def test_micrograd_demo_decay_is_linear_lr_bit_for_bit():
+    sched = LinearLR(SGD([Value(0.0)], lr=1.0), start_factor=1.0, end_factor=0.1, total_iters=100)
+    for k in range(100):
+        assert sched.optimizer.lr == 1.0 - 0.9 * k / 100
+        sched.step()
+
+
+def test_schedule_refusals_change_nothing():
+    o = SGD([Value(0.0)], lr=1.0)
+    sched = LambdaLR(o, lambda k: 1.0 if k < 2 else -1.0)
+    sched.step()
+    with pytest.raises(ValueError, match="learning rate -1.0 at step 2"):
+        sched.step()
+    assert (o.lr, sched.last_epoch) == (1.0, 1)
+    with pytest.raises(TypeError, match="optimizer must be an Optimizer"):
+        StepLR(object(), 1)
+    with pytest.raises(ValueError, match="step_size must be at least 1"):
+        StepLR(o, 0)
+    with pytest.raises(ValueError, match="start_factor and end_factor must be at most 1"):
+        LinearLR(o, start_factor=2.0)
+    with pytest.raises(ValueError, match="weight_decay must be at least 0"):
+        SGD([Value(0.0)], weight_decay=-1.0)
+
+
+def _torch_trajectory(torch, make_opt, make_sched, grads_of, steps, start):
+    w = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt = make_opt([w])
+    sched = make_sched(opt) if make_sched else None
+    out = []
+    for k in range(steps):
+        opt.zero_grad()
+        w.grad = torch.tensor(grads_of(k, w.detach().tolist()), dtype=torch.float64)
+        opt.step()
+        if sched:
+            sched.step()
+        out.append(w.detach().tolist())
+    return out
+
+
+def _our_trajectory(make_opt, make_sched, grads_of, steps, start):
+    ps = [Value(x) for x in start]
+    opt = make_opt(ps)
+    sched = make_sched(opt) if make_sched else None
+    out = []
+    for k in range(steps):
+        for p, g in zip(ps, grads_of(k, [p.data for p in ps])):
+            p.grad = g
+        opt.step()
+        if sched:
+            sched.step()
+        out.append([p.data for p in ps])
+    return out
+
+
+def _grads(k, w):  # a gradient that depends on the point and the step (a non-trivial path)
+    return [math.sin(3 * x + k) + 0.5 * x for x in w]
+
+
+@pytest.mark.parametrize("case", ["sgd", "sgd_momentum_wd", "adam", "adam_wd", "step", "exp",
+                                  "linear", "lambda"])
+def test_optimizers_and_schedules_match_torch(case):
+    torch = pytest.importorskip("torch")
+    T, S = torch.optim, torch.optim.lr_scheduler
+    ours = {
+        "sgd": (lambda p: SGD(p, lr=0.1), None),
+        "sgd_momentum_wd": (lambda p: SGD(p, lr=0.05, momentum=0.9, weight_decay=0.01), None),
+        "adam": (lambda p: Adam(p, lr=0.01), None),
+        "adam_wd": (lambda p: Adam(p, lr=0.02, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.1),
+                    None),
+        "step": (lambda p: SGD(p, lr=0.1, momentum=0.5), lambda o: StepLR(o, 4, gamma=0.5)),
+        "exp": (lambda p: Adam(p, lr=0.05), lambda o: ExponentialLR(o, 0.9)),
+        "linear": (lambda p: SGD(p, lr=1.0), lambda o: LinearLR(o, 1.0, 0.1, 20)),
+        "lambda": (lambda p: SGD(p, lr=0.3), lambda o: LambdaLR(o, lambda k: 1 / (1 + k))),
+    }[case]
+    theirs = {
+        "sgd": (lambda p: T.SGD(p, lr=0.1), None),
+        "sgd_momentum_wd": (lambda p: T.SGD(p, lr=0.05, momentum=0.9, weight_decay=0.01), None),
+        "adam": (lambda p: T.Adam(p, lr=0.01), None),
+        "adam_wd": (lambda p: T.Adam(p, lr=0.02, betas=(0.8, 0.9), eps=1e-6, weight_decay=0.1),
+                    None),
+        "step": (lambda p: T.SGD(p, lr=0.1, momentum=0.5), lambda o: S.StepLR(o, 4, gamma=0.5)),
+        "exp": (lambda p: T.Adam(p, lr=0.05), lambda o: S.ExponentialLR(o, 0.9)),
+        "linear": (lambda p: T.SGD(p, lr=1.0), lambda o: S.LinearLR(o, 1.0, 0.1, 20)),
+        "lambda": (lambda p: T.SGD(p, lr=0.3), lambda o: S.LambdaLR(o, lambda k: 1 / (1 + k))),
+    }[case]
+    start = [0.7, -1.3, 2.1]
+    a = _our_trajectory(*ours, _grads, 30, start)
+    b = _torch_trajectory(torch, *theirs, _grads, 30, start)
+    for k, (x, y) in enumerate(zip(a, b)):
+        assert x == pytest.approx(y, rel=1e-12, abs=1e-14), f"step {k}"

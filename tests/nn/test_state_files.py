@@ -82,6 +82,21 @@ def hostile_cases(payload: dict, text: str) -> list[tuple[str, bytes, type, str]
          f"missing \\['{first}'\\]"),
         ("extra parameter", mutate(payload, ("state", "w99"), 0.5), KeyError,
          "unexpected \\['w99'\\]"),
+        # issue 11: the header is checked exactly; JSON's silent last-of-duplicates is refused
+        ("version true", mutate(payload, ("version",), True), ValueError, "version True"),
+        ("version 1.0", mutate(payload, ("version",), 1.0), ValueError, "version 1.0"),
+        ("model header null", mutate(payload, ("model",), None), ValueError,
+         '"model" entry must name'),
+        ("duplicate state key", text.replace(f'"{first}":', f'"{first}": 0.5, "{first}":', 1),
+         ValueError, f"duplicate key str: '{first}'"),
+        ("duplicate top-level key", text.replace('"state":', '"state": {}, "state":', 1),
+         ValueError, "duplicate key str: 'state'"),
+        ("duplicate config key", text.replace('"nin":', '"nin": 2, "nin":', 1), ValueError,
+         "duplicate key str: 'nin'"),
+        ('"bias": []', mutate(payload, ("config", "bias"), []), ValueError, "bias"),
+        ('"bias": {}', mutate(payload, ("config", "bias"), {}), ValueError, "bias"),
+        ("control characters in a key", mutate(payload, ("state", "\x1b[2J\x07w"), 0.5), KeyError,
+         "unexpected"),
     ]
     return [(name, data.encode() if isinstance(data, str) else data, etype, msg)
             for name, data, etype, msg in cases]
@@ -114,6 +129,8 @@ def test_hostile_state_files_are_refused_and_change_nothing(tmp_path, name, data
         assert str(path) in str(info.value) or "state" in str(info.value)
     assert model.state_dict() == before
     assert path.read_bytes() == data
+    raw = info.value.args[0] if info.value.args else ""
+    assert "\x1b" not in str(raw) and "\x07" not in str(raw)  # escaped, never raw
 
 
 def test_architecture_is_checked_against_the_model(saved):
@@ -356,3 +373,76 @@ def test_fuzz_byte_flips_and_truncation_of_a_valid_file(flips, cut):
         if pos < len(data):
             data[pos] = byte
     _check_load(bytes(data))
+
+
+# --- issue 11 ------------------------------------------------------------------------------------
+def test_a_file_saved_by_another_class_is_refused_by_name(saved):
+    path, payload, _ = saved
+    path.write_text(mutate(payload, ("model",), "Neuron"), encoding="utf-8")
+    with pytest.raises(ValueError, match="holds a str: 'Neuron', not a MLP"):
+        state.read_state(path, "MLP")
+    with pytest.raises(ValueError, match="'Neuron'.*not an MLP"):
+        MLP.from_file(path)
+    assert state.read_state(path)["model"] == "Neuron"  # without a class to check: read as is
+
+
+def test_save_after_assigning_numpy_floats_writes_plain_numbers(tmp_path):
+    np = pytest.importorskip("numpy")
+    model = make_model(0)
+    p = model.parameters()[0]
+    p.data = np.float32(0.25)
+    model.parameters()[1].data = np.float64(-0.5)
+    path = tmp_path / "m.json"
+    model.save(path)
+    back = MLP.from_file(path)
+    assert back.parameters()[0].data == 0.25 and back.parameters()[1].data == -0.5
+    p.data = "0.25"  # not a number at all: a TypeError naming the parameter, no file written
+    with pytest.raises(TypeError, match=r"parameter \S+ holds str: '0.25'"):
+        model.save(tmp_path / "other.json")
+    assert not (tmp_path / "other.json").exists()
+    p.data = 10**400
+    with pytest.raises(ValueError, match="not finite"):
+        model.save(path)
+    assert MLP.from_file(path).parameters()[0].data == 0.25
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes and symlinks")
+def test_save_honours_the_umask_keeps_a_mode_and_writes_through_a_symlink(tmp_path):
+    old_umask = os.umask(0o027)
+    try:
+        fresh = tmp_path / "fresh.json"
+        make_model(0).save(fresh)
+        assert os.stat(fresh).st_mode & 0o777 == 0o640  # 0o666 less the umask, as open() gives
+    finally:
+        os.umask(old_umask)
+    kept = tmp_path / "kept.json"
+    make_model(0).save(kept)
+    os.chmod(kept, 0o604)
+    make_model(1).save(kept)
+    assert os.stat(kept).st_mode & 0o777 == 0o604
+    real = tmp_path / "real.json"
+    make_model(0).save(real)
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    make_model(5).save(link)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert MLP.from_file(real).state_dict() == make_model(5).state_dict()
+    assert _litter(tmp_path) == ["fresh.json", "kept.json", "link.json", "real.json"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process ids")
+def test_temp_files_of_a_killed_save_are_removed_by_the_next_save(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process id that no longer runs
+    path = tmp_path / "m.json"
+    leftover = tmp_path / f".m.json.{dead.pid}.tmp-0000abcd"
+    leftover.write_text("half a file")
+    alive = tmp_path / f".m.json.{os.getppid()}.tmp-0000abcd"  # a running process: kept
+    alive.write_text("another write in progress")
+    other = tmp_path / f".other.json.{dead.pid}.tmp-0000abcd"  # another target's: kept
+    other.write_text("x")
+    make_model(0).save(path)
+    assert _litter(tmp_path) == sorted([alive.name, other.name, "m.json"])

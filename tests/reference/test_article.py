@@ -133,7 +133,7 @@ def test_all_updated_weights_manual_step():
 
 
 def test_the_seed_target_misprint_is_not_what_the_figures_use():
-    r = manual.backprop(article.network(), article.INPUTS, article.SEED_TARGETS)
+    r = manual.backprop(article.network(), article.INPUTS, article.MISPRINTED_TARGETS)
     assert abs(r.total_error - article.published_float("E_total")) > 0.2
     assert r.total_error == pytest.approx(0.508006728, abs=1e-9)
 

@@ -88,7 +88,7 @@ def shows(label: str, text: str) -> bool:
         if c in " \t\n\r":
             continue
         pattern.append(re.escape(c) if c.isprintable() else ".?")
-    squeezed = re.sub(r"[ \t\n\r]", "", text)
+    squeezed = re.sub("[ \t\n\r\xa0]", "", text)  # (Graphviz draws runs of spaces with U+00A0)
     return re.match("".join(pattern), squeezed, re.S) is not None
 
 

@@ -1,0 +1,89 @@
+"""``micrograd-mlp check GRADS.json``: a learner's own gradients against autograd and central
+differences, with a diagnosis of each wrong one; exit status 1 on a mismatch, 0 when all agree."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from typing import Any, TextIO
+
+from ..reference import compare_gradients
+from .parsing import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    CLIError,
+    add_command,
+    add_model_arguments,
+    load_model,
+    loss_function,
+    nonnegative_real,
+    positive_real,
+    sample,
+)
+
+__all__ = ["add_parser", "run"]
+
+#: The largest gradient file read (a name -> number object; the article's is ~100 bytes).
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = add_command(
+        sub, "check", run,
+        help="check your own gradients (a JSON file name -> number), with a diagnosis",
+        description="Reads GRADS.json, a JSON object {parameter name: your gradient} (for the "
+                    "article network: w1..w8), and compares each number with autograd and "
+                    "central differences at the model and sample given (default: the article's). "
+                    "A wrong number gets a diagnosis when one classic mistake reproduces it (the "
+                    "wrong sign, a factor 2 or η, a missing path or factor, the updated weights, "
+                    "the update in place of the gradient). Exit status 1 on a mismatch, 0 when "
+                    "all agree.",
+    )
+    p.add_argument("grads", metavar="GRADS.json",
+                   help="your gradients: a JSON object name -> number")
+    add_model_arguments(p)
+    p.add_argument("--lr", type=positive_real, default=0.5,
+                   help="the learning rate η the diagnosis tries (η·g, w − η·g; default "
+                        "%(default)s)")
+    p.add_argument("--rtol", type=nonnegative_real, default=1e-6,
+                   help="relative tolerance of your numbers (default %(default)g: 7 significant "
+                        "digits pass)")
+    p.add_argument("--atol", type=nonnegative_real, default=1e-10,
+                   help="absolute tolerance of your numbers (default %(default)g)")
+    p.add_argument("--json", action="store_true",
+                   help="print the report as JSON (rows, verdicts, diagnoses) instead of a table")
+
+
+def _read(path: str) -> Any:
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            raise CLIError(f"{path}: {size} bytes; a gradient file is at most {MAX_FILE_BYTES}")
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh, parse_constant=lambda c: math.nan)
+    except FileNotFoundError:
+        raise CLIError(f"gradient file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CLIError(f"cannot read the gradients from {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise CLIError(f"{path}: expected a JSON object {{name: number}}, got "
+                       f"{type(data).__name__}")
+    return data
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """The comparison with diagnoses as a table (or JSON); status 1 on a mismatch."""
+    grads = _read(args.grads)
+    model = load_model(args.model)
+    inputs, targets = sample(args, model)
+    try:
+        report = compare_gradients(model, inputs, targets, loss=loss_function(args.loss),
+                                   manual=grads, learning_rate=args.lr, manual_rtol=args.rtol,
+                                   manual_atol=args.atol)
+    except (KeyError, TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        raise CLIError(f"check: {args.grads}: {message}") from None
+    print(json.dumps(report.as_dict(), indent=2) if args.json else report.table(None), file=out)
+    return EXIT_OK if report.ok else EXIT_FAILURE

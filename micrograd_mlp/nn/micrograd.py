@@ -1,0 +1,210 @@
+"""micrograd 0.1's API over this library's engine: change the import, keep the code.
+
+``from micrograd_mlp.micrograd import Value, Neuron, Layer, MLP`` (also importable as
+``micrograd_mlp.nn.micrograd``) in place of ``from micrograd.engine import Value`` and
+``from micrograd.nn import Neuron, Layer, MLP``:
+
+* ``Value(data, _children=(), _op='')`` with ``.data``, ``.grad``, ``._prev`` (a set of the
+  operand Values) and ``._op`` (the op's string: ``'+'``, ``'*'``, ``'**2'``, ``'ReLU'``,
+  ``'tanh'``, ``'exp'``), so the lecture's ``draw_dot`` runs unchanged; ``+ - * / **``,
+  ``relu()``, ``tanh()``, ``exp()``, ``backward()``; ``label`` as in the lecture.
+* ``Neuron(nin, nonlin=True)``, ``Layer(nin, nout, **kwargs)``, ``MLP(nin, nouts)``: ReLU hidden
+  layers, a linear last layer, weights drawn with the module-level ``random.uniform(-1, 1)`` in
+  micrograd's order, biases 0 - so after ``random.seed(s)`` an MLP starts from the same weights as
+  micrograd 0.1's; ``zero_grad()``, ``parameters()``.
+
+Every arithmetic step is this library's :class:`~micrograd_mlp.core.Value` operation (the same
+float operations as micrograd's: ``a - b`` is ``a + (-1·b)``, ``a / b`` is ``a · b**-1``), and
+``backward()`` is its backward pass, so the numbers are micrograd's (tested against micrograd
+0.1.0).
+``.value`` is the engine Value underneath, for the library's own tools (``draw_graph``, ``grad``).
+
+Differences, each deliberate: a result that is not finite (``Value(1e308) * 10``) or a power off
+its domain (``Value(-8.0) ** 0.5``, ``Value(0.0) ** -1``) raises this library's typed error instead
+of giving ``inf`` or a complex number; ``.data`` is always a float (micrograd keeps an int such as
+the biases' ``0``); ``backward()`` recomputes the interior gradients each time instead of adding to
+them (the parameters still accumulate until ``zero_grad()``).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Iterable, Union
+
+from ..core import Value as _EngineValue
+
+__all__ = ["MLP", "Layer", "Module", "Neuron", "Value"]
+
+Number = Union[int, float]
+
+
+class Value:
+    """A scalar with micrograd's interface; the graph and its gradients live in the engine."""
+
+    __slots__ = ("value", "_prev", "_op")
+
+    value: _EngineValue
+    _prev: set[Value]
+    _op: str
+
+    def __init__(self, data: Number, _children: Iterable[Value] = (), _op: str = "",
+                 label: str = "") -> None:
+        self.value = _EngineValue(data, label=label or None)
+        self._prev = set(_children)
+        self._op = _op
+
+    @classmethod
+    def _made(cls, value: _EngineValue, children: tuple[Value, ...], op: str) -> Value:
+        out = cls.__new__(cls)
+        out.value, out._prev, out._op = value, set(children), op
+        return out
+
+    # -- the fields micrograd code reads and writes ----------------------------------------------
+    @property
+    def data(self) -> float:
+        return self.value.data
+
+    @data.setter
+    def data(self, x: float) -> None:
+        self.value.data = x
+
+    @property
+    def grad(self) -> float:
+        return self.value.grad
+
+    @grad.setter
+    def grad(self, g: float) -> None:
+        self.value.grad = g
+
+    @property
+    def label(self) -> str:
+        return self.value.label or ""
+
+    @label.setter
+    def label(self, text: str) -> None:
+        self.value.label = text or None
+
+    # -- operations: each one engine op, named as micrograd names it ------------------------------
+    def __add__(self, other: Value | Number) -> Value:
+        other = other if isinstance(other, Value) else Value(other)
+        return Value._made(self.value + other.value, (self, other), "+")
+
+    def __mul__(self, other: Value | Number) -> Value:
+        other = other if isinstance(other, Value) else Value(other)
+        return Value._made(self.value * other.value, (self, other), "*")
+
+    def __pow__(self, other: Number) -> Value:
+        if not isinstance(other, (int, float)) or isinstance(other, bool):
+            raise TypeError("only supporting int/float powers for now, got "
+                            f"{type(other).__name__}")
+        return Value._made(self.value ** other, (self,), f"**{other}")
+
+    def relu(self) -> Value:
+        return Value._made(self.value.relu(), (self,), "ReLU")
+
+    def tanh(self) -> Value:
+        return Value._made(self.value.tanh(), (self,), "tanh")
+
+    def exp(self) -> Value:
+        return Value._made(self.value.exp(), (self,), "exp")
+
+    def __neg__(self) -> Value:  # -a = a·(-1)
+        return self * -1
+
+    def __radd__(self, other: Number) -> Value:
+        return self + other
+
+    def __sub__(self, other: Value | Number) -> Value:  # a - b = a + (-b)
+        return self + (-other)
+
+    def __rsub__(self, other: Number) -> Value:
+        return other + (-self)
+
+    def __rmul__(self, other: Number) -> Value:
+        return self * other
+
+    def __truediv__(self, other: Value | Number) -> Value:  # a / b = a · b⁻¹
+        return self * other ** -1
+
+    def __rtruediv__(self, other: Number) -> Value:
+        return other * self ** -1
+
+    def backward(self) -> None:
+        """∂self/∂v into every ``v.grad`` of the graph (∂self/∂self = 1, set, as micrograd)."""
+        if self.value.is_leaf:
+            self.value.grad = 1.0
+        else:
+            self.value.backward()
+
+    def __repr__(self) -> str:
+        return f"Value(data={self.data}, grad={self.grad})"
+
+
+class Module:
+    """micrograd's base: ``parameters()`` (none here) and ``zero_grad()``."""
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = 0
+
+    def parameters(self) -> list[Value]:
+        return []
+
+
+class Neuron(Module):
+    """``relu(b + Σᵢ wᵢ·xᵢ)`` (``nonlin=False``: no ReLU), summed in micrograd's order."""
+
+    def __init__(self, nin: int, nonlin: bool = True) -> None:
+        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
+        self.b = Value(0)
+        self.nonlin = nonlin
+
+    def __call__(self, x: Iterable[Any]) -> Value:
+        total = self.b
+        for wi, xi in zip(self.w, x):
+            total = total + wi * xi
+        return total.relu() if self.nonlin else total
+
+    def parameters(self) -> list[Value]:
+        return [*self.w, self.b]
+
+    def __repr__(self) -> str:
+        return f"{'ReLU' if self.nonlin else 'Linear'}Neuron({len(self.w)})"
+
+
+class Layer(Module):
+    """``nout`` neurons on the same inputs; one output is returned bare, several as a list."""
+
+    def __init__(self, nin: int, nout: int, **kwargs: Any) -> None:
+        self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
+
+    def __call__(self, x: Iterable[Any]) -> Value | list[Value]:
+        xs = list(x)
+        outs = [n(xs) for n in self.neurons]
+        return outs[0] if len(outs) == 1 else outs
+
+    def parameters(self) -> list[Value]:
+        return [p for n in self.neurons for p in n.parameters()]
+
+    def __repr__(self) -> str:
+        return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
+
+
+class MLP(Module):
+    """Layers of widths ``nouts`` on ``nin`` inputs: ReLU everywhere but the linear last layer."""
+
+    def __init__(self, nin: int, nouts: list[int]) -> None:
+        sizes = [nin, *nouts]
+        last = len(nouts) - 1
+        self.layers = [Layer(sizes[i], sizes[i + 1], nonlin=i != last) for i in range(len(nouts))]
+
+    def __call__(self, x: Any) -> Any:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def parameters(self) -> list[Value]:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def __repr__(self) -> str:
+        return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"

@@ -1,0 +1,273 @@
+"""Watch backpropagation happen: a step-through explorer of any recorded graph.
+
+:func:`explore` returns an :class:`Explorer`. It writes ONE self-contained HTML file (the Graphviz
+SVG embedded, hand-written JavaScript and CSS from this package, no network access) that first
+shows the graph after the forward pass, then steps through the backward pass in the engine's own
+order: the op nodes of ``core.value._walk(root)`` taken last to first, as ``Value.backward``
+does. Step ``s`` pushes ∂L/∂node to each operand::
+
+    contribution = ∂L/∂node × ∂node/∂operand     (∂node/∂operand: core.generated.local_partials)
+
+so the numbers are the engine's own, and the contributions reaching a node add up to its final
+gradient. A frozen leaf (``requires_grad=False``, the article's biases) receives none, as in the
+engine: what would have reached it is listed under the step's ``"frozen"``. Each step shows the
+table's math for the rule (``Primitive.math``, never the code that computes it). The page embeds
+its data as JSON in ``<script type="application/json" id="backprop-steps">`` (``nodes`` and
+``steps``, see ``Explorer.data``); ``#step=N`` opens step N (0-based).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..core import Value
+from ..core.checks import finite_real, one_of
+from ..core.generated import local_partials
+from ..core.value import _walk
+from ..nn.files import atomic_write_bytes
+from ..reference.explain import explain as explain_parameter
+from . import graph as _graph
+
+__all__ = ["Explorer", "explore"]
+
+#: Bound on the recorded graph behind one page (every node is in the page's data), as a multiple
+#: of ``max_nodes`` (a collapsed picture draws far fewer nodes than the graph holds).
+GRAPH_FACTOR = 25
+
+#: Chain-rule explanations (``reference.explain``) are included for at most this many parameters.
+MAX_EXPLAINED = 64
+
+
+def _num(x: float) -> float | None:
+    """A JSON number (``None`` for the non-finite, which JSON cannot hold)."""
+    return x if math.isfinite(x) else None
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}"
+
+
+class Explorer:
+    """A recorded graph with its backward pass laid out step by step (see :func:`explore`).
+
+    ``data`` is the page's JSON object; :meth:`html` the page; :meth:`write` writes it;
+    :meth:`frames` writes one picture per step; Jupyter shows it inline (``_repr_html_``).
+    """
+
+    def __init__(self, data: dict[str, Any], svg: str, frame_options: dict[str, Any],
+                 root: Value, states: list[_graph._State], title: str) -> None:
+        self.data = data
+        self.svg = svg
+        self.title = title
+        self._frame_options = frame_options
+        self._root = root
+        self._states = states
+
+    def __repr__(self) -> str:
+        return (f"<Explorer {self.title!r}: {len(self.data['nodes'])} nodes, "
+                f"{len(self.data['steps'])} steps>")
+
+    def html(self) -> str:
+        """The whole page: one self-contained HTML document."""
+        payload = json.dumps(self.data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        assets = resources.files(__package__)
+        css = (assets / "explorer.css").read_text(encoding="utf-8")
+        js = (assets / "explorer.js").read_text(encoding="utf-8")
+        title = html.escape(self.title)
+        return _PAGE.format(title=title, css=css, js=js, svg=self.svg, data=payload)
+
+    def write(self, path: str | os.PathLike[str]) -> Path:
+        """Write the page to ``path`` (atomically) and return the path."""
+        path = Path(path)
+        atomic_write_bytes(path, self.html().encode("utf-8"))
+        return path
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the page in an iframe (so several explorers in one notebook do not clash)."""
+        doc = html.escape(self.html(), quote=True)
+        return (f'<iframe srcdoc="{doc}" style="width:100%;height:720px;border:1px solid #ccc" '
+                f'sandbox="allow-scripts" title="{html.escape(self.title)}"></iframe>')
+
+    def frames(self, directory: str | os.PathLike[str], format: str = "svg") -> list[Path]:
+        """One picture per state, for slides: ``frame-000`` the forward pass, then
+        ``frame-{N+1:03d}`` after step N (the node pushed is outlined in red, the operands it
+        reached are shaded, every gradient is the gradient so far). Returns the paths written."""
+        fmt = one_of(format, "frames: format", ("svg", "png"))
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        width = max(3, len(str(len(self._states))))
+        paths = []
+        for k, state in enumerate(self._states):
+            drawing = _graph._draw(self._root, state=state, **self._frame_options)
+            path = folder / f"frame-{k:0{width}d}.{fmt}"
+            atomic_write_bytes(path, _graph._pipe(drawing.dot, fmt))
+            paths.append(path)
+        return paths
+
+
+def explore(root: Value, *, model: object | None = None, collapse: bool = False,
+            highlight: Value | str | None = None,
+            max_nodes: int | None = _graph.DEFAULT_MAX_NODES, learning_rate: float = 0.5,
+            rankdir: str = "LR", precision: int = 4, title: str | None = None) -> Explorer:
+    """A step-through explorer of ``root``'s backward pass (``root``: the loss, one Value).
+
+    ``model``, ``collapse``, ``highlight``, ``max_nodes``, ``rankdir`` and ``precision`` are
+    :func:`~micrograd_mlp.viz.graph.draw_graph`'s; ``learning_rate`` η is the one the update
+    w⁺ = w − η·∂L/∂w of a clicked parameter uses. The gradients are computed here from the local
+    partials, in the engine's order; ``root``'s graph and its ``.grad`` fields are not changed.
+    The picture needs Graphviz's ``dot`` (:class:`~micrograd_mlp.viz.graph.GraphvizNotFoundError`).
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"explore: root must be a Value (the loss), got {type(root).__name__}")
+    lr = finite_real(learning_rate, "explore: learning_rate")
+    options: dict[str, Any] = {"model": model, "collapse": collapse, "highlight": highlight,
+                               "max_nodes": max_nodes, "rankdir": rankdir,
+                               "precision": precision}
+    drawing = _graph._draw(root, show_delta=False, **options)
+    order, index = drawing.order, drawing.index
+    if max_nodes is not None and len(order) > GRAPH_FACTOR * max_nodes:
+        raise _graph.GraphTooLargeError(len(order), GRAPH_FACTOR * max_nodes, collapse,
+                                        model is not None)
+    svg = _graph._pipe(drawing.dot, "svg").decode("utf-8")
+    svg = svg[svg.find("<svg"):]
+
+    # The backward pass, as Value.backward runs it: op nodes of _walk, last to first.
+    ops = _walk(root, False, [])
+    grads: dict[Value, float] = {root: 1.0}
+    steps: list[dict[str, Any]] = []
+    states = [_graph._State(dict(grads), set(), {root})]
+    received: dict[Value, list[dict[str, Any]]] = {}
+    for node in reversed(ops):
+        op = node.op
+        assert op is not None
+        g = grads.get(node, 0.0)
+        partials = local_partials(node)
+        operands = node.operands
+        width = int(node.attribute or 0) if op.name == "affine" else len(operands)
+        positions: Sequence[int] = range(len(operands))
+        if op.name == "affine":  # the engine's order: w₁, x₁, w₂, x₂, ..., then the bias
+            positions = [p for i in range(width) for p in (i, width + i)]
+            positions = [*positions, *range(2 * width, len(operands))]
+        contributions = []
+        held: list[dict[str, Any]] = []
+        for pos in positions:
+            child = operands[pos]
+            value = g * partials[pos]
+            if not child.requires_grad:  # a frozen leaf: the engine leaves its .grad as it was
+                held.append({"to": index[child], "value": _num(value),
+                             "partial": _num(partials[pos]), "rule": op.rule_for(pos, width)})
+                continue
+            grads[child] = grads.get(child, 0.0) + value
+            contribution = {"to": index[child], "value": _num(value),
+                            "partial": _num(partials[pos]), "rule": op.rule_for(pos, width),
+                            "so_far": _num(grads[child])}
+            contributions.append(contribution)
+            received.setdefault(child, []).append({"from": index[node], **contribution})
+        steps.append({"node": index[node], "grad": _num(g), "rule": "; ".join(op.math),
+                      "op": op.name, "symbol": op.symbol, "formula": op.formula,
+                      "contributions": contributions, "frozen": held})
+        states.append(_graph._State(dict(grads), {node}, set(operands)))
+
+    params: set[Value] = set()
+    if model is not None and hasattr(model, "parameters"):
+        try:
+            params = {p for p in model.parameters() if isinstance(p, Value)}
+        except TypeError:
+            params = set()
+    explained = _explanations(root, order, params, lr)
+    nodes = []
+    for i, node in enumerate(order):
+        label = node.label if node.label is not None else drawing.names.get(node)
+        svg_ids = _svg_ids(node, i, drawing)
+        entry: dict[str, Any] = {
+            "id": i, "label": _graph._short(label) if label is not None else None,
+            "op": node.op.name if node.op is not None else None,
+            "data": node.data, "grad": _num(grads.get(node, 0.0)), "svg": svg_ids,
+            "operands": [index[c] for c in node.operands],
+            "received": received.get(node, []), "frozen": not node.requires_grad,
+            "parameter": node in params or (not params and node.is_leaf
+                                            and node.label is not None),
+        }
+        if node in explained:
+            entry["explain"] = explained[node]
+        nodes.append(entry)
+    name = title if title is not None else (root.label or "loss")
+    data = {"root": index[root], "learning_rate": lr, "precision": precision,
+            "title": _graph._short(str(name)), "nodes": nodes, "steps": steps}
+    frame_options = dict(options, show_delta=False)
+    return Explorer(data, svg, frame_options, root, states, _graph._short(str(name)))
+
+
+def _svg_ids(node: Value, i: int, drawing: _graph._Drawing) -> list[str]:
+    """The drawn node ids that stand for ``node``: its value (and op) node, or the collapsed
+    neuron that swallowed it (none for a shared bias listed inside its neurons)."""
+    gid = drawing.hidden.get(node)
+    if gid is not None:
+        return [gid] if gid else []
+    return [f"v{i}", f"op{i}"] if node.op is not None else [f"v{i}"]
+
+
+def _explanations(root: Value, order: list[Value], params: set[Value], lr: float
+                  ) -> dict[Value, str]:
+    """``explain``'s text for each parameter (the article's chain-rule breakdown), when the graph
+    is small enough that doing it for each costs little (each walks the whole graph once)."""
+    if not params or len(params) > MAX_EXPLAINED or len(order) * len(params) > 200_000:
+        return {}
+    in_graph = set(order)
+    out = {}
+    for p in params:
+        if p not in in_graph or not p.is_leaf:
+            continue
+        try:
+            out[p] = str(explain_parameter(p, root, learning_rate=lr))
+        except (ValueError, KeyError):
+            continue
+    return out
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Backpropagation: {title}</title>
+<style>
+{css}
+</style>
+</head>
+<body>
+<header>
+<h1>Backpropagation through <span class="title">{title}</span></h1>
+<nav id="controls" aria-label="steps">
+<button id="first" title="first: the forward pass (Home)">|◀ first</button>
+<button id="back" title="back (←)">◀ back</button>
+<button id="play" title="play / pause (space)">play</button>
+<button id="next" title="next (→)">next ▶</button>
+<button id="last" title="last (End)">last ▶|</button>
+<button id="fit" title="fit the graph to the page, or show it at full size">full size</button>
+<span id="position"></span>
+</nav>
+</header>
+<main>
+<section id="graph">
+{svg}
+</section>
+<aside>
+<div id="current-step" aria-live="polite"></div>
+<div id="details"><p class="hint">Click a node for its chain-rule breakdown.</p></div>
+</aside>
+</main>
+<script type="application/json" id="backprop-steps">{data}</script>
+<script>
+{js}
+</script>
+</body>
+</html>
+"""

@@ -1,0 +1,231 @@
+// micrograd_mlp backpropagation explorer: hand-written, no external resources, works from file://.
+// Reads the JSON in #backprop-steps (nodes, steps) and steps through the backward pass.
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("backprop-steps").textContent);
+  var nodes = data.nodes, steps = data.steps, S = steps.length;
+  var svg = document.querySelector("#graph svg");
+  var byTitle = {};   // drawn node id (v3, op3, n0_1) -> its <g>
+  var edges = [];     // [tail, head, <g>]
+  var gradTexts = {}; // node id -> the SVG <text> elements that show "grad ..."
+  var pos = -1, timer = null, selected = null;
+
+  function fmt(x) {
+    if (x === null || x === undefined) { return "non-finite"; }
+    return String(Number(x.toPrecision(6)));
+  }
+  function short(x) {
+    if (x === null || x === undefined) { return "non-finite"; }
+    return String(Number(x.toPrecision(data.precision)));
+  }
+  function name(i) {
+    var n = nodes[i];
+    return n.label !== null ? n.label : (n.op !== null ? n.op : fmt(n.data));
+  }
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) { e.textContent = text; }
+    if (cls) { e.className = cls; }
+    return e;
+  }
+
+  if (svg) {
+    Array.prototype.forEach.call(svg.querySelectorAll("g.node"), function (g) {
+      var t = g.querySelector("title");
+      if (t) { byTitle[t.textContent] = g; }
+    });
+    Array.prototype.forEach.call(svg.querySelectorAll("g.edge"), function (g) {
+      var t = g.querySelector("title");
+      if (!t) { return; }
+      var parts = t.textContent.split("->");
+      if (parts.length === 2) { edges.push([parts[0].split(":")[0], parts[1].split(":")[0], g]); }
+    });
+    nodes.forEach(function (n) {
+      var collapsed = n.svg.length === 1 && n.svg[0].charAt(0) === "n" && n.label !== null &&
+        n.label.indexOf("out_") === 0;
+      var g = byTitle[collapsed ? n.svg[0] : "v" + n.id];
+      if (!g || (!collapsed && n.svg[0] !== "v" + n.id)) { return; }
+      gradTexts[n.id] = Array.prototype.filter.call(g.querySelectorAll("text"), function (t) {
+        return collapsed ? / grad [^ ,]+$/.test(t.textContent) : t.textContent.indexOf("grad ") === 0;
+      });
+      gradTexts[n.id].forEach(function (t) { t.setAttribute("data-final", t.textContent); });
+    });
+    Object.keys(byTitle).forEach(function (key) {
+      byTitle[key].addEventListener("click", function () { select(key); });
+    });
+  }
+
+  function gradsAt(p) {
+    // gradient of every node after steps 0..p (the engine's accumulation, in its order)
+    var g = new Array(nodes.length).fill(0);
+    g[data.root] = 1.0;
+    for (var s = 0; s <= p; s++) {
+      steps[s].contributions.forEach(function (c) { g[c.to] += c.value; });
+    }
+    return g;
+  }
+
+  function setClass(ids, cls) {
+    ids.forEach(function (id) { if (byTitle[id]) { byTitle[id].classList.add(cls); } });
+  }
+
+  function render() {
+    ["current", "operand", "pending"].forEach(function (cls) {
+      Array.prototype.forEach.call(svg ? svg.querySelectorAll("g." + cls) : [], function (g) {
+        g.classList.remove(cls);
+      });
+    });
+    edges.forEach(function (e) { e[2].classList.remove("flow"); });
+    var grads = gradsAt(pos);
+    var reached = {};
+    reached[data.root] = true;
+    for (var s = 0; s <= pos; s++) {
+      steps[s].contributions.forEach(function (c) { reached[c.to] = true; });
+    }
+    Object.keys(gradTexts).forEach(function (id) {
+      gradTexts[id].forEach(function (t) {
+        var text = nodes[id].frozen ? "grad " + short(nodes[id].grad)
+          : (reached[id] ? "grad " + short(grads[id]) : "grad ?");
+        var final = t.getAttribute("data-final"), at = final.indexOf("grad ");
+        t.textContent = final.slice(0, at) + text;
+      });
+      if (!reached[id] && !nodes[id].frozen) { setClass(nodes[id].svg.slice(0, 1), "pending"); }
+    });
+    var box = document.getElementById("current-step");
+    box.textContent = "";
+    document.getElementById("position").textContent =
+      pos < 0 ? "forward pass (" + S + " steps)" : "step " + pos + " of " + (S - 1);
+    if (pos < 0) {
+      box.appendChild(el("h2", "Forward pass"));
+      box.appendChild(el("p", "Every node shows its value. The backward pass starts at " +
+        name(data.root) + " with ∂" + name(data.root) + "/∂" + name(data.root) +
+        " = 1; press → (or ▶|) to push gradients, in the order the engine does."));
+      return;
+    }
+    var step = steps[pos], node = nodes[step.node];
+    setClass(node.svg, "current");
+    var heads = {}, tails = {};
+    node.svg.forEach(function (id) { heads[id] = true; });
+    step.contributions.forEach(function (c) {
+      setClass(nodes[c.to].svg, "operand");
+      nodes[c.to].svg.forEach(function (id) { tails[id] = true; });
+    });
+    edges.forEach(function (e) { if (heads[e[1]] && (tails[e[0]] || heads[e[0]])) { e[2].classList.add("flow"); } });
+    var root = name(data.root);
+    box.appendChild(el("h2", "Step " + pos + ": " + name(step.node) +
+      (node.label !== null ? " (" + step.symbol + ")" : "")));
+    var p = el("p");
+    p.appendChild(el("span", "out = " + step.formula + "; ∂" + root + "/∂" + name(step.node) +
+      " = "));
+    p.appendChild(el("b", fmt(step.grad), "upstream"));
+    box.appendChild(p);
+    var table = el("table", null, "numbers");
+    var head = el("tr");
+    ["operand", "rule", "∂" + root + "/∂out × local = contribution", "its gradient so far"]
+      .forEach(function (h) { head.appendChild(el("th", h)); });
+    table.appendChild(head);
+    step.contributions.forEach(function (c) {
+      var tr = el("tr", null, "contribution");
+      tr.setAttribute("data-to", c.to);
+      tr.appendChild(el("td", name(c.to)));
+      tr.appendChild(el("td", c.rule, "rule"));
+      tr.appendChild(el("td", fmt(step.grad) + " × " + fmt(c.partial) + " = " + fmt(c.value),
+                        "value"));
+      tr.appendChild(el("td", fmt(c.so_far), "so-far"));
+      table.appendChild(tr);
+    });
+    box.appendChild(table);
+    (step.frozen || []).forEach(function (f) {
+      box.appendChild(el("p", name(f.to) + " is frozen (requires_grad=False): it receives no " +
+        "gradient (" + fmt(step.grad) + " × " + fmt(f.partial) + " = " + fmt(f.value) +
+        " is not added).", "hint"));
+    });
+  }
+
+  function select(svgId) {
+    var i = -1, best = -1;  // a collapsed neuron stands for its output (else its net) node
+    for (var k = 0; k < nodes.length; k++) {
+      if (nodes[k].svg.indexOf(svgId) < 0) { continue; }
+      var lab = nodes[k].label || "";
+      var rank = lab.indexOf("out_") === 0 ? 3 : (nodes[k].op === "affine" ? 2 : 1);
+      if (rank > best) { best = rank; i = k; }
+    }
+    if (i < 0) { return; }
+    if (selected) { setClassOff(selected); }
+    selected = svgId;
+    if (byTitle[svgId]) { byTitle[svgId].classList.add("selected"); }
+    var n = nodes[i], root = name(data.root), box = document.getElementById("details");
+    box.textContent = "";
+    box.appendChild(el("h2", name(i) + (n.op !== null ? " (" + n.op + ")" : "")));
+    box.appendChild(el("p", "data = " + fmt(n.data) + ", ∂" + root + "/∂" + name(i) + " = " +
+                       fmt(n.grad)));
+    if (n.received.length) {
+      box.appendChild(el("p", "Chain rule: ∂" + root + "/∂" + name(i) + " = Σ over its uses of ∂" +
+                         root + "/∂use × ∂use/∂" + name(i) + ":"));
+      var table = el("table", null, "numbers");
+      n.received.forEach(function (r) {
+        var tr = el("tr", null, "use");
+        tr.appendChild(el("td", "via " + name(r.from)));
+        tr.appendChild(el("td", r.rule, "rule"));
+        tr.appendChild(el("td", fmt(nodes[r.from].grad) + " × " + fmt(r.partial) + " = " +
+                          fmt(r.value)));
+        table.appendChild(tr);
+      });
+      box.appendChild(table);
+      box.appendChild(el("p", "sum = " + fmt(n.grad)));
+    } else if (n.id === data.root) {
+      box.appendChild(el("p", "The backward pass starts here: ∂" + root + "/∂" + root + " = 1."));
+    }
+    if (n.explain) { box.appendChild(el("pre", n.explain, "explain")); }
+    if (n.parameter && n.op === null && n.grad !== null) {
+      var eta = data.learning_rate, w = name(i);
+      box.appendChild(el("p", "update (η = " + eta + "): " + w + "⁺ = " + w + " − η·∂" + root +
+        "/∂" + w + " = " + fmt(n.data) + " − " + eta + " × " + fmt(n.grad) + " = " +
+        fmt(n.data - eta * n.grad), "update"));
+    }
+  }
+  function setClassOff(id) { if (byTitle[id]) { byTitle[id].classList.remove("selected"); } }
+
+  function go(p, keepHash) {
+    pos = Math.max(-1, Math.min(S - 1, p));
+    render();
+    if (!keepHash) {
+      try { history.replaceState(null, "", pos < 0 ? "#" : "#step=" + pos); } catch (e) { /* sandboxed */ }
+    }
+  }
+  function stop() {
+    if (timer !== null) { clearInterval(timer); timer = null; }
+    document.getElementById("play").textContent = "play";
+  }
+  function play() {
+    if (timer !== null) { stop(); return; }
+    if (pos >= S - 1) { go(-1); }
+    document.getElementById("play").textContent = "pause";
+    timer = setInterval(function () { if (pos >= S - 1) { stop(); } else { go(pos + 1); } }, 900);
+  }
+  function fromHash() {
+    var m = /^#step=(-?\d+)$/.exec(location.hash);
+    go(m ? parseInt(m[1], 10) : -1, true);
+  }
+
+  document.getElementById("first").addEventListener("click", function () { stop(); go(-1); });
+  document.getElementById("back").addEventListener("click", function () { stop(); go(pos - 1); });
+  document.getElementById("next").addEventListener("click", function () { stop(); go(pos + 1); });
+  document.getElementById("last").addEventListener("click", function () { stop(); go(S - 1); });
+  document.getElementById("play").addEventListener("click", play);
+  document.getElementById("fit").addEventListener("click", function () {
+    var full = document.getElementById("graph").classList.toggle("full");
+    this.textContent = full ? "fit" : "full size";
+  });
+  document.addEventListener("keydown", function (ev) {
+    if (ev.target && ev.target.tagName === "BUTTON" && ev.key === " ") { ev.preventDefault(); }
+    if (ev.key === "ArrowRight") { stop(); go(pos + 1); }
+    else if (ev.key === "ArrowLeft") { stop(); go(pos - 1); }
+    else if (ev.key === "Home") { stop(); go(-1); }
+    else if (ev.key === "End") { stop(); go(S - 1); }
+    else if (ev.key === " ") { ev.preventDefault(); play(); }
+    else { return; }
+  });
+  window.addEventListener("hashchange", fromHash);
+  fromHash();
+}());

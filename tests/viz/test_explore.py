@@ -1,0 +1,243 @@
+"""The backprop explorer's data (its JSON contract), pages, frames and CLI; plus the picture
+defects of issue 11 (#2 collapse refusal cost, #16 huge labels, non-str labels)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+
+import pytest
+
+from micrograd_mlp import MLP, Value
+from micrograd_mlp.cli.main import main
+from micrograd_mlp.nn.datasets import moons
+from micrograd_mlp.nn.losses import mse
+from micrograd_mlp.viz import graph
+from micrograd_mlp.viz.explore import explore
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
+
+
+def page_data(page: str) -> dict:
+    m = re.search(r'<script type="application/json" id="backprop-steps">(.*?)</script>', page, re.S)
+    assert m, "the page must embed its data"
+    return json.loads(m.group(1))
+
+
+def hand_written():
+    """A graph that is not a network: repeated operands, division, tanh, a power."""
+    a, b = Value(0.7, label="a"), Value(-1.3, label="b")
+    c = a * b + a / (b * b)
+    d = (c.tanh() + a ** 3.0).exp()
+    d.label = "d"
+    return d, {"a": a, "b": b}
+
+
+def moons_loss():
+    net = MLP(2, [4, 4, 1], seed=1)
+    data = moons(3, seed=2)
+    outs = [net(x)[0] for x in data.inputs]
+    return mse(outs, list(data.targets)), net
+
+
+def _fresh_grads(build):
+    """Gradients from the engine's own backward() on a freshly built graph."""
+    root, extra = build()
+    root.backward()
+    return root, extra
+
+
+CASES = {
+    "article": lambda: graph.article_loss()[0],
+    "hand_written": lambda: hand_written()[0],
+    "moons": lambda: moons_loss()[0],
+}
+
+
+def _build(name):
+    if name == "article":
+        loss, net = graph.article_loss()
+        for v in graph.topological_order(loss):
+            v.grad = 0.0  # explore must not need (nor use) a previous backward()
+        return loss, {"model": net}
+    if name == "moons":
+        loss, net = moons_loss()
+        return loss, {"model": net, "collapse": True}
+    return hand_written()[0], {}
+
+
+@needs_dot
+@pytest.mark.parametrize("name", ["article", "hand_written", "moons"])
+def test_contributions_add_up_to_the_engines_gradients(name):
+    root, options = _build(name)
+    before = [(v.data, v.grad) for v in graph.topological_order(root)]
+    ex = explore(root, **options)
+    data = page_data(ex.html())
+    assert [(v.data, v.grad) for v in graph.topological_order(root)] == before  # untouched
+    nodes = data["nodes"]
+    assert [n["id"] for n in nodes] == list(range(len(nodes)))
+    for n in nodes:
+        assert set(n) >= {"id", "label", "op", "data", "grad"}
+    total = [0.0] * len(nodes)
+    total[data["root"]] = 1.0
+    for step in data["steps"]:
+        assert set(step) >= {"node", "rule", "contributions"}
+        for c in step["contributions"]:
+            total[c["to"]] += c["value"]
+    # the engine's own backward() on the same graph, from zero
+    order = graph.topological_order(root)
+    for v in order:
+        v.grad = 0.0
+    root.backward()
+    for n, v, t in zip(nodes, order, total):
+        assert n["data"] == v.data
+        assert t == v.grad, (n["label"], t, v.grad)  # same order of sums: the same bits
+        assert n["grad"] == v.grad
+
+
+@needs_dot
+def test_steps_follow_the_engines_order_and_show_the_tables_math():
+    root, _ = hand_written()
+    data = page_data(explore(root).html())
+    from micrograd_mlp.core.value import _walk
+    order = graph.topological_order(root)
+    expected = [order.index(n) for n in reversed(_walk(root, False, []))]
+    assert [s["node"] for s in data["steps"]] == expected
+    by_id = {n["id"]: n for n in data["nodes"]}
+    tanh = next(s for s in data["steps"] if by_id[s["node"]]["op"] == "tanh")
+    assert tanh["rule"] == "tanh′(a) = 1 − out²"
+    page = explore(root).html()
+    assert "sech2" not in page and "1.0 - out * out" not in page  # no implementation code
+
+
+@needs_dot
+def test_page_is_self_contained_and_escapes_labels():
+    a = Value(1.5, label="</script><img src=x onerror=alert(1)>")
+    b = (a * a).sigmoid()
+    page = explore(b).html()
+    assert "http://" not in page.replace("http://www.w3.org", "")
+    assert "https://" not in page and "<link" not in page and "src=" not in page.split("<svg")[0]
+    assert "<img" not in page
+    assert page_data(page)["nodes"][0]["label"].startswith("</script>")
+
+
+@needs_dot
+def test_parameter_details_include_explain_and_update():
+    loss, net = graph.article_loss()
+    data = page_data(explore(loss, model=net).html())
+    w5 = next(n for n in data["nodes"] if n["label"] == "w5")
+    assert w5["parameter"] and "∂E_total/∂w5" in w5["explain"]
+    assert "w5⁺ = w5 − η·∂E_total/∂w5" in w5["explain"]
+    assert [r["from"] for r in w5["received"]]  # its one use: net_o1
+    assert data["learning_rate"] == 0.5
+
+
+@needs_dot
+def test_frames_one_per_state(tmp_path):
+    root, _ = hand_written()
+    ex = explore(root)
+    paths = ex.frames(tmp_path / "f")
+    assert len(paths) == len(ex.data["steps"]) + 1
+    assert [p.name for p in paths][:2] == ["frame-000.svg", "frame-001.svg"]
+    first, last = paths[0].read_text(), paths[-1].read_text()
+    assert "grad 0<" in first or "grad 0 " in first
+    png = ex.frames(tmp_path / "p", format="png")
+    assert png[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError):
+        ex.frames(tmp_path / "g", format="gif")
+    assert last != first
+
+
+@needs_dot
+def test_bounds_and_refusals():
+    root, _ = hand_written()
+    with pytest.raises(graph.GraphTooLargeError):
+        explore(root, max_nodes=3)
+    with pytest.raises(TypeError):
+        explore([root])  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        explore(root, learning_rate=float("nan"))
+
+
+@needs_dot
+def test_jupyter_repr_is_an_isolated_iframe():
+    root, _ = hand_written()
+    html = explore(root)._repr_html_()
+    assert html.startswith("<iframe srcdoc=") and "backprop-steps" in html
+
+
+@needs_dot
+def test_cli_html_and_frames(tmp_path, capsys):
+    out = tmp_path / "bp.html"
+    assert main(["graph", "-o", str(out), "--collapse", "--frames", str(tmp_path / "fr")]) == 0
+    data = page_data(out.read_text())
+    assert data["title"] == "E_total" and len(data["steps"]) == 15
+    assert len(list((tmp_path / "fr").iterdir())) == 16
+    with pytest.raises(SystemExit) as info:
+        main(["graph", "-o", str(tmp_path / "x.txt")])
+    assert info.value.code == 2
+
+
+# --- issue 11 ------------------------------------------------------------------------------------
+def test_collapse_refuses_a_huge_batch_fast():
+    """#2: a 3,000-sample batch loss, collapse=True: refused after O(max_nodes) work."""
+    net = MLP(2, [4, 1], seed=0)
+    xs = [[0.01 * k, -0.02 * k] for k in range(3000)]
+    loss = mse([net(x)[0] for x in xs], [0.0] * len(xs))
+    start = time.perf_counter()
+    with pytest.raises(graph.GraphTooLargeError) as info:
+        graph.draw_graph(loss, model=net, collapse=True)
+    assert info.value.at_least  # counting stopped early: not every sample was visited
+    assert time.perf_counter() - start < 30  # (a generous guard, not a timing claim)
+
+
+@needs_dot
+def test_huge_labels_are_shortened_and_render(tmp_path):
+    """#16: a 20 KB or 7,000-CJK-character label is cut, so Graphviz draws it."""
+    for label in ("x" * 20_000, "漢" * 7_000, "y" * 1_000_000):
+        v = Value(1.0, label=label)
+        path = graph.render_graph(v * 2.0, tmp_path / "big.svg")
+        text = path.read_text()
+        assert "…" in text and len(text) < 20_000
+    from micrograd_mlp.viz import _jupyter_svg
+    assert _jupyter_svg(Value(1.0, label="漢" * 7_000)) is not None
+
+
+def test_jupyter_display_never_raises(monkeypatch):
+    from micrograd_mlp.viz import _jupyter_svg
+
+    def broken(*args, **kwargs):
+        raise graph._graphviz().CalledProcessError(1, ["dot"])
+    monkeypatch.setattr(graph, "_pipe", broken)
+    assert _jupyter_svg(Value(1.0)) is None
+
+
+def test_non_string_label_is_a_clear_type_error():
+    v = Value(1.0)
+    v.label = 5  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="label must be a str or None, got int"):
+        graph.draw_graph(v * 2.0)
+
+
+@needs_dot
+def test_static_graph_names_targets_halves_and_differences():
+    loss, net = graph.article_loss()
+    src = graph.draw_graph(loss, model=net).source
+    for name in ("t_o1", "t_o2", "½", "t_o1 − out_o1", "(t_o2 − out_o2)²"):
+        assert f">{name}<" in src or f"<B>{name}</B>" in src, name
+
+
+@needs_dot
+def test_readme_pictures_of_the_collapsed_graph_and_explorer_are_current(tmp_path):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    fresh = tmp_path / "c.svg"
+    assert main(["graph", "-o", str(fresh), "--collapse"]) == 0
+    texts = lambda p: re.findall(r">([^<>]+)</text>", Path(p).read_text())  # noqa: E731
+    assert texts(root / "docs/images/graph-collapsed.svg") == texts(fresh), (
+        "rerun `micrograd-mlp graph -o docs/images/graph-collapsed.svg --collapse`")
+    shot = (root / "docs/images/explorer.png").read_bytes()
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n"

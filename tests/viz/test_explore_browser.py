@@ -1,0 +1,131 @@
+"""The explorer in a real browser: headless Debian Chromium through Selenium (skips without one).
+
+One page of the worked example is opened from file://; every step is taken with the controls
+and the displayed numbers are checked against the engine's backward(); #step=N, the keyboard,
+a click on a parameter, the console and the network are checked; a screenshot shows the graph.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from micrograd_mlp.core import topological_order
+from micrograd_mlp.viz import graph
+from micrograd_mlp.viz.explore import explore
+
+from .browser import chromium
+
+pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` missing")
+
+
+@pytest.fixture(scope="module")
+def driver():
+    yield from chromium()
+
+
+@pytest.fixture(scope="module")
+def article_page(tmp_path_factory):
+    loss, net = graph.article_loss()
+    path = tmp_path_factory.mktemp("explorer") / "backprop.html"
+    explore(loss, model=net).write(path)
+    order = topological_order(loss)
+    for v in order:
+        v.grad = 0.0
+    loss.backward()  # the oracle: the engine's own gradients
+    return path, {i: v.grad for i, v in enumerate(order)}, len(order)
+
+
+def _rows(driver):
+    rows = driver.find_elements("css selector", "#current-step tr.contribution")
+    return [(int(r.get_attribute("data-to")),
+             float(r.find_element("css selector", "td.so-far").text)) for r in rows]
+
+
+def test_every_step_with_the_controls_matches_autograd(driver, article_page):
+    path, grads, _ = article_page
+    driver.get(path.as_uri())
+    assert "Forward pass" in driver.find_element("id", "current-step").text
+    steps = json.loads(driver.find_element("id", "backprop-steps").get_attribute("textContent"))
+    count = len(steps["steps"])
+    last_seen: dict[int, float] = {}
+    for k in range(count):
+        driver.find_element("id", "next").click()
+        assert driver.find_element("id", "position").text == f"step {k} of {count - 1}"
+        assert driver.execute_script("return location.hash") == f"#step={k}"
+        for to, so_far in _rows(driver):
+            last_seen[to] = so_far
+    driver.find_element("id", "next").click()  # past the end: stays on the last step
+    assert driver.find_element("id", "position").text == f"step {count - 1} of {count - 1}"
+    # each node's gradient as last shown equals the engine's (6 significant digits shown)
+    frozen = {n["id"] for n in steps["nodes"] if n["frozen"]}
+    assert set(last_seen) == {i for i in grads if i != steps["root"] and i not in frozen}
+    for i, shown in last_seen.items():
+        assert shown == pytest.approx(grads[i], rel=1e-5, abs=1e-12), steps["nodes"][i]["label"]
+    # the SVG's grad cells now show the final gradients
+    texts = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#graph text')).map(t => t.textContent)")
+    assert "grad 0.08217" in texts and "grad ?" not in texts
+    driver.find_element("id", "first").click()
+    assert "Forward pass" in driver.find_element("id", "current-step").text
+    texts = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#graph text')).map(t => t.textContent)")
+    assert "grad ?" in texts
+
+
+def test_fragment_keyboard_and_details(driver, article_page):
+    path, grads, _ = article_page
+    driver.get(path.as_uri() + "#step=2")
+    data = json.loads(driver.find_element("id", "backprop-steps").get_attribute("textContent"))
+    step = data["steps"][2]
+    node = data["nodes"][step["node"]]
+    box = driver.find_element("id", "current-step").text
+    assert box.startswith(f"Step 2: {node['label'] or node['op']}")
+    assert f"{grads[step['node']]:.6g}" in box
+    body = driver.find_element("tag name", "body")
+    body.send_keys("\ue014")  # ArrowRight
+    assert driver.find_element("id", "position").text.startswith("step 3 ")
+    body.send_keys("\ue010")  # End
+    assert driver.find_element("id", "position").text == f"step {len(data['steps']) - 1} of " \
+        f"{len(data['steps']) - 1}"
+    body.send_keys("\ue011")  # Home
+    assert "Forward pass" in driver.find_element("id", "current-step").text
+    w5 = next(n for n in data["nodes"] if n["label"] == "w5")
+    driver.execute_script(
+        "Array.from(document.querySelectorAll('#graph g.node')).find("
+        "g => g.querySelector('title').textContent === arguments[0]).dispatchEvent("
+        "new MouseEvent('click', {bubbles: true}))", w5["svg"][0])
+    details = driver.find_element("id", "details").text
+    assert "w5⁺ = w5 − η·∂E_total/∂w5" in details and "via net_o1" in details
+    assert f"{0.4 - 0.5 * grads[w5['id']]:.6g}" in details
+
+
+def test_no_console_errors_no_network_and_a_screenshot(driver, article_page, tmp_path):
+    path, _, _ = article_page
+    driver.get_log("browser")
+    driver.get_log("performance")
+    driver.get(path.as_uri() + "#step=5")
+    driver.find_element("id", "play").click()
+    driver.find_element("id", "play").click()  # pause
+    errors = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+    assert errors == []
+    urls = []
+    for entry in driver.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg.get("method") == "Network.requestWillBeSent":
+            urls.append(msg["params"]["request"]["url"])
+    assert all(u.startswith(("file://", "data:", "about:")) for u in urls), urls
+    # the page fetched nothing: no resource entries at all (a planted <img src=http://...> or a
+    # <link> to a CDN shows up here)
+    assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
+    size = driver.execute_script(
+        "var r = document.querySelector('#graph svg').getBoundingClientRect();"
+        "return [r.width, r.height, document.querySelectorAll('#graph g.node').length]")
+    assert size[0] > 600 and size[1] > 150 and size[2] > 40
+    shot = tmp_path / "explorer.png"
+    assert driver.save_screenshot(str(shot))
+    assert shot.stat().st_size > 20_000  # a blank page compresses to far less
+    shutil.copy(shot, "/tmp/explorer-test-screenshot.png") if shutil.os.environ.get(
+        "KEEP_EXPLORER_SCREENSHOT") else None
