@@ -217,7 +217,7 @@ class Module:
     def load(self, path: str | os.PathLike[str]) -> Module:
         """Load parameters saved by :meth:`save` into this module (same checks as
         :meth:`load_state_dict`; nothing changes on error). Returns ``self``."""
-        payload = _state.read_state(path)
+        payload = _state.read_state(path, type(self).__name__)  # a Neuron file is no MLP
         cfg = payload.get("config")
         try:
             mine = self.config()

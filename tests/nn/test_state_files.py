@@ -446,3 +446,20 @@ def test_temp_files_of_a_killed_save_are_removed_by_the_next_save(tmp_path):
     other.write_text("x")
     make_model(0).save(path)
     assert _litter(tmp_path) == sorted([alive.name, other.name, "m.json"])
+
+
+def test_load_refuses_a_file_saved_by_another_kind_of_module(tmp_path):
+    import json
+
+    from micrograd_mlp import MLP
+
+    model = MLP(2, [2, 1], seed=0)
+    path = tmp_path / "m.json"
+    model.save(path)
+    doc = json.loads(path.read_text())
+    doc["model"] = "Neuron"
+    path.write_text(json.dumps(doc))
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="Neuron"):
+        model.load(path)
+    assert model.state_dict() == before
