@@ -212,6 +212,11 @@ def load_model(path: str | None) -> MLP:
         raise CLIError(f"cannot load the model from {path}: {exc}") from None
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 input``, ``2 inputs``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def sample(args: argparse.Namespace, model: MLP) -> tuple[list[float], list[float]]:
     """The inputs and targets to differentiate at: ``--inputs``/``--targets`` or the article's;
     a length the model does not take is a usage error."""
@@ -220,11 +225,11 @@ def sample(args: argparse.Namespace, model: MLP) -> tuple[list[float], list[floa
     default = " (the default is the article's sample; give --{})"
     if len(inputs) != model.nin:
         hint = "" if args.inputs is not None else default.format("inputs")
-        usage_error(args, f"the model takes {model.nin} inputs, got {len(inputs)}{hint}")
+        usage_error(args, f"the model takes {_count(model.nin, 'input')}, got {len(inputs)}{hint}")
     if len(targets) != model.nout:
         hint = "" if args.targets is not None else default.format("targets")
-        usage_error(args, f"the model has {model.nout} outputs, so --targets needs {model.nout} "
-                          f"values, got {len(targets)}{hint}")
+        usage_error(args, f"the model has {_count(model.nout, 'output')}, so --targets needs "
+                          f"{_count(model.nout, 'value')}, got {len(targets)}{hint}")
     return inputs, targets
 
 

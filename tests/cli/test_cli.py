@@ -237,7 +237,7 @@ def test_train_xor_learns_saves_and_the_saved_model_is_usable(tmp_path, capsys):
                         "--targets", "1"], capsys)
     assert code == 0 and out.startswith("∂E_total/∂w1 = ")
     code, _, err = run(["compare", "--model", str(path)], capsys)   # article targets: 2 values
-    assert code == 2 and "--targets needs 1 values, got 2" in err
+    assert code == 2 and "--targets needs 1 value, got 2" in err
 
 
 def test_train_progress_bar_goes_to_stderr_only_when_asked(capsys):
@@ -557,3 +557,13 @@ def test_ci_runs_exactly_the_readmes_test_command():
     assert command.startswith("python3 -m venv .venv && ")  # no global install, no bare `python`
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert command in ci
+
+
+def test_a_wrong_number_of_targets_is_counted_in_words(tmp_path, capsys):
+    from micrograd_mlp import MLP
+
+    path = tmp_path / "one.json"
+    MLP(2, [1], seed=0).save(path)
+    code, _, err = run(["compare", "--model", str(path), "--targets", "0.1,0.2"], capsys)
+    assert code == 2
+    assert "the model has 1 output, so --targets needs 1 value, got 2" in err
