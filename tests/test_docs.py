@@ -228,3 +228,12 @@ def test_cli_reference_mentions_every_command_and_option():
                 if option.startswith("--") and option != "--help" and f"`{option}" not in text:
                     missing.append(f"{command} {option}")
     assert not missing, f"docs/cli.md does not mention: {', '.join(missing)}"
+
+
+def test_cli_reference_names_every_loss_alias():
+    """Each short name ``--loss`` accepts is documented in docs/cli.md, next to what it means."""
+    from micrograd_mlp.cli.parsing import LOSS_ALIASES
+
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    missing = [alias for alias in LOSS_ALIASES if f"`{alias}`" not in text]
+    assert not missing, f"docs/cli.md does not mention the --loss aliases {missing}"
