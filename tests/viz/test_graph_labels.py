@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from micrograd_mlp import MLP, Value
 from micrograd_mlp.core import PRIMITIVES
-from micrograd_mlp.viz.graph import draw_graph
+from micrograd_mlp.viz.graph import MAX_LABEL_CHARS, _short, draw_graph
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
 
@@ -82,7 +82,16 @@ def node_text(svg: ET.Element, node_id: str) -> str:
 
 def shows(label: str, text: str) -> bool:
     """The printable characters of ``label`` appear in ``text``, in order and adjacent (spaces and
-    line breaks may change; a non-printable character may be dropped or shown as one stand-in)."""
+    line breaks may change; a non-printable character may be dropped or shown as one stand-in).
+    A label longer than pictures show (``MAX_LABEL_CHARS``) appears as they cut it: its start,
+    "…", its end (a neuron's header cuts the name with its activation, so only start and "…")."""
+    if len(label) > MAX_LABEL_CHARS:
+        head = label[: (MAX_LABEL_CHARS - 1) * 2 // 3] + "…"
+        return _appears(_short(label), text) or _appears(head, text)
+    return _appears(label, text)
+
+
+def _appears(label: str, text: str) -> bool:
     pattern = []
     for c in label:
         if c in " \t\n\r":
