@@ -29,7 +29,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, Union
 
 from ..core import Primitive, Value, topological_order
 from ..core.checks import integer, one_of, positive_int
@@ -219,10 +219,12 @@ def _collect(roots: Sequence[Value]) -> list[Value]:
     return order
 
 
-def _refuse_huge(roots: Sequence[Value], max_nodes: int, has_model: bool) -> None:
+def _refuse_huge(roots: Sequence[Value], max_nodes: int, has_model: bool,
+                 swallowed: Callable[[Value], bool] | None = None) -> None:
     """Count drawn nodes (a value node per Value, an op node per non-leaf) from the roots and stop
     at 4·max_nodes + 1000: a graph past that is refused in O(max_nodes) time and memory, however
-    large it is. Smaller graphs fall through to the exact count of :func:`draw_graph`."""
+    large it is. Smaller graphs fall through to the exact count of :func:`draw_graph`. Nodes for
+    which ``swallowed`` is true (collapsed into a neuron) are walked through but not counted."""
     cap = 4 * max_nodes + 1000
     seen: set[Value] = set()
     stack = list(roots)
@@ -232,10 +234,13 @@ def _refuse_huge(roots: Sequence[Value], max_nodes: int, has_model: bool) -> Non
         if node in seen:
             continue
         seen.add(node)
+        stack.extend(node.operands)
+        if swallowed is not None and swallowed(node):
+            continue
         count += 1 if node.op is None else 2
         if count > cap:
-            raise GraphTooLargeError(count, max_nodes, False, has_model, at_least=True)
-        stack.extend(node.operands)
+            raise GraphTooLargeError(count, max_nodes, swallowed is not None, has_model,
+                                     at_least=True)
 
 
 def _refuse_huge_collapsed(roots: Sequence[Value], max_nodes: int, model: object) -> None:
@@ -257,26 +262,17 @@ def _refuse_huge_collapsed(roots: Sequence[Value], max_nodes: int, model: object
                 labels.update((f"net_{neuron.name}", f"out_{neuron.name}"))
     except (AttributeError, TypeError):
         return  # not an MLP: _model_groups says what is wrong
-    cap = 4 * max_nodes + 1000
-    seen: set[Value] = set()
-    stack = list(roots)
-    count = 0
-    while stack:
-        node = stack.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.extend(node.operands)
+
+    def swallowed(node: Value) -> bool:
         if id(node) in params or (type(node.label) is str and node.label in labels):
-            continue
+            return True
         op = node.op
         if op is not None and op.name == "affine":
             n = int(node.attribute or 0)
-            if tuple(id(w) for w in node.operands[:n]) in weight_keys:
-                continue
-        count += 1 if op is None else 2
-        if count > cap:
-            raise GraphTooLargeError(count, max_nodes, True, True, at_least=True)
+            return tuple(id(w) for w in node.operands[:n]) in weight_keys
+        return False
+
+    _refuse_huge(roots, max_nodes, True, swallowed)
 
 
 def _as_roots(root: object) -> list[Value]:
