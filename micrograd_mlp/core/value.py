@@ -23,6 +23,7 @@ from math import cos, exp, log, log1p, pow, sin, sqrt, tanh
 from typing import Any, Iterable, Sequence, Union
 
 from .anomaly import _ANOMALY, checked_propagate
+from .checks import _digits, shown  # (sizes from bit length: never str() of a huge int)
 from .errors import op_error
 from .functions import sigmoid
 from .generated import propagate
@@ -55,25 +56,15 @@ def _check_data(data: object) -> float:
         except OverflowError:  # an int beyond the float range: as infinite as inf
             raise ValueError(
                 f"Value data must be finite, got {type(data).__name__} too large for a float "
-                f"(about 10**{_digits(data) - 1})"  # (never str() of it: CPython's digit limit)
+                f"(about 10**{_digits(int(data)) - 1})"  # type: ignore[call-overload]
             ) from None
     else:
         raise TypeError(
-            f"Value data must be a real number (int or float), got {type(data).__name__}: "
-            f"{_short(data)}"
+            f"Value data must be a real number (int or float), got {shown(data)}"
         )
     if value - value != 0.0:
         raise ValueError(f"Value data must be finite, got {value!r}")
     return value
-
-
-def _digits(x: object) -> int:
-    """About how many decimal digits an integral number has, without converting it to a string."""
-    try:
-        bits = abs(int(x)).bit_length()  # type: ignore[call-overload]
-    except (TypeError, ValueError, OverflowError):
-        return 0
-    return max(1, int(bits * 0.30103) + 1)
 
 
 def _constant_k(x: object, op_name: str, what: str, kinds: str = "a real number") -> float:
@@ -83,26 +74,15 @@ def _constant_k(x: object, op_name: str, what: str, kinds: str = "a real number"
     its derivative inf · 0), so it is refused like a non-finite Value.
     """
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{op_name}: {what} must be {kinds}, got {type(x).__name__}: {_short(x)}")
+        raise TypeError(f"{op_name}: {what} must be {kinds}, got {shown(x)}")
     try:
         k = float(x)
     except OverflowError:
         raise ValueError(f"{op_name}: {what} must be finite, got an integer too large for a float "
-                         f"(about 10**{_digits(x) - 1})") from None
+                         f"(about 10**{_digits(int(x)) - 1})") from None  # type: ignore[call-overload]
     if k - k != 0.0:
         raise ValueError(f"{op_name}: {what} must be finite, got {k!r}")
     return k
-
-
-def _short(x: object) -> str:
-    """A bounded repr of ``x`` for a message (a huge int or string is not printed whole)."""
-    if isinstance(x, int) and x.bit_length() > 200:
-        return f"an integer of about {_digits(x)} digits"
-    try:
-        text = repr(x)
-    except Exception:  # a hostile __repr__ must not hide the real error
-        text = object.__repr__(x)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _leaf(data: float, label: str | None = None) -> Value:
@@ -145,8 +125,7 @@ def _constant(x: object, op_name: str) -> Value:
     if isinstance(x, numbers.Real) and not isinstance(x, bool):
         return Value(x)  # type: ignore[arg-type]
     raise TypeError(
-        f"{op_name}: operand must be a Value or a real number, got {type(x).__name__}: "
-        f"{_short(x)}"
+        f"{op_name}: operand must be a Value or a real number, got {shown(x)}"
     )
 
 
