@@ -19,16 +19,14 @@ force one (``"compiled"`` refuses what it cannot run exactly, with ``ValueError`
 
 from __future__ import annotations
 
-import sys
-import time
-from typing import Any, Callable, Iterable, TextIO
+from typing import Any, Iterable, TextIO
 
-from ..core.checks import nonnegative_int, one_of, positive_int
+from ..core.checks import one_of
 from ..nn import training as eager
 from ..nn.losses import LOSSES, half_squared_error
 from ..nn.modules import MLP, Layer, Neuron
 from ..nn.optim import SGD, Optimizer
-from ..nn.training import REDUCTIONS, History, Loss, Model, Progress, Sample, evaluate
+from ..nn.training import History, Loss, Model, Progress, Sample, evaluate
 from .graph import compile_batch
 from .steps import run_steps, supported
 
@@ -71,33 +69,21 @@ def train(model: Model, data: Iterable[Sample], steps: int = 100, *,
     PyTorch) and ``engine`` (``"auto"``, ``"eager"``, ``"compiled"``; see the module docstring).
     Either engine gives the same history and leaves the model and the optimiser in the same state.
     """
-    samples = list(data)
-    if not samples:
-        raise ValueError("train: data is empty")
-    steps = nonnegative_int(steps, "train: steps")
-    one_of(reduction, "train: reduction", REDUCTIONS)
-    every = max(1, steps // 20) if every is None else positive_int(every, "train: every")
+    samples, steps, every = eager.check_arguments(data, steps, reduction, every)
     which = choose_engine(model, loss_fn, optimizer, steps, engine)
     opt = optimizer if optimizer is not None else SGD(model, lr=lr)
-    out = stream if stream is not None else sys.stderr
-    start = time.perf_counter()
+    report = eager.progress_reporter(progress, every, steps, stream)
 
     def after_step(k: int, loss: float) -> None:
         if scheduler is not None:
             scheduler.step()
-        if callable(progress):
-            progress(k, loss)
-        elif progress and (k % every == 0 or k == steps):
-            elapsed = time.perf_counter() - start
-            print(f"step {k:>{len(str(steps))}}/{steps}  loss {loss:.10g}  ({elapsed:.1f}s)",
-                  file=out, flush=True)
+        if report is not None:
+            report(k, loss)
 
     if which == "eager":
-        hook: Callable[[int, float], None] | bool = progress
-        if scheduler is not None or (progress and not callable(progress)):
-            hook = after_step
+        hook = after_step if scheduler is not None or report is not None else False
         return eager.train(model, samples, steps, loss_fn=loss_fn, optimizer=opt,
-                           reduction=reduction, progress=hook, every=every, stream=out)
+                           reduction=reduction, progress=hook, every=every)
     if not supported(opt):
         raise ValueError(f"train: engine='compiled' runs SGD and Adam, got "
                          f"{type(opt).__name__}; use engine='eager'")
@@ -110,7 +96,7 @@ def train(model: Model, data: Iterable[Sample], steps: int = 100, *,
         if engine == "compiled":
             raise
         return eager.train(model, samples, steps, loss_fn=loss_fn, optimizer=opt,
-                           reduction=reduction, progress=after_step, every=every, stream=out)
+                           reduction=reduction, progress=after_step, every=every)
     if _have_numpy():
         import numpy as np
 

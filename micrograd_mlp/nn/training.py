@@ -68,6 +68,40 @@ def evaluate(model: Model, data: Iterable[Sample], loss_fn: Loss = half_squared_
     return _batch_loss(model, samples, loss_fn, reduction).data
 
 
+def check_arguments(data: Iterable[Sample], steps: object, reduction: object,
+                    every: object) -> tuple[list[Sample], int, int]:
+    """:func:`train`'s checks: ``(samples, steps, every)``, or the error naming what is wrong."""
+    samples = list(data)
+    if not samples:
+        raise ValueError("train: data is empty")
+    n = nonnegative_int(steps, "train: steps")
+    one_of(reduction, "train: reduction", REDUCTIONS)
+    report = max(1, n // 20) if every is None else positive_int(every, "train: every")
+    return samples, n, report
+
+
+def progress_reporter(progress: Progress, every: int, steps: int,
+                      stream: TextIO | None) -> Callable[[int, float], None] | None:
+    """What to do after step ``k`` (counted from 1) with its loss: call ``progress`` itself, or
+    (``progress=True``) print ``step k/N  loss ...`` every ``every`` steps and at the last; or
+    ``None`` for no progress at all. The clock starts now."""
+    if not progress:
+        return None
+    if callable(progress):
+        return progress
+    out = stream if stream is not None else sys.stderr
+    start = time.perf_counter()
+    width = len(str(steps))
+
+    def report(k: int, loss: float) -> None:
+        if k % every == 0 or k == steps:
+            elapsed = time.perf_counter() - start
+            print(f"step {k:>{width}}/{steps}  loss {loss:.10g}  ({elapsed:.1f}s)", file=out,
+                  flush=True)
+
+    return report
+
+
 def train(model: Model, data: Iterable[Sample], steps: int = 100, *,
           loss_fn: Loss = half_squared_error,
           optimizer: Optimizer | None = None, lr: float = 0.5, reduction: str = "mean",
@@ -81,27 +115,16 @@ def train(model: Model, data: Iterable[Sample], steps: int = 100, *,
     every ``every`` steps (default: about 20 lines in all); a callable is called as
     ``progress(step, loss)`` instead.
     """
-    samples = list(data)
-    if not samples:
-        raise ValueError("train: data is empty")
-    steps = nonnegative_int(steps, "train: steps")
-    one_of(reduction, "train: reduction", REDUCTIONS)
-    every = max(1, steps // 20) if every is None else positive_int(every, "train: every")
+    samples, steps, every = check_arguments(data, steps, reduction, every)
     opt = optimizer if optimizer is not None else SGD(model, lr=lr)
-    out = stream if stream is not None else sys.stderr
+    report = progress_reporter(progress, every, steps, stream)
     history = History()
-    start = time.perf_counter()
     for k in range(steps):
         loss = _batch_loss(model, samples, loss_fn, reduction)
         opt.zero_grad()
         loss.backward()
         opt.step()
         history.append(loss.data)
-        if progress:
-            if callable(progress):
-                progress(k + 1, loss.data)
-            elif (k + 1) % every == 0 or k + 1 == steps:
-                elapsed = time.perf_counter() - start
-                print(f"step {k + 1:>{len(str(steps))}}/{steps}  loss {loss.data:.10g}  "
-                      f"({elapsed:.1f}s)", file=out, flush=True)
+        if report is not None:
+            report(k + 1, loss.data)
     return history
