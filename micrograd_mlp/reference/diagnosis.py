@@ -28,6 +28,7 @@ from typing import Callable
 
 from ..core import Value, topological_order
 from ..core.generated import local_partials
+from .reading import activation_of
 
 __all__ = ["Diagnoser"]
 
@@ -35,10 +36,6 @@ __all__ = ["Diagnoser"]
 MAX_SUBSET_PATHS = 8
 
 Close = Callable[[float, float], bool]  # close(user_or_candidate, reference) -> within tolerance
-
-
-def _label(node: Value) -> str:
-    return node.label or (node.op.name if node.op is not None else f"{node.data:.6g}")
 
 
 def _neuron(net: Value) -> str:
@@ -70,14 +67,6 @@ class Diagnoser:
     @staticmethod
     def _is_net(node: Value) -> bool:
         return node.op is not None and node.op.name == "affine"
-
-    def _activation(self, net: Value) -> Value | None:
-        users = self.consumers.get(net, [])
-        if len(users) == 1:
-            node, _ = users[0]
-            if node.op is not None and node.op.arity == 1 and (node.label or "").startswith("out_"):
-                return node
-        return None
 
     def _nets(self, p: Value) -> list[tuple[Value, int]]:
         users = self.consumers.get(p, [])
@@ -120,7 +109,7 @@ class Diagnoser:
             out.append((no_input, f"the weight's input is missing: δ = {no_input:.9g} without the "
                                   f"factor ∂net/∂{name} (its input)"))
         # the activation's derivative left out: ∂E/∂out · ∂net/∂p
-        acts = [(net, i, self._activation(net)) for net, i in nets]
+        acts = [(net, i, activation_of(self.consumers, net)) for net, i in nets]
         if all(a is not None for _, _, a in acts):
             no_df = 0.0
             for net, i, a in acts:

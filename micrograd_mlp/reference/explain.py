@@ -33,6 +33,7 @@ from ..core.generated import local_partials
 from ..nn.losses import half_squared_error
 from . import article
 from .compare import _batch_loss
+from .reading import activation_of, node_name
 
 __all__ = ["Explanation", "Factor", "Term", "adjoints", "explain", "local_partial"]
 
@@ -246,9 +247,7 @@ class _Walker:
         self.depth = depth
         self.budget = MAX_PATHS  # paths expanded in all (bounds time and output)
 
-    @staticmethod
-    def name(node: Value) -> str:
-        return node.label or (node.op.name if node.op is not None else f"{node.data:.6g}")
+    name = staticmethod(node_name)
 
     @staticmethod
     def neuron(net: Value) -> str:
@@ -257,12 +256,7 @@ class _Walker:
 
     def activation_of(self, net: Value) -> Value | None:
         """The out_ node made from ``net`` by a one-operand activation, if that is its only use."""
-        users = self.consumers.get(net, [])
-        if len(users) == 1:
-            node, _ = users[0]
-            if node.op is not None and node.op.arity == 1 and (node.label or "").startswith("out_"):
-                return node
-        return None
+        return activation_of(self.consumers, net)
 
     def sorted_users(self, users: list[tuple[Value, int]]) -> list[tuple[Value, int]]:
         """Consumers in reading order (o1 before o2), not graph-walk order."""
