@@ -263,6 +263,9 @@ CASES: list[Case] = [
     Case("losses", "binary_cross_entropy(Value(1.0), [1.0])  [p = 1, not a sigmoid node]",
          lambda w: binary_cross_entropy(Value(1.0), [1.0]), ValueError,
          r"output 1 must be a probability in \(0, 1\)"),
+    Case("losses", "binary_cross_entropy([σ(800·x/2)], [0.0]).backward()  [∂L/∂p = 1 + e⁸⁰⁰]",
+         lambda w: binary_cross_entropy([(w.x * 400.0).sigmoid()], [0.0]).backward(),
+         OverflowError, r"backward through bce.*beyond the floats.*from_logits=True"),
     Case("losses", "hinge([s], [0.5])", lambda w: hinge([w.x], [0.5]), ValueError,
          r"target 1 must be one of -1\.0, 1\.0; got float: 0\.5"),
     # --- optimisers ------------------------------------------------------------------------------

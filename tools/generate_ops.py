@@ -166,6 +166,18 @@ def binary_method(prim: Primitive, name: str, reflected: bool) -> list[str]:
     return [f"def {name}(self, other: Value | float) -> Value:", *("    " + line for line in body)]
 
 
+def ternary_method(prim: Primitive, name: str) -> list[str]:
+    """A method of the first operand taking the other two (``p._bce(t, z)``)."""
+    body = [docstring(prim),
+            f'y = other if type(other) is Value else _constant(other, "{prim.name}")',
+            f'w = third if type(third) is Value else _constant(third, "{prim.name}")',
+            *(f"{n} = {v}.data" for n, v in zip("abc", ("self", "y", "w"))
+              if n in names(prim.forward))]
+    body += forward_lines(prim, "(self, y, w)", "None") + node_lines(prim, "(self, y, w)", "None")
+    return [f"def {name}(self, other: Value | float, third: Value | float) -> Value:",
+            *("    " + line for line in body)]
+
+
 def nary_method(prim: Primitive) -> list[str]:
     """``Value.sum(values)`` / ``Value.affine(weights, inputs, bias=None)``: one node.
 
@@ -231,6 +243,8 @@ def operator_block() -> str:
                 methods.append(unary_method(prim, name))
             elif prim.arity == 2:
                 methods.append(binary_method(prim, name, reflected=i == 1))
+            elif prim.arity == 3:
+                methods.append(ternary_method(prim, name))
             else:
                 methods.append(nary_method(prim))
     text = "\n\n".join("\n".join("    " + line for line in m) for m in methods)
@@ -247,24 +261,30 @@ def operand_variables(prim: Primitive) -> dict[str, str]:
     return variables
 
 
-def bindings(prim: Primitive, value: bool, operands: tuple[str, str]) -> list[str]:
-    """Statements that bind the names a unary/binary rule uses (``a``, ``b``, ``out``, ``k``)."""
+def bindings(prim: Primitive, value: bool, operands: tuple[str, ...]) -> list[str]:
+    """Statements that bind the names a unary/binary/ternary rule uses (``a``, ``b``, ``c``,
+    ``out``, ``k``)."""
     used = set().union(*map(names, prim.partials))
     field = "" if value else ".data"
-    code = {"a": f"{operands[0]}{field}", "b": f"{operands[1]}{field}",
-            "out": f"node{field}", "k": "node._k"}
-    return [f"{name} = {code[name]}" for name in ("a", "b", "out", "k")
-            if name in used and not (name == "b" and prim.arity == 1)]
+    code = {name: f"{operand}{field}" for name, operand in zip(prim.operand_names, operands)}
+    code.update({"out": f"node{field}", "k": "node._k"})
+    return [f"{name} = {code[name]}" for name in ("a", "b", "c", "out", "k")
+            if name in used and name in code]
 
 
 def backward_branch(prim: Primitive) -> list[str]:
     """Statements that push ``g`` = ∂L/∂node to the operands of a ``prim`` node."""
     if prim.arity < 0:
         return nary_backward(prim)
-    lines = ["x, y = prev" if prim.arity == 2 else "x = prev[0]"]
-    lines += bindings(prim, False, ("x", "y"))
+    lines = ["x = prev[0]", "x, y = prev", "x, y, w = prev"][prim.arity - 1:prim.arity]
+    lines += bindings(prim, False, ("x", "y", "w"))
     if prim.arity == 1:
         return [*lines, f"x.grad += {times('g', prim.partials[0])}"]
+    if prim.arity == 3:  # every partial before any write; a partial 0 writes nothing
+        pushed = [(v, d, p) for v, d, p in zip("xyw", ("da", "db", "dc"), prim.partials)
+                  if p not in ("0.0", "0")]
+        return [*lines, *(f"{d} = {p}" for _, d, p in pushed),
+                *(f"{v}.grad += g * {d}" for v, d, _ in pushed)]
     if any(map(can_raise, prim.partials)):  # evaluate both before writing either
         return [*lines, f"da = {prim.partials[0]}", f"db = {prim.partials[1]}",
                 "x.grad += g * da", "y.grad += g * db"]
@@ -295,7 +315,8 @@ def partial_expressions(prim: Primitive, functions: dict[str, str] | None, value
     """Statements of ``local_partials`` (floats) / ``value_partials`` (Values) for a ``prim`` node."""
     if prim.arity > 0:
         parts = [rewrite(p, {}, functions) for p in prim.partials]
-        return [*bindings(prim, value, ("prev[0]", "prev[1]")), f"return ({', '.join(parts)},)"]
+        return [*bindings(prim, value, ("prev[0]", "prev[1]", "prev[2]")),
+                f"return ({', '.join(parts)},)"]
     field = "" if value else ".data"
     data = {t: f"{t}{field}" for t in prim.terms}
     if len(prim.terms) == 1 and not prim.extra:
@@ -317,6 +338,15 @@ def partial_expressions(prim: Primitive, functions: dict[str, str] | None, value
     lines += [f"    {piece}," for piece in pieces]
     lines.append(")")
     return lines
+
+
+def _import_lines(module: str, imported: list[str]) -> list[str]:
+    """``from module import a, b`` on one line, or one name a line when that is too long (as
+    ruff's isort writes it)."""
+    line = f"from {module} import {', '.join(imported)}"
+    if len(line) <= 100:
+        return [line]
+    return [f"from {module} import (", *(f"    {name}," for name in imported), ")"]
 
 
 def generated_module() -> str:
@@ -353,7 +383,7 @@ def generated_module() -> str:
         "from typing import Any",
         "",
         "from .errors import backward_error",
-        f"from .functions import FUNCTIONS, {', '.join(from_functions)}",
+        *_import_lines(".functions", ["FUNCTIONS", *from_functions]),
         "from .table import PRIMITIVES",
         "",
         '__all__ = ["propagate", "local_partials", "value_partials"]',

@@ -128,7 +128,7 @@ class detect_anomaly(ContextDecorator):
     >>> with detect_anomaly():
     ...     y.backward()             # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    micrograd_mlp.core.anomaly.AnomalyError: backward: gradient contribution to operand 1 ...
+    micrograd_mlp.core.anomaly.AnomalyOverflowError: backward: gradient contribution to ...
     """
 
     def __init__(self, enabled: bool = True) -> None:
@@ -244,7 +244,10 @@ def _backward_error(order: Sequence[Any], node: Any, what: str, saved: dict[Any,
     text = (f"backward: {what}\n  at node{own} = {name}({_operands_text(operands)}) "
             f"= {node.data!r}, ∂L/∂out = {node.grad!r}\n  "
             f"{_path_text(ancestors, descendants)}")
-    err: AnomalyError = _anomaly_type(cause)(text)
+    # a rule that raised gives its own kind; a gradient that is not finite is an overflow, as a
+    # non-finite result is everywhere in the engine (OpOverflowError, grad()'s refusal)
+    kind = _anomaly_type(cause) if cause is not None else AnomalyOverflowError
+    err: AnomalyError = kind(text)
     err.phase = "backward"
     err.op = node._op
     err.node = node

@@ -86,7 +86,7 @@ def _kind(exc: BaseException | None) -> type[OpError]:
 def _numbers(op: Primitive, operands: Sequence[Any], constant: float | None) -> str:
     if op.arity < 0:
         return f"{op.name}: result is not a finite float ({len(operands)} operands)"
-    parts = [f"{name}={getattr(x, 'data', x)!r}" for name, x in zip("ab", operands)]
+    parts = [f"{name}={getattr(x, 'data', x)!r}" for name, x in zip("abc", operands)]
     if constant is not None and op.arity == 1:
         parts.append(f"k={constant!r}")
     return ", ".join(parts)

@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 __all__ = ["Function", "FUNCTIONS", "namespace", "sigmoid", "sech2", "step", "sign",
-           "pow_base_partial", "pow_exponent_partial"]
+           "pow_base_partial", "pow_exponent_partial", "bce_p_partial", "bce_t_partial"]
 
 
 def _numpy() -> ModuleType:
@@ -71,6 +71,30 @@ def pow_exponent_partial(a: float, b: float, out: float) -> float:
     )
 
 
+def bce_p_partial(p: float, t: float, z: float) -> float:
+    """∂/∂p of −[t ln p + (1−t) ln(1−p)] = −t/p + (1−t)/(1−p), read from the logit z (p = σ(z)).
+
+    1/p = 1 + e^(−z) and 1/(1−p) = 1 + e^z, so no 1 − p is formed (it rounds to 0 for z > 37); a
+    term whose factor t or 1 − t is 0 is skipped. Where the derivative is beyond the floats
+    (|z| > ~709 with the other label: p rounds to exactly 0 or 1) an OverflowError says so.
+    """
+    try:
+        up = 0.0 if t == 1.0 else (1.0 - t) * (1.0 + math.exp(z))
+        down = 0.0 if t == 0.0 else t * (1.0 + math.exp(-z))
+    except OverflowError:
+        raise OverflowError(
+            f"∂BCE/∂p = −t/p + (1−t)/(1−p) is beyond the floats at the logit z={z!r} with "
+            f"target t={t!r} (p = σ(z) is {p!r}); compute the loss from the logit instead: "
+            "binary_cross_entropy(..., from_logits=True) on a 'linear' output"
+        ) from None
+    return up - down
+
+
+def bce_t_partial(p: float, z: float) -> float:
+    """∂/∂t of −[t ln p + (1−t) ln(1−p)] = ln(1−p) − ln p = −logit p = −z (p = σ(z))."""
+    return -z
+
+
 # --- the Value implementations (create_graph=True: the rule becomes part of the graph) -----------
 def _value_sech2(x: Any) -> Any:
     e = (-2.0 * abs(x)).exp()
@@ -87,6 +111,21 @@ def _value_pow_exponent_partial(a: Any, b: Any, out: Any) -> Any:
         return out * a.log()
     # a ≤ 0: the float rule gives the constant limit 0 (a = 0 < b) or raises naming a and b
     return pow_exponent_partial(a.data, b.data, out.data)
+
+
+def _value_complement(p: Any, z: Any) -> Any:
+    """1 − p as a Value whose derivatives are those of 1 − p and whose data is σ(−z) (exact, where
+    1 − p would round to 0): the constant it adds, σ(−z) − (1 − p), is 0 in exact arithmetic."""
+    return (1.0 - p) + (sigmoid(-z.data) - (1.0 - p.data))
+
+
+def _value_bce_p_partial(p: Any, t: Any, z: Any) -> Any:
+    # −t/p + (1−t)/(1−p) as a function of p and t (every derivative exact), its data from z
+    return -t / p + (1.0 - t) / _value_complement(p, z)
+
+
+def _value_bce_t_partial(p: Any, z: Any) -> Any:
+    return _value_complement(p, z).log() - p.log()  # −logit p, as a function of p
 
 
 # --- the NumPy implementations (element-wise over a batch) ---------------------------------------
@@ -113,6 +152,14 @@ def _numpy_pow_exponent_partial(a: Any, b: Any, out: Any) -> Any:
         raise ValueError("pow: the derivative of a**b with respect to b needs a > 0 (ln a)")
     safe = np.where(a > 0, a, 1.0)
     return np.where(a > 0, out * np.log(safe), 0.0)
+
+
+def _numpy_bce_p_partial(p: Any, t: Any, z: Any) -> Any:
+    np = _numpy()
+    with np.errstate(over="ignore"):  # inf: the batch step is then re-run eagerly, which refuses
+        up = np.where(t == 1.0, 0.0, (1.0 - t) * (1.0 + np.exp(z)))
+        down = np.where(t == 0.0, 0.0, t * (1.0 + np.exp(-z)))
+    return up - down
 
 
 def _np(name: str) -> Callable[..., Any]:
@@ -163,6 +210,10 @@ _TABLE = [
              _numpy_pow_base_partial),
     Function("pow_exponent_partial", "a^b·ln a", pow_exponent_partial,
              _value_pow_exponent_partial, _numpy_pow_exponent_partial),
+    Function("bce_p_partial", "−t/p + (1−t)/(1−p)", bce_p_partial, _value_bce_p_partial,
+             _numpy_bce_p_partial),
+    Function("bce_t_partial", "ln(1−p) − ln p", bce_t_partial, _value_bce_t_partial,
+             lambda p, z: -z),
 ]
 
 #: Every function the table's expressions may call, by name.

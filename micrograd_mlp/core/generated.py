@@ -18,7 +18,17 @@ from math import cos, pow, sin
 from typing import Any
 
 from .errors import backward_error
-from .functions import FUNCTIONS, pow_base_partial, pow_exponent_partial, sech2, sigmoid, sign, step
+from .functions import (
+    FUNCTIONS,
+    bce_p_partial,
+    bce_t_partial,
+    pow_base_partial,
+    pow_exponent_partial,
+    sech2,
+    sigmoid,
+    sign,
+    step,
+)
 from .table import PRIMITIVES
 
 __all__ = ["propagate", "local_partials", "value_partials"]
@@ -41,9 +51,12 @@ _ABS = PRIMITIVES["abs"]
 _SIN = PRIMITIVES["sin"]
 _COS = PRIMITIVES["cos"]
 _SOFTPLUS = PRIMITIVES["softplus"]
+_BCE = PRIMITIVES["bce"]
 _SUM = PRIMITIVES["sum"]
 _AFFINE = PRIMITIVES["affine"]
 
+value_bce_p_partial = FUNCTIONS["bce_p_partial"].value
+value_bce_t_partial = FUNCTIONS["bce_t_partial"].value
 value_cos = FUNCTIONS["cos"].value
 value_pow = FUNCTIONS["pow"].value
 value_pow_base_partial = FUNCTIONS["pow_base_partial"].value
@@ -165,6 +178,15 @@ def propagate(order: list[Any]) -> None:
                 x = prev[0]
                 a = x.data
                 x.grad += g * sigmoid(a)
+            elif op is _BCE:  # ∂/∂p = −t/p + (1−t)/(1−p);  ∂/∂t = ln(1−p) − ln p;  ∂/∂z = 0 (z = logit p only makes the value exact)
+                x, y, w = prev
+                a = x.data
+                b = y.data
+                c = w.data
+                da = bce_p_partial(a, b, c)
+                db = bce_t_partial(a, c)
+                x.grad += g * da
+                y.grad += g * db
     except (ArithmeticError, ValueError) as exc:
         raise backward_error(node, exc) from exc
 
@@ -232,6 +254,11 @@ def local_partials(node: Any) -> tuple[Any, ...]:
     elif op is _SOFTPLUS:
         a = prev[0].data
         return (sigmoid(a),)
+    elif op is _BCE:
+        a = prev[0].data
+        b = prev[1].data
+        c = prev[2].data
+        return (bce_p_partial(a, b, c), bce_t_partial(a, c), 0.0,)
     elif op is _SUM:
         return tuple(1.0 for a in prev)
     elif op is _AFFINE:
@@ -308,6 +335,11 @@ def value_partials(node: Any) -> tuple[Any, ...]:
     elif op is _SOFTPLUS:
         a = prev[0]
         return (value_sigmoid(a),)
+    elif op is _BCE:
+        a = prev[0]
+        b = prev[1]
+        c = prev[2]
+        return (value_bce_p_partial(a, b, c), value_bce_t_partial(a, c), 0.0,)
     elif op is _SUM:
         return tuple(1.0 for a in prev)
     elif op is _AFFINE:

@@ -2,7 +2,7 @@
 
 Each :class:`Primitive` is data. Its rules are short Python expressions over the names
 
-* ``a``, ``b`` - the operands (``b`` only for binary ops),
+* ``a``, ``b``, ``c`` - the operands (``b`` for binary ops, ``c`` for the one ternary op, ``bce``),
 * ``out``      - the op's own result,
 * ``k``        - a constant attribute (the exponent of ``x ** 3``, the slope of ``leaky_relu``),
 
@@ -25,6 +25,7 @@ Adding an op means adding an entry here and running ``python tools/generate_ops.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Primitive", "PRIMITIVES"]
 
@@ -33,7 +34,7 @@ __all__ = ["Primitive", "PRIMITIVES"]
 class Primitive:
     """One differentiable operation (see the module docstring for the names its rules use).
 
-    ``arity`` is 1, 2, or -1 for the n-ary ops. For an n-ary op, ``forward`` is one term of the
+    ``arity`` is 1, 2, 3, or -1 for the n-ary ops. For an n-ary op, ``forward`` is one term of the
     sum, ``terms`` names the operand groups, ``partials``/``math`` hold one rule per name in
     ``terms`` and then one for ``extra`` (if the op has one).
     """
@@ -56,8 +57,8 @@ class Primitive:
         """``("a",)``, ``("a", "b")``, or for an n-ary op its term names (then its extra)."""
         if self.arity == 1:
             return ("a",)
-        if self.arity == 2:
-            return ("a", "b")
+        if self.arity > 0:
+            return ("a", "b", "c")[: self.arity]
         return (*self.terms, *((self.extra,) if self.extra else ()))
 
     def rule(self, index: int) -> str:
@@ -77,6 +78,15 @@ class Primitive:
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}: {self.formula}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by name: unpickling gives the table's own entry (the engine compares ops by
+        identity), not a copy."""
+        return (_primitive, (self.name,))
+
+
+def _primitive(name: str) -> Primitive:
+    return PRIMITIVES[name]
 
 
 _TABLE = [
@@ -128,6 +138,17 @@ _TABLE = [
               methods=("cos",)),
     Primitive("softplus", 1, "softplus", "max(a, 0.0) + log1p(exp(-abs(a)))", ("sigmoid(a)",),
               ("softplus′(a) = σ(a)",), "ln(1 + e^a)", methods=("softplus",)),
+    # Binary cross-entropy of a sigmoid's output p = σ(z) against a target t, with the logit z as a
+    # third operand that only makes the numbers exact: the value is softplus(z) − t·z (no log 0
+    # when p rounds to 0 or 1), ∂/∂p is the true −t/p + (1−t)/(1−p) with 1/p = 1 + e^(−z) and
+    # 1/(1−p) = 1 + e^z, and ∂/∂z = 0 (the loss is a function of p and t: z reaches it through p).
+    Primitive("bce", 3, "BCE", "max(c, 0.0) + log1p(exp(-abs(c))) - b * c",
+              ("bce_p_partial(a, b, c)", "bce_t_partial(a, c)", "0.0"),
+              ("∂/∂p = −t/p + (1−t)/(1−p)", "∂/∂t = ln(1−p) − ln p",
+               "∂/∂z = 0 (z = logit p only makes the value exact)"),
+              "−[t·ln p + (1−t)·ln(1−p)]",
+              "a = σ(c): c is the logit the probability a was computed from; 0 ≤ b ≤ 1",
+              methods=("_bce",)),
     Primitive("sum", -1, "Σ", "a", ("1.0",), ("∂(Σ aᵢ)/∂aᵢ = 1",), "Σᵢ aᵢ",
               methods=("sum",), terms=("a",), parameters=("values",)),
     Primitive("affine", -1, "Σw·x", "w * x", ("x", "w", "1.0"),

@@ -40,7 +40,7 @@ _POW, _POWC, _EXP, _LOG, _SQRT = (PRIMITIVES[n] for n in ("pow", "powc", "exp", 
 _TANH, _SIGMOID, _RELU, _LEAKY_RELU = (PRIMITIVES[n] for n in ("tanh", "sigmoid", "relu",
                                                                  "leaky_relu"))
 _ABS, _SIN, _COS, _SOFTPLUS = (PRIMITIVES[n] for n in ("abs", "sin", "cos", "softplus"))
-_SUM, _AFFINE = PRIMITIVES["sum"], PRIMITIVES["affine"]
+_BCE, _SUM, _AFFINE = PRIMITIVES["bce"], PRIMITIVES["sum"], PRIMITIVES["affine"]
 
 _new = object.__new__
 _grad_enabled = _GRAD_ENABLED.get  # a plain name: the fastest call on every op
@@ -148,7 +148,7 @@ class Value:
     (4.0, 2.0)
     """
 
-    __slots__ = ("data", "grad", "label", "_op", "_prev", "_k", "_requires_grad", "_saved")
+    __slots__ = ("data", "grad", "label", "_op", "_prev", "_k", "_requires_grad")
 
     data: float
     grad: float
@@ -157,7 +157,6 @@ class Value:
     _prev: tuple[Value, ...]
     _k: float | None
     _requires_grad: bool  # set on leaves only (an op node is never frozen)
-    _saved: float  # backward keeps the gradient it found here, to undo a failed pass
 
     def __init__(self, data: Number, label: str | None = None, requires_grad: bool = True) -> None:
         self.data = _check_data(data)
@@ -272,8 +271,12 @@ class Value:
         if self._op is None:  # a leaf: nothing to propagate
             self.grad += gradient
             return
+        saved: list[float] = []  # the op nodes' gradients before this pass, in order's order
+        leaves: list[Value] = []  # every use of a leaf, and the frozen leaves among them
         frozen: list[Value] = []
-        order = _backward_walk(self, frozen)  # every .grad saved in ._saved; op nodes now at 0
+        order = _backward_walk(self, saved, leaves, frozen)  # op nodes now at 0
+        kept = [leaf.grad for leaf in leaves]
+        kept_frozen = [leaf.grad for leaf in frozen]
         self.grad += gradient
         try:
             if _ANOMALY.get():  # inside detect_anomaly(): the checked twin (one read per pass)
@@ -281,11 +284,13 @@ class Value:
             else:
                 propagate(order)
         except BaseException:  # a rule failed (or Ctrl-C): every .grad back as it was
-            for node in _walk(self, True):
-                node.grad = node._saved
+            for node, g in zip(order, saved):
+                node.grad = g
+            for leaf, g in zip(leaves, kept):
+                leaf.grad = g
             raise
-        for leaf in frozen:  # a frozen leaf receives no gradient
-            leaf.grad = leaf._saved
+        for leaf, g in zip(frozen, kept_frozen):  # a frozen leaf receives no gradient
+            leaf.grad = g
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Value:
         """A copy of this Value and its whole graph (shared nodes stay shared), made without
@@ -303,6 +308,38 @@ class Value:
             memo[id(node)] = twin
             keep.append(node)
         return memo[id(self)]  # type: ignore[no-any-return]
+
+    def __copy__(self) -> Value:
+        """A new Value with this one's fields and the *same* operands (``copy.copy``: shallow)."""
+        twin = _new(Value)
+        twin.data, twin.grad, twin.label = self.data, self.grad, self.label
+        twin._op, twin._prev, twin._k = self._op, self._prev, self._k
+        if self._op is None:
+            twin._requires_grad = self._requires_grad
+        return twin
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle without recursion, so a graph of any depth pickles.
+
+        A leaf pickles as itself (its data, grad, label and flag): pickle's memo keeps a leaf that
+        is pickled twice - a parameter beside the loss it feeds - one object. An op node pickles
+        as its whole graph in topological order, leaves as themselves and each op node as a record
+        (op name, constant, data, grad, label, operand positions), which :func:`_unpickle_graph`
+        turns back into nodes; a node used twice in the graph stays one node. (Op nodes of two
+        graphs pickled separately are rebuilt separately; their shared leaves stay shared.)
+        """
+        if self._op is None:
+            return (_unpickle_leaf, (self.data, self.grad, self.label, self._requires_grad))
+        position: dict[Value, int] = {}
+        items: list[Value | tuple[Any, ...]] = []
+        for node in _walk(self, True):  # operands before results
+            position[node] = len(items)
+            if node._op is None:
+                items.append(node)
+            else:
+                items.append((node._op.name, node._k, node.data, node.grad, node.label,
+                              tuple([position[p] for p in node._prev])))
+        return (_unpickle_graph, (items,))
 
     def detach(self) -> Value:
         """A new leaf with the same data and label, cut off from this graph."""
@@ -845,6 +882,32 @@ class Value:
         v._k = None
         return v
 
+    def _bce(self, other: Value | float, third: Value | float) -> Value:
+        """−[t·ln p + (1−t)·ln(1−p)].  ∂/∂p = −t/p + (1−t)/(1−p);  ∂/∂t = ln(1−p) − ln p;  ∂/∂z = 0 (z = logit p only makes the value exact)"""
+        y = other if type(other) is Value else _constant(other, "bce")
+        w = third if type(third) is Value else _constant(third, "bce")
+        b = y.data
+        c = w.data
+        try:
+            out = max(c, 0.0) + log1p(exp(-abs(c))) - b * c
+        except (ArithmeticError, ValueError) as exc:
+            raise op_error(_BCE, (self, y, w), None, exc) from None
+        if out - out != 0.0:  # inf or nan: refused, never stored
+            raise op_error(_BCE, (self, y, w), None)
+        v = _new(Value)
+        v.data = out
+        v.grad = 0.0
+        v.label = None
+        if _grad_enabled():
+            v._op = _BCE
+            v._prev = (self, y, w)
+        else:  # not recording: the result is a leaf
+            v._op = None
+            v._prev = ()
+            v._requires_grad = True
+        v._k = None
+        return v
+
     @staticmethod
     def sum(
         values: Iterable[Value | float],
@@ -904,6 +967,31 @@ def _check_seed(gradient: object) -> float:
         raise ValueError(f"backward: gradient must be finite, got {gradient!r:.60}") from None
 
 
+def _unpickle_leaf(data: float, grad: float, label: str | None, requires_grad: bool) -> Value:
+    """A leaf, as :meth:`Value.__reduce__` saved it."""
+    v = _leaf(data, label)
+    v.grad = grad
+    v._requires_grad = requires_grad
+    return v
+
+
+def _unpickle_graph(items: list[Value | tuple[Any, ...]]) -> Value:
+    """The graph :meth:`Value.__reduce__` saved: leaves as they are, each op node rebuilt from its
+    record with the operands found at their positions; returns the last node (the root)."""
+    built: list[Value] = []
+    for item in items:
+        if isinstance(item, Value):
+            built.append(item)
+            continue
+        name, k, data, grad, label, operands = item
+        v = _new(Value)
+        v.data, v.grad, v.label = data, grad, label
+        v._op, v._k = PRIMITIVES[name], k
+        v._prev = tuple([built[i] for i in operands])
+        built.append(v)
+    return built[-1]
+
+
 def topological_order(root: Value) -> list[Value]:
     """Every Value ``root`` depends on, operands before results, ``root`` last. Iterative."""
     return _walk(root, True)
@@ -948,14 +1036,18 @@ def _walk(root: Value, leaves: bool, frozen: list[Value] | None = None) -> list[
     return order
 
 
-def _backward_walk(root: Value, frozen: list[Value]) -> list[Value]:
+def _backward_walk(root: Value, saved: list[float], leaves: list[Value], frozen: list[Value]
+                   ) -> list[Value]:
     """:func:`_walk` for ``backward``: the op nodes in order, each reset to a gradient of 0.
 
-    As it goes it keeps every node's and every leaf's gradient in ``._saved`` (what a failed pass
-    puts back: all or nothing), and lists the frozen leaves (``requires_grad=False``) in ``frozen``.
+    As it goes it keeps what a failed pass puts back (all or nothing): each op node's gradient in
+    ``saved`` (in the order's order) and each use of a leaf in ``leaves``; the frozen leaves
+    (``requires_grad=False``) are also listed in ``frozen``.
     """
     order: list[Value] = []
     append = order.append
+    keep = saved.append
+    use = leaves.append
     visited: set[Value] = set()
     seen = visited.add
     stack: list[Value | None] = [root]
@@ -966,7 +1058,7 @@ def _backward_walk(root: Value, frozen: list[Value]) -> list[Value]:
         if node is None:
             node = pop()
             append(node)  # type: ignore[arg-type]
-            node._saved = node.grad  # type: ignore[union-attr]
+            keep(node.grad)  # type: ignore[union-attr]
             node.grad = 0.0  # type: ignore[union-attr]
             continue
         if node in visited:
@@ -979,7 +1071,7 @@ def _backward_walk(root: Value, frozen: list[Value]) -> list[Value]:
                 if child not in visited:
                     push(child)
             else:
-                child._saved = child.grad
+                use(child)
                 if not child._requires_grad:
                     frozen.append(child)
     return order

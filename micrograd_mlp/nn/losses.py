@@ -90,13 +90,18 @@ def mse(outputs: Outputs, targets: Targets) -> Value:
 def binary_cross_entropy(outputs: Outputs, targets: Targets, from_logits: bool = False) -> Value:
     """Mean binary cross-entropy −(1/n) Σ [t ln p + (1−t) ln(1−p)], targets t in [0, 1].
 
-    Stability: the loss is computed from the *logit* z (p = σ(z)) as softplus(z) − t·z, which never
-    takes the log of 0 and never overflows. The logit is found as follows:
+    Stability: the value is computed from the *logit* z (p = σ(z)) as softplus(z) − t·z, which
+    never takes the log of 0 and never overflows. Where the logit comes from:
 
-    * ``from_logits=True``: the outputs ARE logits z (e.g. a ``'linear'`` output layer);
+    * ``from_logits=True``: the outputs ARE logits z (e.g. a ``'linear'`` output layer); the loss
+      is the graph softplus(z) − t·z and ∂L/∂z = (σ(z) − t)/n;
     * otherwise the outputs are probabilities p; when p is a ``sigmoid`` node of the graph
-      (a sigmoid output layer), its operand is the logit and is used directly - same value, same
-      gradient, no log(0) even when p rounds to 0.0 or 1.0 in floating point;
+      (a sigmoid output layer), each term is one ``bce`` node over (p, t, z): p stays in the graph
+      with its true gradient ∂L/∂p = (−t/p + (1−t)/(1−p))/n, evaluated from z (1/p = 1 + e^(−z),
+      1/(1−p) = 1 + e^z, so nothing cancels when p rounds to 0 or 1), and z gets
+      ∂L/∂p · σ′(z) = (p − t)/n through p. Where ∂L/∂p itself is beyond the floats (|z| > ~709
+      with the other label: p is exactly 0 or 1) ``backward()`` raises an ``OverflowError`` that
+      names the node and recommends ``from_logits=True``, and changes no gradient;
     * a probability from anywhere else must lie strictly in (0, 1) (``ValueError`` otherwise) and
       is used through ln p and ln(1 − p).
     """
@@ -105,20 +110,17 @@ def binary_cross_entropy(outputs: Outputs, targets: Targets, from_logits: bool =
         probability(t, f"binary_cross_entropy: target {k}")
     terms = []
     for k, (o, t) in enumerate(zip(outs, ts), 1):
-        z = None
         if from_logits:
-            z = o
+            terms.append(o.softplus() - t * o)
         elif o.op is not None and o.op.name == "sigmoid":
-            z = o.operands[0]
-        if z is not None:
-            terms.append(z.softplus() - t * z)
-            continue
-        if not 0.0 < o.data < 1.0:
+            terms.append(o._bce(t, o.operands[0]))
+        elif not 0.0 < o.data < 1.0:
             raise ValueError(
                 f"binary_cross_entropy: output {k} must be a probability in (0, 1) "
                 f"(or pass from_logits=True), got {o.data!r}"
             )
-        terms.append(-(t * o.log() + (1.0 - t) * (1.0 - o).log()))
+        else:
+            terms.append(-(t * o.log() + (1.0 - t) * (1.0 - o).log()))
     total = Value.sum(terms) * (1.0 / len(outs))
     total.label = "BCE"
     return total

@@ -11,6 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from micrograd_mlp import MLP, AnomalyError, Value, detect_anomaly, grad, is_anomaly_enabled
+from micrograd_mlp.core.anomaly import (
+    AnomalyOverflowError,
+    AnomalyValueError,
+    AnomalyZeroDivisionError,
+)
 
 
 def doubling_chain(n: int, start: float) -> list[Value]:
@@ -265,3 +270,45 @@ def test_random_graphs_with_reuse_identical_and_grad_consistent(steps, x0):
     with detect_anomaly():
         y2.backward()
     assert x1.grad == x2.grad
+
+
+def _overflow_contribution():
+    x = Value(1e-300, label="x")
+    ((x * 1e200) * 1e200).backward()  # ∂/∂x = 1e400
+
+
+def _overflow_accumulation():
+    a = Value(1e-10, label="a")
+    (a * 1e308 + a * 1e308).backward()
+
+
+def _stale_inf():
+    a = Value(3.0, label="a")
+    a.grad = math.inf
+    (a * 2.0).backward()
+
+
+def _grad_overflow():
+    x = Value(1e-300, label="x")
+    grad((x * 1e200) * 1e200, [x])
+
+
+@pytest.mark.parametrize("call, kind", [
+    (_overflow_contribution, AnomalyOverflowError),
+    (_overflow_accumulation, AnomalyOverflowError),
+    (_stale_inf, AnomalyOverflowError),
+    (_grad_overflow, AnomalyOverflowError),
+    (lambda: Value(0.0).sqrt().backward(), AnomalyZeroDivisionError),  # ∂√a at 0: 0.5/0
+    (lambda: (Value(-2.0) ** Value(2.0)).backward(), AnomalyValueError),  # ln of the base
+    (lambda: (Value(-1.0, label="x") * -800.0).exp(), AnomalyOverflowError),
+    (lambda: Value(1.0, label="x") / 0.0, AnomalyZeroDivisionError),
+    (lambda: Value(-1.0, label="x").log(), AnomalyValueError),
+])
+def test_every_anomaly_kind_raises_its_own_subclass(call, kind):
+    """Each failure is the AnomalyError subclass of its kind, hence also the built-in type an
+    ``except OverflowError`` (or ZeroDivisionError, ValueError) clause catches."""
+    builtin = {AnomalyOverflowError: OverflowError, AnomalyZeroDivisionError: ZeroDivisionError,
+               AnomalyValueError: ValueError}[kind]
+    with pytest.raises(builtin) as info, detect_anomaly():
+        call()
+    assert type(info.value) is kind and isinstance(info.value, AnomalyError)

@@ -6,7 +6,6 @@ Expected numbers are closed forms derived by hand in the comments, never the eng
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 
@@ -179,17 +178,14 @@ def test_deep_chain_of_a_million_nodes():
     n = 1_000_000
     x, a = Value(1.5), Value(1.000001)
     y = x
-    t0 = time.perf_counter()
     for _ in range(n):
         y = y * a
     y.backward()
-    elapsed = time.perf_counter() - t0
     an = 1.000001 ** n
     # n roundings in series: relative error ≲ n·ε ≈ 1e-10
     assert y.data == pytest.approx(1.5 * an, rel=1e-9)
     assert x.grad == pytest.approx(an, rel=1e-9)
     assert a.grad == pytest.approx(n * 1.5 * 1.000001 ** (n - 1), rel=1e-9)
-    assert elapsed < 30  # generous: a sanity bound, not a benchmark
 
 
 def test_deep_chain_of_unary_ops():

