@@ -13,7 +13,7 @@ must end at the same loss (to 1e-9: summation orders differ). Times are per step
 
 Contenders: micrograd 0.1.0 (gc on), this library eager (``train(engine="eager")`` semantics:
 rebuild + backward + SGD.step), ``compile_batch`` (scalar batch loop), ``.vectorized()`` (NumPy,
-one call per node), ``.lowered()`` (layers as matrix products), PyTorch CPU float64 (full batch,
+one call per node), ``compile_model(...).lowered()`` (one sample's network graph, layers as matrix products), PyTorch CPU float64 (full batch,
 ``torch.set_num_threads(1)``), and a hand-written NumPy forward + backward + update.
 """
 
@@ -39,9 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import numpy as np
 
 from micrograd_mlp import MLP, Value
-from micrograd_mlp.compile import compile_batch
+from micrograd_mlp.compile import compile_batch, compile_model
 from micrograd_mlp.compile.steps import run_steps
 from micrograd_mlp.nn.datasets import moons
+from micrograd_mlp.nn.losses import hinge
 from micrograd_mlp.nn.optim import SGD, LambdaLR
 
 try:
@@ -96,8 +97,11 @@ def ours_compiled(kind: str, n: int, width: int, steps: int,
     model, X, y = workload(n, width)
     t0 = time.perf_counter()
     params = model.parameters()
-    batch = compile_batch([(1.0 + -t * model(x)[0]).relu() for x, t in zip(X, y)], params,
-                          penalty=ALPHA * Value.sum([p * p for p in params]))
+    penalty = ALPHA * Value.sum([p * p for p in params])
+    if kind == "lowered":  # the network's graph built for one sample (compile_model)
+        batch = compile_model(model, zip(X, y), hinge, params, penalty=penalty)
+    else:  # every sample's graph built and traced
+        batch = compile_batch([hinge(model(x), t) for x, t in zip(X, y)], params, penalty=penalty)
     program = {"batch": lambda: batch, "vectorized": batch.vectorized,
                "lowered": batch.lowered}[kind]()
     P: Any = [p.data for p in params]
@@ -217,9 +221,9 @@ def demo(repeat: int, steps: int) -> tuple[list[str], dict[str, tuple[float, flo
         "eager (rebuild + backward + SGD.step)": lambda: ours_eager(n, width, steps),
         "compile_batch (scalar loop)": lambda: ours_compiled("batch", n, width, steps),
         "compile_batch(...).vectorized()": lambda: ours_compiled("vectorized", n, width, steps),
-        "compile_batch(...).lowered() (incl. compile)": lambda: ours_compiled("lowered", n, width,
+        "compile_model(...).lowered() (incl. compile)": lambda: ours_compiled("lowered", n, width,
                                                                               steps),
-        "compile_batch(...).lowered() (steps only)": lambda: ours_compiled(
+        "compile_model(...).lowered() (steps only)": lambda: ours_compiled(
             "lowered", n, width, steps, include_compile=False),
         "hand-written NumPy": lambda: numpy_by_hand(n, width, steps),
     }
@@ -316,8 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join([f"`python benchmarks/demo.py {' '.join(sys.argv[1:])}`", "", *lines]))
         return 0
     out, rows = demo(args.repeat, args.steps)
-    lowered = rows["compile_batch(...).lowered() (incl. compile)"][0]
-    loop = rows["compile_batch(...).lowered() (steps only)"][0]
+    lowered = rows["compile_model(...).lowered() (incl. compile)"][0]
+    loop = rows["compile_model(...).lowered() (steps only)"][0]
     hand = rows["hand-written NumPy"][0]
     verdicts = []
     if "PyTorch CPU float64" in rows:

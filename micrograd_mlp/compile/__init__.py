@@ -9,6 +9,7 @@
   the ``lowered`` target writes as matrix products;
 * :mod:`.graph`   - :class:`CompiledGraph`, :class:`BatchGraph`, :class:`VectorizedBatch`,
   :class:`LoweredBatch`: run the code, and let the eager engine run any step it refuses;
+* :mod:`.samples` - :func:`compile_model`: a model's batch from one sample's network graph;
 * :mod:`.steps`   - the optimisers' updates (SGD, momentum, weight decay, Adam) on the compiled
   parameter vector;
 * :mod:`.training` - ``train(..., engine="auto" | "eager" | "compiled")``.
@@ -24,7 +25,8 @@ from .graph import (
     compile_batch,
     compile_graph,
 )
+from .samples import compile_model
 from .training import train
 
 __all__ = ["compile_graph", "CompiledGraph", "compile_batch", "BatchGraph", "VectorizedBatch",
-           "LoweredBatch", "train"]
+           "LoweredBatch", "compile_model", "train"]

@@ -36,7 +36,8 @@ from ..core.functions import namespace
 from .rules import Rules, is_simple, left_sum, times
 from .trace import Instruction, Listing
 
-__all__ = ["Target", "SCALAR", "BATCH", "NUMPY", "LOWERED", "emit", "emit_lowered", "GeneratedCode"]
+__all__ = ["Target", "SCALAR", "BATCH", "NUMPY", "LOWERED", "emit", "emit_lowered",
+           "emit_reduced", "GeneratedCode"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,26 @@ class _Pieces:
     gradients: list[str]  # per parameter: its gradient's name, or "0.0" if it does not reach
 
 
+def _backward_step(ins: Instruction, rules: Rules, needs: frozenset[str],
+                   contributions: dict[str, list[str]]) -> list[str]:
+    """One node of the reverse sweep: the lines summing its gradient ``d<node>`` from the terms
+    collected in ``contributions`` (popped), and - added to ``contributions`` - its terms
+    ``d<node> · ∂node/∂operand`` for each operand that depends on a parameter (``needs``)."""
+    terms = contributions.pop(ins.target, None)
+    if terms is None:  # depends on no parameter
+        return []
+    lines: list[str] = []
+    if len(terms) == 1 and is_simple(terms[0]):
+        g = terms[0]  # a bare name or a number: used as it is
+    else:
+        g = f"d{ins.target}"
+        lines = left_sum(g, terms)
+    wanted = [i for i, operand in enumerate(ins.operands) if operand in needs]
+    for i, partial in zip(wanted, rules.partials(ins, wanted)):
+        contributions.setdefault(ins.operands[i], []).append(times(g, partial))
+    return lines
+
+
 def _pieces(listing: Listing, target: Target) -> _Pieces:
     rules = Rules(target.backend)
     forward = [line for ins in listing.instructions for line in rules.forward_lines(ins)]
@@ -86,17 +107,7 @@ def _pieces(listing: Listing, target: Target) -> _Pieces:
         if listing.result in needs else {}
     backward: list[str] = []
     for ins in reversed(listing.instructions):
-        terms = contributions.pop(ins.target, None)
-        if terms is None:  # depends on no parameter
-            continue
-        if len(terms) == 1 and is_simple(terms[0]):
-            g = terms[0]  # a bare name or a number: used as it is
-        else:
-            g = f"d{ins.target}"
-            backward += left_sum(g, terms)
-        wanted = [i for i, operand in enumerate(ins.operands) if operand in needs]
-        for i, partial in zip(wanted, rules.partials(ins, wanted)):
-            contributions.setdefault(ins.operands[i], []).append(times(g, partial))
+        backward += _backward_step(ins, rules, needs, contributions)
     gradients = []
     for p in listing.params:
         if p in contributions:
@@ -215,11 +226,34 @@ class GeneratedCode:
 LOWERED = Target("lowered", "numpy", "seed", total=True)
 
 
+def _slice(layer: Any) -> tuple[int, int, int, bool] | None:
+    """``(start, m, n, biased)`` when the layer's parameters are a slice of ``P`` laid out as a
+    module registers them - the m × n weights row by row, then the m biases - else None."""
+    m, n = len(layer.weights), len(layer.inputs)
+    biases = layer.bias_params
+    if n == 0 or (biases is None and layer.biases is not None):
+        return None
+    start = layer.weights[0][0]
+    if tuple(i for row in layer.weights for i in row) != tuple(range(start, start + m * n)):
+        return None
+    if biases is not None and biases != tuple(range(start + m * n, start + m * n + m)):
+        return None
+    return start, m, n, biases is not None
+
+
 def _lowered_head(listing: Listing, layers: list[Any], scalar_params: set[str]) -> list[str]:
     """Lines reading the parameter vector ``P`` (an array): each layer's weight matrix and bias
-    vector gathered by index arrays, and the parameters the scalar code uses, as floats."""
+    vector - slices of ``P`` when the layer's parameters lie in it as a module registers them,
+    else gathered by index arrays - and the parameters the scalar code uses, as floats."""
     lines = []
     for layer in layers:
+        block = _slice(layer)
+        if block is not None:  # slices of P, viewed as W and B: no gathering
+            start, m, n, biased = block
+            lines.append(f"W{layer.name} = P[{start}:{start + m * n}].reshape({m}, {n})")
+            if biased:
+                lines.append(f"B{layer.name} = P[{start + m * n}:{start + m * n + m}]")
+            continue
         lines.append(f"W{layer.name} = P[I{layer.name}]")
         if layer.bias_params is not None:
             lines.append(f"B{layer.name} = P[J{layer.name}]")
@@ -316,21 +350,12 @@ def emit_lowered(listing: Listing, layers: list[Any]
     backward: list[str] = []
     pieces: list[str] = []  # the layers' gradient arrays, for the parameters in `index`
     index: list[int] = []
+    blocks: list[str] = []  # the gradients of the layers laid out as slices of P
     for pos in range(len(ins_all) - 1, -1, -1):
         ins = ins_all[pos]
         layer = member.get(pos)
         if layer is None:
-            terms = contributions.pop(ins.target, None)
-            if terms is None:
-                continue
-            if len(terms) == 1 and is_simple(terms[0]):
-                g = terms[0]
-            else:
-                g = f"d{ins.target}"
-                backward += left_sum(g, terms)
-            wanted = [i for i, operand in enumerate(ins.operands) if operand in needs]
-            for i, partial in zip(wanted, rules.partials(ins, wanted)):
-                contributions.setdefault(ins.operands[i], []).append(times(g, partial))
+            backward += _backward_step(ins, rules, needs, contributions)
             continue
         if pos != layer.first:
             continue
@@ -354,12 +379,20 @@ def emit_lowered(listing: Listing, layers: list[Any]
             backward.append(f"dZ{name} = {times(f'dA{name}', partial)}")
         else:
             backward.append(f"dZ{name} = dA{name}")
-        pieces.append(f"(dZ{name}.T @ H{name}).ravel()")
-        index.extend(i for row in layer.weights for i in row)
-        if layer.bias_params is not None:
-            pieces.append(f"colsum(dZ{name})")
-            index.extend(layer.bias_params)
-        elif layer.biases is not None:
+        block = _slice(layer)
+        if block is not None:  # into G's slices, viewed as dW and dB
+            start, m, n, biased = block
+            blocks.append(f"G[{start}:{start + m * n}].reshape({m}, {n})[:] += dZ{name}.T @ "
+                          f"H{name}")
+            if biased:
+                blocks.append(f"G[{start + m * n}:{start + m * n + m}] += colsum(dZ{name})")
+        else:
+            pieces.append(f"(dZ{name}.T @ H{name}).ravel()")
+            index.extend(i for row in layer.weights for i in row)
+            if layer.bias_params is not None:
+                pieces.append(f"colsum(dZ{name})")
+                index.extend(layer.bias_params)
+        if layer.biases is not None and layer.bias_params is None:
             for j, b in enumerate(layer.biases):
                 if b in needs:
                     contributions.setdefault(b, []).append(f"dZ{name}[:, {j}]")
@@ -376,6 +409,7 @@ def emit_lowered(listing: Listing, layers: list[Any]
     # G = Σ of each parameter's entries in the layers' gradients (a shared bias has several)
     tail = [f"G = bincount(INDEX, concatenate(({', '.join(pieces)},)), NP)"] if pieces \
         else ["G = zeros(NP)"]
+    tail += blocks
     for j, p in enumerate(listing.params):
         if p in contributions:
             tail += left_sum(f"d{p}", contributions[p])
@@ -404,3 +438,92 @@ def emit_lowered(listing: Listing, layers: list[Any]
         "forward_backward": _define(f"forward_backward(P, X, seed, *{sig})",
                                     [*head, *forward, *backward, *tail, "return loss, G"]),
     }, names, constants
+
+
+# --- a penalty over the parameters (Σ p·p): its reductions as array code, the rest scalar --------
+def emit_reduced(listing: Listing, reductions: list[Any]) -> tuple[str, dict[str, Any]]:
+    """Source of ``penalty(P) -> (value, G)`` for a listing over the parameters alone (``P``,
+    ``G``: arrays), and the index arrays it reads.
+
+    Each reduction (:func:`.lower.find_reductions`) is ``Q = P[K]``, ``V = op(Q, ...)`` (the lane
+    op's forward rule on arrays) and ``total = Σ V``; its backward is the sum's partial (1) times
+    each lane's partials, on the arrays, added into ``G`` per parameter. Every other instruction is
+    the scalar code, with the scalar emitter's backward step.
+    """
+    import numpy as np
+
+    scalar = arrays = Rules("numpy")  # one namespace: the scalar rest runs on NumPy's too
+    needs = listing.differentiable
+    by_sum = {r.at: r for r in reductions}
+    member = {pos for r in reductions for pos in r.members}
+    every = tuple(range(len(listing.params)))
+
+    def lane(r: Any) -> Instruction:
+        return Instruction(f"V{r.name}", r.lane.op, tuple(f"Q{r.name}" if c is None else c
+                                                           for c in r.pattern), r.lane.constant)
+
+    forward: list[str] = []
+    checked: list[str] = []
+    for pos, ins in enumerate(listing.instructions):
+        r = by_sum.get(pos)
+        if r is not None:
+            gather = "P" if r.lanes == every else f"P[K{r.name}]"  # (every parameter, in order)
+            forward += [f"Q{r.name} = {gather}", *arrays.forward_lines(lane(r)),
+                        f"{r.total} = total(V{r.name})"]
+        elif pos not in member:
+            forward += scalar.forward_lines(ins)
+        else:
+            continue
+        checked.append(ins.target)
+    contributions: dict[str, list[str]] = {listing.result: ["1.0"]} \
+        if listing.result in needs else {}
+    backward: list[str] = []
+    pieces: list[str] = []
+    index: list[int] = []
+    for pos in range(len(listing.instructions) - 1, -1, -1):
+        r = by_sum.get(pos)
+        if r is None:
+            if pos not in member:
+                backward += _backward_step(listing.instructions[pos], scalar, needs,
+                                           contributions)
+            continue
+        terms = contributions.pop(r.total, None)
+        if terms is None:
+            continue
+        g = f"d{r.total}"
+        backward += left_sum(g, terms)
+        total = Instruction(r.total, listing.instructions[pos].op, (f"V{r.name}",))
+        (partial,) = scalar.partials(total, [0])  # ∂Σ/∂ each lane
+        backward.append(f"dV{r.name} = {times(g, partial)}")
+        node = lane(r)
+        wanted = [i for i, c in enumerate(r.pattern) if c is None]
+        parts = [times(f"dV{r.name}", d) for d in arrays.partials(node, wanted)]
+        backward.append(f"dQ{r.name} = lanes({' + '.join(parts)}, {len(r.lanes)})")
+        pieces.append(f"dQ{r.name}")
+        index.extend(r.lanes)
+    head = []
+    if any(re.search(r"\bp\d+\b", code) for code in [*forward, *backward]):
+        head.append(f"{''.join(f'{p}, ' for p in listing.params)}= P.tolist()")
+    if len(pieces) == 1 and tuple(index) == every:  # Σ p·p over every parameter, in order
+        tail = [f"G = {pieces[0]}"]
+    else:
+        tail = [f"G = bincount(INDEX, concatenate(({', '.join(pieces)},)), NP)"] if pieces \
+            else ["G = zeros(NP)"]
+    for j, p in enumerate(listing.params):
+        if p in contributions:
+            tail += left_sum(f"d{p}", contributions[p])
+            tail.append(f"G[{j}] += d{p}")
+    frozen = [j for j, p in enumerate(listing.params) if p not in needs]
+    if frozen:
+        tail.append("G[FROZEN] = 0.0")  # a frozen parameter gets no gradient
+    check = [*left_sum("_c", [*checked, "total(G)"]), "if _c - _c != 0.0:",
+             "    raise FloatingPointError"]
+    body = [*head, *forward, *backward, *tail, *check, f"return {listing.result} + 0.0, G"]
+    text = "\n".join(body)
+    local = sorted({n for n in [*namespace("numpy"), "where"] if f"{n}(" in text}
+                   | {"total", "lanes", "zeros", "bincount", "concatenate"})
+    names: dict[str, Any] = {"NP": len(listing.params), "INDEX": np.array(index, dtype=np.intp),
+                             "FROZEN": np.array(frozen, dtype=np.intp)}
+    for r in reductions:
+        names[f"K{r.name}"] = np.array(r.lanes, dtype=np.intp)
+    return _define(f"penalty(P, *, {', '.join(f'{n}={n}' for n in local)})", body), names

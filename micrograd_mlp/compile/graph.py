@@ -27,8 +27,18 @@ from typing import Any, Callable, Iterable, Sequence
 from ..core import Primitive, Value, enable_grad, topological_order
 from ..core.checks import finite_real, nonnegative_int, one_of, positive_real
 from ..core.functions import namespace
-from .emit import BATCH, LOWERED, NUMPY, SCALAR, GeneratedCode, Target, emit, emit_lowered
-from .lower import find_layers
+from .emit import (
+    BATCH,
+    LOWERED,
+    NUMPY,
+    SCALAR,
+    GeneratedCode,
+    Target,
+    emit,
+    emit_lowered,
+    emit_reduced,
+)
+from .lower import find_layers, find_reductions
 from .steps import run_steps
 from .trace import Listing, shape, trace, width
 
@@ -46,8 +56,8 @@ def _apply(op: Primitive, operands: list[Value], constant: float | None) -> Valu
             groups.append(operands[-1] if len(operands) > len(op.terms) * n else None)
         return getattr(Value, op.methods[0])(*groups)  # type: ignore[no-any-return]
     method = getattr(operands[0], op.methods[0])
-    if op.arity == 2:
-        return method(operands[1])  # type: ignore[no-any-return]
+    if op.arity >= 2:
+        return method(*operands[1:])  # type: ignore[no-any-return]
     return method() if constant is None else method(constant)  # type: ignore[no-any-return]
 
 
@@ -374,29 +384,20 @@ class BatchGraph(_Batch):
     (``'mean'``, as :func:`micrograd_mlp.training.train` forms it).
     """
 
-    def __init__(self, roots: Sequence[Value], params: Sequence[Value], reduction: str,
-                 penalty: Value | None = None) -> None:
-        self.roots = tuple(roots)
+    def __init__(self, template: Value, leaves: Sequence[Value], rows: list[tuple[float, ...]],
+                 params: Sequence[Value], reduction: str, penalty: Value | None = None) -> None:
+        """``template``: sample 0's loss; ``leaves``: its leaves that are not parameters, in
+        topological order; ``rows[s]``: sample ``s``'s values of those leaves."""
+        self.template = template
         self.penalty_root = penalty
         if penalty is not None:
             self.penalty = CompiledGraph(penalty, params, ())
         self.reduction = reduction
-        self.scale = 1.0 / len(roots) if reduction == "mean" and len(roots) > 1 else 1.0
-        structure, leaves = shape(roots[0], params)
-        self.rows: list[tuple[float, ...]] = [tuple(v.data for v in leaves)]
-        for k, root in enumerate(roots[1:], 1):
-            other, its_leaves = shape(root, params)
-            if other != structure:
-                where = next((i for i, (x, y) in enumerate(zip(structure, other)) if x != y),
-                             min(len(structure), len(other)))
-                raise ValueError(
-                    f"compile_batch: the graph of sample {k} differs from sample 0's at node "
-                    f"{where} ({len(other)} vs {len(structure)} values); every sample's loss must "
-                    f"be built by the same operations")
-            self.rows.append(tuple(v.data for v in its_leaves))
-        self._leaves = leaves  # sample 0's, whose values the rows replace
+        self.scale = 1.0 / len(rows) if reduction == "mean" and len(rows) > 1 else 1.0
+        self.rows = rows
+        self._leaves = tuple(leaves)  # sample 0's, whose values the rows replace
         self._seed = self.scale
-        super().__init__(trace(roots[0], params, leaves), params, BATCH)
+        super().__init__(trace(template, params, leaves), params, BATCH)
 
     def _data(self) -> list[tuple[float, ...]]:
         return self.rows
@@ -412,7 +413,7 @@ class BatchGraph(_Batch):
 
     def _replay(self, P: list[float]) -> tuple[Value, list[Value]]:
         fresh = [Value(x, label=p.label) for p, x in zip(self.params, P)]
-        order = topological_order(self.roots[0])
+        order = topological_order(self.template)
         losses = []
         for row in self.rows:
             leaves = {id(p): v for p, v in zip(self.params, fresh)}
@@ -501,9 +502,11 @@ class LoweredBatch(_Batch):
     The neurons of a layer (affine nodes over the same inputs, then the same activation) become
     ``Z = H @ W.T + b``, ``A = φ(Z)`` on arrays of the whole batch, and their backward the
     transposed products; the other nodes (the loss, anything irregular) run as the NumPy target's
-    column code. The same interface as the batch graph; a step whose values are not all finite is
-    run by the eager engine. Results agree with eager to rounding (matrix products sum in another
-    order). ``layers`` lists the groups found; with none, the code is the vectorised one.
+    column code. A ``penalty`` (α·Σ p·p) has its sums over parameters as array code too
+    (:func:`.lower.find_reductions`, listed in ``reductions``). The same interface as the batch
+    graph; a step whose values are not all finite is run by the eager engine. Results agree with
+    eager to rounding (matrix products sum in another order). ``layers`` lists the groups found;
+    with none, the code is the vectorised one.
     """
 
     def __init__(self, batch: BatchGraph) -> None:
@@ -538,6 +541,10 @@ class LoweredBatch(_Batch):
             """Σ over the rows (the batch) of each column."""
             return a.sum(0)
 
+        def lanes(a: Any, k: int) -> Any:
+            """``a`` as an array of ``k`` lanes (a number fills them), to be written to."""
+            return a if type(a) is ndarray and a.shape == (k,) else np.full(k, float(a))
+
         self._seed = batch.scale
         self._errstate = np.errstate
         self.penalty = batch.penalty
@@ -551,6 +558,16 @@ class LoweredBatch(_Batch):
             **namespace("numpy"), **names, "where": np.where, "total": total, "matrix": matrix,
             "zeros": np.zeros, "colsum": colsum, "bincount": bincount,
             "concatenate": np.concatenate}, LOWERED.name)
+        self.reductions = []  # the penalty's sums over parameters, as array code
+        self._penalty: Callable[..., Any] | None = None
+        if batch.penalty is not None:
+            self.reductions = find_reductions(batch.penalty.listing)
+            source, more = emit_reduced(batch.penalty.listing, self.reductions)
+            self._penalty = GeneratedCode({"penalty": source}, {
+                **namespace("numpy"), **more, "where": np.where, "zeros": np.zeros,
+                "total": lambda a: float(a.sum()), "bincount": bincount,
+                "lanes": lanes, "concatenate": np.concatenate,
+            }, "penalty").function("penalty")
 
     def _data(self) -> list[Any]:
         return self.columns
@@ -581,9 +598,13 @@ class LoweredBatch(_Batch):
         except (ArithmeticError, ValueError):
             loss, grads = self.batch.eager_forward_backward(P.tolist())
             return loss, self._np.array(grads, dtype=float)
-        if self.penalty is not None:
-            extra, more = self.penalty._forward_backward(P.tolist(), [])
-            loss, G = loss + extra, G + self._np.array(more)
+        if self._penalty is not None:
+            try:
+                extra, more = self._penalty(P)
+            except (ArithmeticError, ValueError):  # the scalar code, or eager, says what
+                extra, grads = self.penalty._forward_backward(P.tolist(), [])  # type: ignore
+                more = self._np.array(grads, dtype=float)
+            loss, G = loss + extra, G + more
         return loss, G
 
     def forward_backward(self, params: Sequence[float] | None = None
@@ -650,4 +671,25 @@ def compile_batch(losses: Sequence[Value] | Value, params: object = (),
     for i, r in enumerate(roots):
         if not isinstance(r, Value):
             raise TypeError(f"compile_batch: losses[{i}] must be a Value, got {type(r).__name__}")
-    return BatchGraph(roots, _leaves(params, "params"), reduction, penalty)
+    ps = _leaves(params, "params")
+    leaves, rows = _rows_by_shape(roots, ps)
+    return BatchGraph(roots[0], leaves, rows, ps, reduction, penalty)
+
+
+def _rows_by_shape(roots: list[Value], params: list[Value]
+                   ) -> tuple[list[Value], list[tuple[float, ...]]]:
+    """Sample 0's leaves that are not parameters and every sample's values of them, after checking
+    that every sample's graph has sample 0's structure (one walk of each graph)."""
+    structure, leaves = shape(roots[0], params)
+    rows: list[tuple[float, ...]] = [tuple(v.data for v in leaves)]
+    for k, root in enumerate(roots[1:], 1):
+        other, its_leaves = shape(root, params)
+        if other != structure:
+            where = next((i for i, (x, y) in enumerate(zip(structure, other)) if x != y),
+                         min(len(structure), len(other)))
+            raise ValueError(
+                f"compile_batch: the graph of sample {k} differs from sample 0's at node "
+                f"{where} ({len(other)} vs {len(structure)} values); every sample's loss must "
+                f"be built by the same operations")
+        rows.append(tuple(v.data for v in its_leaves))
+    return leaves, rows

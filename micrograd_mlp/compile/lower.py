@@ -19,11 +19,12 @@ partial are the table's own rules, written on arrays. Whatever does not fit stay
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from .trace import Instruction, Listing, width
+from .trace import Instruction, Listing, is_constant, width
 
-__all__ = ["Layer", "find_layers", "bilinear"]
+__all__ = ["Layer", "find_layers", "bilinear", "Reduction", "find_reductions", "plain_sum"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,9 @@ class Layer:
         return tuple(_param(b) for b in self.biases)  # type: ignore[misc]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _param(code: str) -> int | None:
+    """The index ``j`` of a parameter's name ``pj``, or None for any other code."""
     return int(code[1:]) if code[:1] == "p" and code[1:].isdigit() else None
 
 
@@ -134,3 +137,84 @@ def _order_rows(layers: list[Layer], position: dict[str, int]) -> list[Layer]:
             tuple(source.outputs[j] for j in perm), source.first, source.members)
     del position
     return [ordered[layer.name] for layer in layers]
+
+
+# --- reductions over the parameters: an L2 penalty Σ p·p ---------------------------------------
+@dataclass(frozen=True)
+class Reduction:
+    """``total = Σ_lanes op(P[lanes[i]], constants...)``: one sum over nodes that each apply the
+    same op (same constant, same operand pattern) to one parameter - a penalty's ``Σ p·p``."""
+
+    name: str  # "R0", ...: the arrays' names in the code (Q0, V0 ...)
+    lane: Instruction  # the first lane's node (its op, constant and operands)
+    pattern: tuple[str | None, ...]  # per operand: None for the lane's parameter, else a constant
+    lanes: tuple[int, ...]  # the parameter index of each lane, in the order the sum reads them
+    total: str  # the sum node's name
+    at: int  # the sum node's position in the listing
+    members: frozenset[int]  # the positions of the lanes' nodes and of the sum
+
+
+def plain_sum(ins: Instruction) -> bool:
+    """Whether ``ins``'s op is the n-ary Σ with the table's plain rules (forward a, ∂/∂aᵢ = 1)."""
+    op = ins.op
+    return (op.arity < 0 and op.terms == ("a",) and op.forward == "a" and op.partials == ("1.0",)
+            and op.extra is None)
+
+
+def find_reductions(listing: Listing) -> list[Reduction]:
+    """The sums of ``listing`` whose every operand is a node used only there, computing one op of
+    one parameter and constants, the same op for all (see :class:`Reduction`)."""
+    instructions = listing.instructions
+    uses: dict[str, int] = {listing.result: 1}
+    for ins in instructions:
+        for o in ins.operands:
+            uses[o] = uses.get(o, 0) + 1
+    position = {ins.target: pos for pos, ins in enumerate(instructions)}
+    found: list[Reduction] = []
+    for at, total in enumerate(instructions):
+        if not plain_sum(total):
+            continue
+        lanes: list[int] = []
+        members = {at}
+        first: Instruction | None = None
+        pattern: tuple[str | None, ...] = ()
+        for o in total.operands:
+            pos = position.get(o)
+            if pos is None or uses[o] != 1:
+                break
+            ins = instructions[pos]
+            if first is None:  # the first lane sets the op, constant and pattern
+                if ins.op.arity not in (1, 2):
+                    break
+                first = ins
+                pattern = tuple(None if _param(c) is not None else c for c in ins.operands)
+                if not all(c is None or is_constant(c) for c in pattern):
+                    break
+            elif (ins.op is not first.op or ins.constant != first.constant
+                  or len(ins.operands) != len(pattern)):
+                break
+            lane = _lane(ins.operands, pattern)
+            if lane is None:
+                break
+            lanes.append(lane)
+            members.add(pos)
+        else:
+            if first is not None:
+                found.append(Reduction(f"R{len(found)}", first, pattern, tuple(lanes),
+                                       total.target, at, frozenset(members)))
+    return found
+
+
+def _lane(operands: tuple[str, ...], pattern: tuple[str | None, ...]) -> int | None:
+    """The one parameter that ``operands`` read where ``pattern`` says None (the constants
+    equal to the pattern's), or None if they do not fit."""
+    lane = None
+    for code, fixed in zip(operands, pattern):
+        if fixed is None:
+            j = _param(code)
+            if j is None or (lane is not None and j != lane):
+                return None
+            lane = j
+        elif code != fixed:
+            return None
+    return lane

@@ -17,7 +17,6 @@ backend ``x if c else y`` becomes ``where(c, x, y)``.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import math
 import operator
 import re
@@ -196,6 +195,9 @@ def _template(code: str) -> str:
     return re.sub(r"__(\d+|out)__", r"{\1}", code.replace("{", "{{").replace("}", "}}"))
 
 
+_SHARED: dict[str, tuple[dict[tuple[Any, ...], _Shape], dict[tuple[Any, ...], str]]] = {}
+
+
 class Rules:
     """The table's rules as code for one backend (``"float"`` or ``"numpy"``).
 
@@ -205,8 +207,11 @@ class Rules:
 
     def __init__(self, backend: str) -> None:
         self.backend = backend
-        self._shapes: dict[tuple[Any, ...], _Shape] = {}
-        self._expressions: dict[tuple[Any, ...], str] = {}
+        # shared by every Rules of the backend: a shape is worked out once per process (a shape
+        # holds its op, so the op's id in the keys stays its own)
+        self._shapes: dict[tuple[Any, ...], _Shape]
+        self._expressions: dict[tuple[Any, ...], str]
+        self._shapes, self._expressions = _SHARED.setdefault(backend, ({}, {}))
 
     def forward_lines(self, ins: Instruction) -> list[str]:
         """Lines computing ``ins.target`` from its operands by the table's forward rule."""
@@ -230,7 +235,7 @@ class Rules:
         key = (id(ins.op), ins.constant, *[o if o[0] in start else None for o in ins.operands])
         shape = self._shapes.get(key)
         if shape is None:
-            node = dataclasses.replace(ins, target="__out__", operands=tuple(
+            node = ins._replace(target="__out__", operands=tuple(
                 o if o[0] in start else f"__{j}__" for j, o in enumerate(ins.operands)))
             shape = self._shapes[key] = _Shape(node, list(map(_template, self._forward(node))))
         return shape

@@ -106,7 +106,7 @@ def _update_arrays_live(s: _State, P: Any, G: Any, live: Any) -> Any | None:
         else:
             v = g
         new = P - lr * v
-        if not _finite(float(np.sum(new)) + float(np.sum(g))):
+        if not _finite(float(new.sum())):  # (a g that is not finite makes P − η·v not finite)
             return None
         if mu:
             if live is None:

@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from ..core import Primitive, Value, topological_order
 
 __all__ = ["Instruction", "Listing", "trace", "shape", "literal", "is_constant", "width"]
 
 
-@dataclass(frozen=True)
-class Instruction:
-    """``target = op(operands)``: one node, its operands named (or written as constants)."""
+class Instruction(NamedTuple):
+    """``target = op(operands)``: one node, its operands named (or written as constants).
+    (A named tuple: a listing holds one per node, and a tuple is quick to build.)"""
 
     target: str
     op: Primitive
@@ -97,27 +97,28 @@ def trace(root: Value, params: Sequence[Value] = (), inputs: Sequence[Value] = (
     # a frozen parameter (requires_grad=False) keeps its name but gets no gradient
     differentiable = {f"p{j}" for j, p in enumerate(params) if p.requires_grad}
     instructions: list[Instruction] = []
-    for i, node in enumerate(topological_order(root)):
-        key = id(node)
-        if node.op is None:
+    add, get = instructions.append, named.__getitem__
+    for i, node in enumerate(topological_order(root)):  # (the slots: properties cost a call)
+        key, op = id(node), node._op
+        if op is None:
             if key not in named:
                 if not math.isfinite(node.data):  # .data set by hand past Value's checks
                     raise ValueError(f"compile_graph: constant leaf {node.label or '?'} has the "
                                      f"non-finite value {node.data!r}; expected a finite float")
                 named[key] = literal(node.data)
             continue
-        operands = tuple(named[id(a)] for a in node.operands)
+        operands = tuple(map(get, map(id, node._prev)))
         if all(map(is_constant, operands)):  # a constant subgraph: its traced value
             named[key] = literal(node.data)
             continue
-        k = node.attribute
+        k = node._k
         if k is not None and not math.isfinite(k):
             raise ValueError(
-                f"compile_graph: {node.op.name} node has a non-finite constant k={k!r}")
+                f"compile_graph: {op.name} node has a non-finite constant k={k!r}")
         named[key] = target = f"v{i}"
-        if any(o in differentiable for o in operands):
+        if not differentiable.isdisjoint(operands):
             differentiable.add(target)
-        instructions.append(Instruction(target, node.op, operands, k, node.label))
+        add(Instruction(target, op, operands, k, node.label))
     return Listing(tuple(f"p{j}" for j in range(len(params))),
                    tuple(f"x{j}" for j in range(len(inputs))), tuple(instructions),
                    named[id(root)], frozenset(differentiable),

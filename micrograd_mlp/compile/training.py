@@ -3,7 +3,8 @@
 :func:`micrograd_mlp.nn.training.train` runs the eager engine: every step builds the batch's graph
 again and walks it. The loss graph of the supported models and losses has the same structure at
 every step, so it can be traced once instead: :func:`train` here builds the per-sample losses once,
-compiles them (:func:`~.graph.compile_batch`), lowers the layers to matrix products when NumPy is
+compiles them (:func:`~.samples.compile_model`: the network's graph is built for one sample
+only), lowers the layers to matrix products when NumPy is
 installed (:class:`~.graph.LoweredBatch`; without NumPy the scalar batch code runs) and runs the
 optimiser's own update on the parameter vector (:mod:`.steps`). The loss history, the parameters,
 their ``.grad`` and the optimiser's state come out as the eager loop leaves them (to rounding:
@@ -27,7 +28,7 @@ from ..nn.losses import LOSSES, half_squared_error
 from ..nn.modules import MLP, Layer, Neuron
 from ..nn.optim import SGD, Optimizer
 from ..nn.training import History, Loss, Model, Progress, Sample, evaluate
-from .graph import compile_batch
+from .samples import compile_model
 from .steps import run_steps, supported
 
 __all__ = ["train", "evaluate", "ENGINES", "MIN_STEPS", "choose_engine"]
@@ -89,9 +90,8 @@ def train(model: Model, data: Iterable[Sample], steps: int = 100, *,
                          f"{type(opt).__name__}; use engine='eager'")
     if steps == 0:
         return History()
-    losses = [loss_fn(model(x), t) for x, t in samples]
     try:
-        batch = compile_batch(losses, opt.params, reduction)
+        batch = compile_model(model, samples, loss_fn, opt.params, reduction)
     except ValueError:
         if engine == "compiled":
             raise

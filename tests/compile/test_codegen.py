@@ -128,7 +128,7 @@ def planted(listing: Listing, name: str, **rules) -> Listing:
     """``listing`` with primitive ``name`` replaced by a copy whose rules are ``rules``."""
     changed = dataclasses.replace(PRIMITIVES[name], **rules)
     return dataclasses.replace(listing, instructions=tuple(
-        dataclasses.replace(ins, op=changed) if ins.op.name == name else ins
+        ins._replace(op=changed) if ins.op.name == name else ins
         for ins in listing.instructions))
 
 

@@ -125,8 +125,7 @@ def test_layers_read_off_the_table(monkeypatch):
     model = MLP(2, [3, 1], seed=0)
     batch = compile_batch([mse(model([0.1, 0.2]), [1.0])], model)
     assert len(find_layers(batch.listing)) == 2
-    changed = [dataclasses.replace(ins, op=dataclasses.replace(ins.op, partials=("2.0 * x", "w",
-                                                                                 "1.0")))
+    changed = [ins._replace(op=dataclasses.replace(ins.op, partials=("2.0 * x", "w", "1.0")))
                if ins.op.name == "affine" else ins for ins in batch.listing.instructions]
     listing = dataclasses.replace(batch.listing, instructions=tuple(changed))
     assert lower.find_layers(listing) == []

@@ -50,14 +50,15 @@ def run(engine, make_opt, *, schedule=None, layers=(8, 8, 1), activation="relu",
     return history, [p.data for p in params], [p.grad for p in params], state
 
 
-def same(a, b):
+def same(a, b, tol=1e-12):
+    """The same history (1e-12), parameters, gradients and optimiser state (``tol``)."""
     (ha, pa, ga, sa), (hb, pb, gb, sb) = a, b
-    assert all_close(ha, hb) and all_close(pa, pb) and all_close(ga, gb)
+    assert all_close(ha, hb) and all_close(pa, pb, tol) and all_close(ga, gb, tol)
     assert sa.keys() == sb.keys()
     for key in sa:
         va, vb = sa[key], sb[key]
         if isinstance(va, list):
-            assert all_close(va, vb), key
+            assert all_close(va, vb, tol), key
         else:
             assert va == vb, key
 
@@ -101,7 +102,11 @@ def test_frozen_parameters_stay_put_in_both_engines():
        st.sampled_from(list(OPTIMISERS)), st.sampled_from([mse, hinge]))
 def test_drawn_models_and_losses(activation, hidden, name, loss_fn):
     kw = dict(layers=(*hidden, 1), activation=activation, loss_fn=loss_fn, steps=8)
-    same(run("eager", OPTIMISERS[name], **kw), run("compiled", OPTIMISERS[name], **kw))
+    # Adam divides by √v: where a gradient is a rounding-level residue (terms that cancel, summed
+    # in another order by the matrix products) it takes a step of up to lr·δg/ε, so its parameters
+    # and state agree to 1e-10, not 1e-12 (hypothesis found relu [1, 5], hinge: 5e-12)
+    same(run("eager", OPTIMISERS[name], **kw), run("compiled", OPTIMISERS[name], **kw),
+         tol=1e-10 if "adam" in name else 1e-12)
 
 
 def test_without_numpy_the_scalar_code_runs(monkeypatch):

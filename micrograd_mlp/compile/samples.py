@@ -1,0 +1,158 @@
+"""A model's batch from ONE sample's network graph: :func:`compile_model`.
+
+:func:`~.graph.compile_batch` takes every sample's loss graph, built eagerly, and walks each to
+check that it has sample 0's structure - the cost of an eager forward pass of the whole batch,
+O(samples × edges), before the first compiled step. For a model of :mod:`micrograd_mlp.nn`
+(``MLP``, ``Layer``, ``Neuron``) and a loss of ``nn.losses.LOSSES`` most of that is known without
+building it:
+
+* the network's graph does not depend on the data: its nodes are ``affine`` and activation nodes
+  over the inputs, whatever their values - so it is built once, on input leaves holding sample 0's
+  values, and sample ``s`` differs only in those leaves' values;
+* the loss is built for every distinct target, ``loss_fn(outputs, t_s)`` on those same output
+  nodes - a few nodes each; the losses are functions of their arguments, so samples with the same
+  target (to the bit) share one - and each is checked to have sample 0's structure (its own nodes,
+  and which network nodes they read); its leaves (the targets, constants) give the rest of sample
+  ``s``'s row.
+
+The result is the :class:`~.graph.BatchGraph` that ``compile_batch`` builds from all the graphs:
+the same listing, the same rows. Anything else - another model or loss, inputs that are not
+finite numbers, a loss whose structure differs between samples, ``binary_cross_entropy`` on an
+output that is not a ``sigmoid`` node (it checks the output's *value*) - takes
+``compile_batch``'s path, with its checks and errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from ..core import Value, enable_grad, topological_order
+from ..core.checks import one_of
+from ..nn.losses import LOSSES, binary_cross_entropy, half_squared_error
+from ..nn.modules import MLP, Layer, Neuron
+from .graph import BatchGraph, _leaves, compile_batch
+from .trace import shape
+
+__all__ = ["compile_model"]
+
+Structure = list[tuple[Any, ...]]
+
+
+def compile_model(model: Any, data: Iterable[tuple[Any, Any]],
+                  loss_fn: Any = half_squared_error, params: object = None,
+                  reduction: str = "mean", penalty: Value | None = None) -> BatchGraph:
+    """``compile_batch([loss_fn(model(x), t) for x, t in data], params, reduction, penalty)``,
+    built from one sample's network graph when that is exact (see the module docstring).
+
+    ``params``: the Values to differentiate (default: ``model.parameters()``).
+    """
+    one_of(reduction, "compile_model: reduction", ("mean", "sum"))
+    samples = list(data)
+    if not samples:
+        raise ValueError("compile_model: data is empty")
+    ps = _leaves(model if params is None else params, "params")
+    found = _one_graph(model, samples, loss_fn, ps)
+    if found is not None:
+        template, leaves, rows = found
+        return BatchGraph(template, leaves, rows, ps, reduction, penalty)
+    return compile_batch([loss_fn(model(x), t) for x, t in samples], ps, reduction, penalty)
+
+
+def _inputs(x: object, n: int) -> list[float] | None:
+    """``x`` as ``n`` floats if it is a list or tuple of finite numbers (what the model turns into
+    leaves unchanged), else None."""
+    if type(x) not in (list, tuple) or len(x) != n:  # type: ignore[arg-type]
+        return None
+    out = []
+    for v in x:  # type: ignore[attr-defined]
+        if type(v) not in (float, int) or v - v != 0:
+            return None
+        out.append(float(v))
+    return out
+
+
+def _one_graph(model: Any, samples: Sequence[tuple[Any, Any]], loss_fn: Any,
+               params: list[Value]) -> tuple[Value, list[Value], list[tuple[float, ...]]] | None:
+    """(sample 0's loss, its leaves that are not parameters, every sample's row) - or None if
+    this path cannot vouch for the result."""
+    if type(model) not in (MLP, Layer, Neuron) or loss_fn not in LOSSES.values():
+        return None
+    nin = model.nin
+    inputs = [_inputs(x, nin) for x, _ in samples]
+    if any(x is None for x in inputs):
+        return None
+    with enable_grad():
+        xs = [Value(v, label=f"i{k}") for k, v in enumerate(inputs[0], 1)]  # type: ignore
+        outputs = model(xs)
+        seen = [outputs] if isinstance(outputs, Value) else list(outputs)
+        if loss_fn is binary_cross_entropy and any(
+                o.op is None or o.op.name != "sigmoid" for o in seen):
+            return None  # it checks the outputs' values: each sample's own
+        network = {id(v) for o in seen for v in topological_order(o)}
+        template = loss_fn(outputs, samples[0][1])
+        if not isinstance(template, Value):
+            return None
+        structure, own = _loss_part(template, network)
+        parts = [[v.data for v in own]]
+        built: dict[object, list[float]] = {}  # a loss is a function of (outputs, t): one per t
+        if _key(samples[0][1]) is not None:
+            built[_key(samples[0][1])] = parts[0]
+        for _, t in samples[1:]:
+            key = _key(t)
+            part = built.get(key) if key is not None else None
+            if part is None:
+                other, leaves = _loss_part(loss_fn(outputs, t), network)
+                if other != structure:
+                    return None
+                part = [v.data for v in leaves]
+                if key is not None:
+                    built[key] = part
+            parts.append(part)
+    _, leaves = shape(template, params)
+    where = {id(x): ("x", k) for k, x in enumerate(xs)}
+    where.update({id(v): ("t", j) for j, v in enumerate(own)})
+    sources = [where.get(id(v), ("c", v.data)) for v in leaves]
+    rows = []
+    for x, part in zip(inputs, parts):
+        rows.append(tuple(x[k] if kind == "x" else part[k] if kind == "t" else k  # type: ignore
+                          for kind, k in sources))
+    return template, leaves, rows
+
+
+def _key(t: object) -> object:
+    """A key telling targets apart to the bit (``0.0`` from ``-0.0``), or None."""
+    if type(t) is float:
+        return t.hex()
+    if type(t) in (list, tuple) and all(type(v) is float for v in t):  # type: ignore[attr-defined]
+        return tuple(v.hex() for v in t)  # type: ignore[attr-defined]
+    return None
+
+
+def _loss_part(root: Value, network: set[int]) -> tuple[Structure, list[Value]]:
+    """The nodes of ``root``'s graph outside ``network`` as structure (per node: op, constant,
+    operands - a network node by its identity, a loss node by its position), in post-order, and
+    those that are leaves."""
+    if id(root) in network:
+        return [("network", id(root))], []
+    position: dict[int, int] = {}
+    structure: Structure = []
+    leaves: list[Value] = []
+    stack: list[tuple[Value, int]] = [(root, 0)]
+    while stack:
+        v, i = stack[-1]
+        prev = v._prev
+        if i < len(prev):
+            stack[-1] = (v, i + 1)
+            c = prev[i]
+            if id(c) not in position and id(c) not in network:
+                stack.append((c, 0))
+            continue
+        stack.pop()
+        position[id(v)] = len(structure)
+        if v._op is None:
+            structure.append(("leaf",))
+            leaves.append(v)
+        else:
+            structure.append((v._op, v._k, tuple(("network", id(c)) if id(c) in network
+                                                 else position[id(c)] for c in prev)))
+    return structure, leaves
