@@ -20,6 +20,7 @@ from .parsing import (
     loss_function,
     nonnegative_real,
     positive_real,
+    reason,
     sample,
 )
 
@@ -66,7 +67,7 @@ def _read(path: str) -> Any:
     except FileNotFoundError:
         raise CLIError(f"gradient file not found: {path}") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise CLIError(f"cannot read the gradients from {path}: {exc}") from None
+        raise CLIError(f"cannot read the gradients from {path}: {reason(exc, path)}") from None
     if not isinstance(data, dict):
         raise CLIError(f"{path}: expected a JSON object {{name: number}}, got "
                        f"{type(data).__name__}")

@@ -38,6 +38,17 @@ __all__ = ["GradientReport", "GradientRow", "compare_gradients"]
 MAX_TABLE_ROWS = 40
 
 
+def column(xs: list[float | None], digits: int = 12) -> list[str]:
+    """One table column of numbers with its decimal points lined up: fixed-point with the decimals
+    that ``digits`` significant digits need for its smallest entry, or, when some entry needs an
+    exponent at that precision, every entry in scientific notation (``None`` is ``n/a``)."""
+    short = [None if x is None else f"{x:.{digits}g}" for x in xs]
+    if any(s is not None and "e" in s for s in short):
+        return ["n/a" if x is None else f"{x:.{digits - 1}e}" for x in xs]
+    decimals = max((len(s.partition(".")[2]) for s in short if s is not None), default=0)
+    return ["n/a" if x is None else f"{x:.{decimals}f}" for x in xs]
+
+
 @dataclass(frozen=True)
 class GradientRow:
     """One parameter: its value and its gradient three ways (``numeric`` is ``None`` for a
@@ -93,9 +104,6 @@ class GradientReport:
         }
 
     def _cells(self, max_rows: int | None) -> tuple[list[str], list[list[str]], int]:
-        def num(x: float | None) -> str:
-            return "n/a" if x is None else f"{x:.12g}"
-
         def diff(x: float | None) -> str:
             return "n/a" if x is None else f"{x:.1e}"
 
@@ -114,9 +122,13 @@ class GradientReport:
         body = []
         for r in rows:
             verdict = "ok" if r.ok else "MISMATCH" + (f": {r.diagnosis}" if r.diagnosis else "")
-            body.append([r.name, num(r.value), num(r.manual), num(r.autograd), num(r.numeric),
-                         *([num(r.torch)] if has_torch else []), diff(r.manual_diff),
-                         diff(r.numeric_diff), verdict])
+            body.append([r.name, diff(r.manual_diff), diff(r.numeric_diff), verdict])
+        columns: list[list[float | None]] = [
+            [r.value for r in rows], [r.manual for r in rows], [r.autograd for r in rows],
+            [r.numeric for r in rows], *([[r.torch for r in rows]] if has_torch else [])]
+        for c, cells in enumerate(column(xs) for xs in columns):
+            for line, cell in zip(body, cells):
+                line.insert(1 + c, cell)
         return head, body, hidden
 
     def table(self, max_rows: int | None = MAX_TABLE_ROWS) -> str:

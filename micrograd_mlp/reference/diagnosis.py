@@ -12,13 +12,24 @@ is the number a learner gets by making exactly one classic mistake:
   (∂E/∂out_j · x instead of ∂E/∂out_j · f′ · x);
 * a missing path: the sum over a strict subset of the paths ``explain`` lists - the neurons a
   shared bias feeds, or the neurons k a hidden output feeds in δ_j = f′ · Σ_k δ_k w_jk;
-* hidden δs formed with the already-updated output weights w_jk − η·∂E/∂w_jk (the article's
-  erratum).
+* hidden δs formed with the already-updated weights of the layer above, at every depth: each
+  layer updated (w − η·∂E/∂w) as soon as its gradients are found, and the δs of the layer below
+  then formed with those new weights - so δ of layer l uses the updated weights of layer l+1, whose
+  gradients were themselves formed from δs of layer l+1 that used the updated weights of layer l+2
+  (the article's own erratum, generalised).
+
+The neurons come from the recorded graph's structure, not from labels: a neuron is an ``affine``
+node (Σ wᵢ·xᵢ + b), its activation the one-operand node that is that node's only use (labelled
+``out_…`` by the MLP, or any activation the MLP offers, or any one-operand op feeding the next
+layer), and a layer is a set of neurons at the same height above the loss. Labels (``net_o1``)
+only name the neurons in the sentences; an unlabelled neuron is named by its first weight, or
+numbered.
 
 A candidate is claimed only when it equals the user's number to the comparison's tolerance and
 differs from g by more than that tolerance, so a right answer never gets a diagnosis. Cost: one
-adjoint pass over the graph, then per diagnosed parameter its consumers times their fan-out, and at
-most 2⁸ subset sums (leave-one-out beyond 8 paths).
+adjoint pass over the graph, one more (on first use) for the updated-weights δs, then per diagnosed
+parameter its consumers times their fan-out, and at most 2⁸ subset sums (leave-one-out beyond 8
+paths).
 """
 
 from __future__ import annotations
@@ -28,7 +39,7 @@ from typing import Callable
 
 from ..core import Value, topological_order
 from ..core.generated import local_partials
-from .reading import activation_of
+from .reading import activation_of, heights, is_net, neuron_key, neuron_names, node_name
 
 __all__ = ["Diagnoser"]
 
@@ -36,11 +47,6 @@ __all__ = ["Diagnoser"]
 MAX_SUBSET_PATHS = 8
 
 Close = Callable[[float, float], bool]  # close(user_or_candidate, reference) -> within tolerance
-
-
-def _neuron(net: Value) -> str:
-    label = net.label or ""
-    return label[4:] if label.startswith("net_") else label
 
 
 class Diagnoser:
@@ -62,15 +68,83 @@ class Diagnoser:
                 self.consumers.setdefault(child, []).append((node, i))
         self.lr = learning_rate
         self.batch = batch_size
+        self._names: dict[Value, str] | None = None
+        self._height: dict[Value, int] | None = None
+        self._deltas: dict[str, dict[Value, float]] = {}  # δ' of every net, per mistake
 
     # -- graph helpers ----------------------------------------------------------------------------
-    @staticmethod
-    def _is_net(node: Value) -> bool:
-        return node.op is not None and node.op.name == "affine"
-
     def _nets(self, p: Value) -> list[tuple[Value, int]]:
         users = self.consumers.get(p, [])
-        return users if users and all(self._is_net(u) for u, _ in users) else []
+        return users if users and all(is_net(u) for u, _ in users) else []
+
+    def _neuron_name(self, net: Value) -> str:
+        """``o1`` for ``net_o1``; an unlabelled neuron by its place (``neuron 2 of layer 1``)."""
+        if self._names is None:
+            self._names = neuron_names(self.order, self._heights())
+        return self._names.get(neuron_key(net), node_name(net))
+
+    # -- δs formed layer by layer with one mistake at every layer --------------------------------
+    def _heights(self) -> dict[Value, int]:
+        if self._height is None:
+            self._height = heights(self.order, self.consumers)
+        return self._height
+
+    def _layered(self, mistake: str) -> dict[Value, float]:
+        """δ' of every net when backprop goes down layer by layer making ``mistake`` at every
+        hidden layer: the top layer's δ as it is, then δ'_j = f′(net_j) · Σ_k δ'_k · w_jk with
+
+        * ``'updated'`` - w′_jk = w − η · Σ (δ' · x) over w's uses in place of w_jk (each layer
+          updated as soon as its gradients are found; a frozen weight is not updated);
+        * ``'no_f'`` - f′(net_j) left out.
+
+        Empty when the graph is not layered that way (a weight used at two heights)."""
+        if mistake in self._deltas:
+            return self._deltas[mistake]
+        height = self._heights()
+        nets = sorted(height, key=height.__getitem__)
+        delta: dict[Value, float] = {}
+        new_weight: dict[Value, float] = {}
+        self._deltas[mistake] = {}
+
+        def weight(u: Value, i: int) -> float | None:
+            """The weight the learner multiplies δ'_u by for u's input ``i``."""
+            w = u.operands[i - int(u.attribute or 0)]
+            if mistake != "updated":
+                return w.data
+            if w not in new_weight:
+                uses = self.consumers.get(w, [])
+                if not all(v in delta for v, _ in uses):
+                    return None  # used by a net not yet done: not layered
+                g = sum(delta[v] * self.partials[v][j] for v, j in uses)
+                new_weight[w] = w.data - self.lr * g if w.requires_grad else w.data
+            return new_weight[w]
+
+        for net in nets:
+            if height[net] == 0:
+                delta[net] = self.adj.get(net, 0.0)
+                continue
+            act = activation_of(self.consumers, net) or net
+            d_out = 0.0
+            for u, i in self.consumers.get(act, []):
+                width = int(u.attribute or 0) if is_net(u) else 0
+                if width <= i < 2 * width:  # act is u's input x_i: times its weight
+                    w = weight(u, i)
+                    if w is None:
+                        return self._deltas[mistake]
+                    d_out += delta[u] * w
+                else:
+                    d_out += self.adj.get(u, 0.0) * self.partials[u][i]
+            keep_f = act is not net and mistake != "no_f"
+            delta[net] = d_out * (self.partials[act][0] if keep_f else 1.0)
+        self._deltas[mistake] = delta
+        return delta
+
+    def _layered_gradient(self, mistake: str, nets: list[tuple[Value, int]]) -> float | None:
+        """Σ δ' · ∂net/∂p over p's uses, or ``None`` where the graph is not layered."""
+        deltas = self._layered(mistake)
+        if not all(net in deltas for net, _ in nets):
+            return None
+        return sum(deltas[net] * self.partials[net][i] for net, i in nets)
 
     # -- candidates -------------------------------------------------------------------------------
     def candidates(self, p: Value, name: str) -> list[tuple[float, str]]:
@@ -96,10 +170,10 @@ class Diagnoser:
                                f"{g:.9g} / {n} = {g / n:.9g}"))
         nets = self._nets(p)
         if nets:
-            out.extend(self._structural(p, name, nets, g))
+            out.extend(self._structural(p, name, nets))
         return out
 
-    def _structural(self, p: Value, name: str, nets: list[tuple[Value, int]], g: float
+    def _structural(self, p: Value, name: str, nets: list[tuple[Value, int]]
                     ) -> list[tuple[float, str]]:
         out: list[tuple[float, str]] = []
         # the weight's input left out: Σ ∂E/∂net (δ) without × x
@@ -119,37 +193,58 @@ class Diagnoser:
             out.append((no_df, f"the activation's derivative is missing: ∂E/∂out × ∂net/∂{name} "
                                f"= {no_df:.9g} without the factor {rule}"))
         # level 1: the neurons p feeds (a shared bias feeds its whole layer)
-        by_neuron: dict[str, float] = {}
+        by_neuron: dict[Value, float] = {}
         for net, i in nets:
-            key = _neuron(net)
+            key = neuron_key(net)
             by_neuron[key] = (by_neuron.get(key, 0.0)
                               + self.adj.get(net, 0.0) * self.partials[net][i])
-        out.extend(self._subsets(by_neuron, f"∂E/∂{name}", "through"))
+        out.extend(self._subsets(self._named(by_neuron, nets), f"∂E/∂{name}", "through"))
         # level 2: the neurons k each out_j feeds, in δ_j = f′ · Σ_k δ_k w_jk
-        paths: dict[str, float] = {}
-        updated = 0.0
-        have_updated = False
+        paths: dict[Value, float] = {}
+        below: list[tuple[Value, int]] = []
         for net, i, act in acts:
             if act is None:
                 continue
             down = self.consumers.get(act, [])
-            if not down or not all(self._is_net(u) for u, _ in down):
+            if not down or not all(is_net(u) for u, _ in down):
                 continue
             chain = self.partials[act][0] * self.partials[net][i]  # f′ · x
             for nk, k in down:
-                delta_k = self.adj.get(nk, 0.0)
-                weight = nk.operands[k - int(nk.attribute or 0)]  # w_jk, paired with out_j
-                key = _neuron(nk)
-                paths[key] = paths.get(key, 0.0) + delta_k * self.partials[nk][k] * chain
-                w_new = weight.data - self.lr * self.adj.get(weight, 0.0)
-                updated += delta_k * w_new * chain
-                have_updated = True
+                key = neuron_key(nk)
+                paths[key] = paths.get(key, 0.0) + self.adj.get(nk, 0.0) * self.partials[nk][k] \
+                    * chain
+                below.append((nk, k))
         if len(paths) > 1:
-            out.extend(self._subsets(paths, f"δ of {name}'s neuron", "through"))
-        if have_updated:
-            out.append((updated, f"the hidden δ formed with the already-updated output weights "
-                                 f"(w − η·∂E/∂w, η = {self.lr:g}): {updated:.9g} (the article's "
-                                 "own erratum; use the old weights)"))
+            out.extend(self._subsets(self._named(paths, below), f"δ of {name}'s neuron",
+                                     "through"))
+        # the activation's derivative left out of every hidden δ, from the top down to here
+        deep = any(self._heights().get(net, 0) >= 2 for net, _ in nets)
+        no_f = self._layered_gradient("no_f", nets) if deep else None
+        if no_f is not None:
+            out.append((no_f, f"the activation's derivative is missing from every hidden δ "
+                              f"(f′ left out at each layer from the top down to {name}'s): "
+                              f"{no_f:.9g}"))
+        # the δs formed with the already-updated weights of the layer above (at every depth)
+        updated = self._layered_gradient("updated", nets) if below else None
+        if updated is not None:
+            out.append((updated, f"the hidden δs formed with the already-updated weights of the "
+                                 f"layer above (each layer updated, w − η·∂E/∂w with η = "
+                                 f"{self.lr:g}, before the δs below it): {updated:.9g} (the "
+                                 "article's own erratum; form every δ with the old weights)"))
+        return out
+
+    def _named(self, parts: dict[Value, float], nets: list[tuple[Value, int]]
+               ) -> dict[str, float]:
+        """``parts`` keyed by each neuron's name (distinct names, in the order given)."""
+        names: dict[Value, str] = {}
+        for net, _ in nets:
+            names.setdefault(neuron_key(net), self._neuron_name(net))
+        out: dict[str, float] = {}
+        for key, value in parts.items():
+            label = names[key]
+            while label in out:  # two neurons of one name: keep them apart
+                label += "′"
+            out[label] = value
         return out
 
     @staticmethod

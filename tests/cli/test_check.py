@@ -60,7 +60,48 @@ def test_nan_is_refused_naming_the_parameter(tmp_path, right):
     assert status == 1 and "'w3' must be finite" in err
 
 
+def test_a_folder_is_refused_naming_it_once(tmp_path):
+    status, out, err = call("check", str(tmp_path))
+    assert status == 1 and out == "" and "Is a directory" in err
+    assert err.count(str(tmp_path)) == 1, err
+
+
 def test_missing_file_and_main_entry(tmp_path, capsys):
     status, _, err = call("check", str(tmp_path / "none.json"))
     assert status == 1 and "gradient file not found" in err
     assert main(["check", str(tmp_path / "none.json")]) == 1
+
+
+def test_the_tutorials_learner_forgot_a_path(tmp_path, right):
+    """The wrong answer docs/tutorial.md shows: δ_h1 without the path through o2."""
+    bp = manual.backprop(article.network(), article.INPUTS, article.TARGETS)
+    h1, o1 = bp.neurons["h1"], bp.neurons["o1"]
+    mine = {**right, "w1": o1.delta * 0.40 * h1.out * (1 - h1.out) * 0.05}
+    status, out, _ = call("check", write(tmp_path, mine))
+    line = next(ln for ln in out.splitlines() if ln.startswith("w1 "))
+    assert status == 1 and line.endswith(
+        "MISMATCH: a missing path: δ of w1's neuron summed only through o1; the path "
+        "-0.000229828287 via o2 is missing")
+    assert out.count("MISMATCH") == 2  # the w1 row and the overall line
+
+
+def test_a_saved_deep_model_gets_the_updated_weights_diagnosis(tmp_path):
+    from micrograd_mlp import MLP
+    from tests.reference.test_diagnosis_deep import ACTS, as_mapping, hand_backprop, mlp_parts
+
+    m = MLP(2, [3, 3, 2], hidden_activation="tanh", output_activation="sigmoid", seed=4)
+    model = str(tmp_path / "deep.json")
+    m.save(model)
+    x, t = [0.3, -0.6], [0.2, 0.9]
+    W, b, names, bnames = mlp_parts(m)
+    mine = as_mapping(*hand_backprop(W, b, ACTS, [x], [t], mistake="updated", eta=0.25),
+                      names, bnames)
+    status, out, _ = call("check", write(tmp_path, mine), "--model", model, "--inputs",
+                          "0.3,-0.6", "--targets", "0.2,0.9", "--lr", "0.25", "--json")
+    rows = {r["name"]: r for r in json.loads(out)["rows"]}
+    assert status == 1
+    for layer in (0, 1):
+        for name in [n for row in names[layer] for n in row] + bnames[layer]:
+            assert rows[name]["diagnosis"].startswith("the hidden δs formed with the already-"
+                                                      "updated weights"), name
+    assert all(rows[n]["ok"] for row in names[2] for n in row)

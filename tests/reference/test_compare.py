@@ -104,3 +104,19 @@ def test_bad_lengths_name_expected_and_got():
         compare_gradients(article.network(), [1, 2, 3], article.TARGETS)
     with pytest.raises(ValueError, match="expected 2 targets .* got 1"):
         compare_gradients(article.network(), article.INPUTS, [0.5])
+
+
+def test_printed_columns_line_up_on_the_decimal_point():
+    """Every numeric column prints its entries with one number of decimals (or all in scientific
+    notation), so the decimal points sit one under the other."""
+    from micrograd_mlp.reference.compare import column
+
+    model = MLP(2, [3, 1], hidden_activation="tanh", seed=0)
+    lines = compare_gradients(model, [0.3, -0.2], [1.0]).table().splitlines()
+    body = [ln for ln in lines[2:] if ln.startswith(("w", "b_"))]
+    assert len(body) == 13
+    for c in range(1, 5):
+        points = {ln.split()[c].index(".") - len(ln.split()[c]) for ln in body}
+        assert len(points) == 1, (c, points)
+    assert column([0.15, 0.2, None]) == ["0.15", "0.20", "n/a"]
+    assert column([1e-13, 0.5]) == ["1.00000000000e-13", "5.00000000000e-01"]

@@ -14,7 +14,7 @@ import micrograd_mlp
 from micrograd_mlp import MLP, Value, article, manual
 from micrograd_mlp.core import PRIMITIVES, grad
 from micrograd_mlp.core.generated import local_partials
-from micrograd_mlp.nn.losses import half_squared_error, mse
+from micrograd_mlp.nn.losses import binary_cross_entropy, half_squared_error, mse
 from micrograd_mlp.reference.explain import Explanation, adjoints, explain, local_partial, rule
 
 
@@ -97,7 +97,9 @@ def _check_term(term, tol):
     assert math.prod(f.value for f in term.factors) == pytest.approx(term.value, abs=tol)
     for f in term.factors:
         if f.terms:
-            assert sum(t.value for t in f.terms) == pytest.approx(f.value, abs=tol)
+            listed = sum(t.value for t in f.terms)  # + the paths the output cap left out
+            assert listed + f.more_value == pytest.approx(f.value, abs=tol)
+            assert f.more or listed == pytest.approx(f.value, abs=tol)
             for sub in f.terms:
                 _check_term(sub, tol)
 
@@ -184,7 +186,8 @@ def every_primitive_loss():
     terms = [p + c, c + p, p - c, c - p, p * c, c * p, p / c, c / p, -p, p ** c, c ** p, p ** 3,
              p.exp(), p.log(), p.sqrt(), p.tanh(), p.sigmoid(), p.relu(), p.leaky_relu(0.1),
              abs(p), p.sin(), p.cos(), p.softplus(), Value.sum([p, c]),
-             Value.affine([p, c], [c, c], p), Value.affine([c, c], [p, c])]
+             Value.affine([p, c], [c, c], p), Value.affine([c, c], [p, c]),
+             binary_cross_entropy([p.sigmoid()], [0.3])]  # a bce node with p as its logit
     return p, Value.sum(terms)
 
 
@@ -192,7 +195,7 @@ def test_every_rule_shown_is_the_tables_math_never_its_implementation():
     p, loss = every_primitive_loss()
     e = explain(p, loss, depth=3)
     text = str(e)
-    assert len(e.terms) == 27  # one term per use of p (the first affine uses it twice)
+    assert len(e.terms) == 29  # one term per use of p (the first affine and bce use it twice)
     for prim in PRIMITIVES.values():
         assert any(m in text for m in prim.math), f"{prim.name}: none of {prim.math} shown"
     for code in IMPLEMENTATION:

@@ -5,9 +5,9 @@ import math
 import pytest
 
 from micrograd_mlp import MLP, explain, grad
-from micrograd_mlp.nn import binary_cross_entropy, hinge, mse
+from micrograd_mlp.nn import binary_cross_entropy, half_squared_error, hinge, mse
 from micrograd_mlp.reference import article
-from micrograd_mlp.reference.explain import MAX_LISTED
+from micrograd_mlp.reference.explain import MAX_LISTED, MAX_SAMPLES_LISTED
 
 
 def test_deep_wide_network_output_is_bounded():
@@ -28,9 +28,75 @@ def test_every_activation_and_loss_on_a_batch(loss, act):
     m = MLP(2, [3, 1], hidden_activation=act, output_activation="sigmoid", seed=2)
     xs, ts = [[0.1, 0.2], [0.5, -0.4]], ([[1.0], [-1.0]] if loss is hinge else [[1.0], [0.0]])
     e = explain("w1", model=m, inputs=xs, targets=ts, loss_fn=loss)
-    assert [t.via for t in e.terms] == ["h1 (sample 1)", "h1 (sample 2)"]
+    assert [s.index for s in e.samples] == [1, 2] and e.scale == 0.5 and e.batch_size == 2
+    w1 = m.parameter("w1")
+    for s, x, t in zip(e.samples, xs, ts):  # each sample's own loss, against autograd
+        assert [tm.via for tm in s.terms] == ["h1"]
+        assert s.gradient == pytest.approx(grad(loss(m(x), t), [w1])[0].data, rel=1e-12,
+                                           abs=1e-15)
     L = sum(loss(m(x), t) for x, t in zip(xs, ts)) * 0.5
-    assert e.gradient == pytest.approx(grad(L, [m.parameter("w1")])[0].data, rel=1e-12, abs=1e-15)
+    assert e.gradient == pytest.approx(grad(L, [w1])[0].data, rel=1e-12, abs=1e-15)
+    text = str(e)
+    assert "= 1/2 · Σ_s ∂E_s/∂w1 = 1/2 × (" in text and "sample 2: ∂E_2/∂w1" in text
+
+
+def test_a_sigmoid_output_under_bce_keeps_its_activation_factor():
+    """BCE on a σ output reads the logit too (the fused node's ∂/∂z is 0): σ′ is still a factor."""
+    m = MLP(2, [2, 2], seed=1)
+    x, t = [0.1, 0.2], [0.0, 1.0]
+    e = explain("w5", model=m, inputs=x, targets=t, loss_fn=binary_cross_entropy)
+    assert [f.symbol for f in e.factors] == ["∂BCE/∂out_o1", "∂out_o1/∂net_o1", "∂net_o1/∂w5"]
+    out = m(x)[0].data
+    assert e.factors[1].value == pytest.approx(out * (1 - out), rel=1e-12)
+    assert e.gradient == pytest.approx(
+        grad(binary_cross_entropy(m(x), t), [m.parameter("w5")])[0].data, rel=1e-12)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_a_batch_is_one_sum_over_samples_in_order(reduction):
+    m = MLP(2, [2, 2], seed=1)
+    xs = [[0.05, 0.1], [0.2, -0.3], [0.7, 0.1]]
+    ts = [[0.01, 0.99], [0.5, 0.5], [0.9, 0.2]]
+    e = explain("w1", model=m, inputs=xs, targets=ts, reduction=reduction, depth=2)
+    w1 = m.parameter("w1")
+    assert e.factor("∂net_h1/∂w1").value == xs[0][0]  # sample 1 is the first given
+    assert [s.terms[0].factors[-1].value for s in e.samples] == [x[0] for x in xs]
+    scale = 1 / 3 if reduction == "mean" else 1.0
+    assert e.scale == scale
+    assert scale * sum(s.gradient for s in e.samples) == pytest.approx(e.gradient, rel=1e-12)
+    L = sum(half_squared_error(m(x), t) for x, t in zip(xs, ts)) * scale
+    assert e.gradient == pytest.approx(grad(L, [w1])[0].data, rel=1e-12)
+    text = str(e)
+    assert text.count("update (η") == 1 and text.count("Σ_s ∂E_s/∂w1") == 1
+    assert ("1/3 · Σ_s" in text) == (reduction == "mean")
+    assert "0.333333 [mul]" not in text  # the 1/N is shown once, not inside each sample
+
+
+def test_a_long_batch_is_summarised_and_bounded():
+    m = MLP(2, [4, 4, 2], seed=3)
+    w = m.parameter("w1")
+
+    def batch(n):
+        xs = [[math.sin(k), math.cos(3 * k)] for k in range(n)]
+        ts = [[0.3, 0.6]] * n
+        return xs, ts
+
+    sizes = []
+    for n in (12, 400):
+        xs, ts = batch(n)
+        e = explain(w, model=m, inputs=xs, targets=ts, depth=3)
+        assert len(e.samples) == 1 + MAX_SAMPLES_LISTED and e.samples_more == n - len(e.samples)
+        each = [grad(half_squared_error(m(x), t), [w])[0].data for x, t in zip(xs, ts)]
+        assert [s.gradient for s in e.samples] == pytest.approx(each[:len(e.samples)],
+                                                                 rel=1e-12, abs=1e-15)
+        assert e.samples_more_value == pytest.approx(sum(each[len(e.samples):]), rel=1e-9,
+                                                     abs=1e-15)
+        assert e.gradient == pytest.approx(sum(each) / n, rel=1e-9, abs=1e-15)
+        text = str(e)
+        assert f"and {e.samples_more} more samples (not listed: output cap)" in text
+        sizes.append((len(text.splitlines()), len(text)))
+    assert sizes[0][0] == sizes[1][0]  # 400 samples print as many lines as 12,
+    assert sizes[1][1] - sizes[0][1] < 40  # only the counts have more digits
 
 
 def test_a_frozen_bias_gets_no_update_and_grammar():

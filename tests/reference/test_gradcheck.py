@@ -3,6 +3,7 @@
 import pytest
 
 from micrograd_mlp import PRIMITIVES, Value, grad, gradcheck
+from micrograd_mlp.nn import binary_cross_entropy
 
 # one function per primitive, at a point inside its domain
 CASES = {
@@ -17,6 +18,8 @@ CASES = {
     "cos": (lambda a: a.cos(), [0.7]), "softplus": (lambda a: a.softplus(), [0.7]),
     "sum": (lambda a, b: Value.sum([a, b, a]), [0.3, -1.2]),
     "affine": (lambda a, b, c: Value.affine([a, b], [b, c], a), [0.3, -1.2, 0.5]),
+    # the fused BCE node of a σ output: reached through p = σ(z) (its own ∂/∂z is 0)
+    "bce": (lambda z: binary_cross_entropy([z.sigmoid()], [0.3]), [0.7]),
 }
 
 
