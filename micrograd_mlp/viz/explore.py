@@ -130,7 +130,9 @@ def explore(root: Value, *, model: object | None = None, collapse: bool = False,
     options: dict[str, Any] = {"model": model, "collapse": collapse, "highlight": highlight,
                                "max_nodes": max_nodes, "rankdir": rankdir,
                                "precision": precision}
-    drawing = _graph._draw(root, show_delta=False, **options)
+    # δ cells: a collapsed neuron's δ row shows its net's gradient; an expanded net node shows
+    # its gradient as every node does (the δ is that gradient), so that each step updates it
+    drawing = _graph._draw(root, show_delta=collapse, **options)
     order, index = drawing.order, drawing.index
     if max_nodes is not None and len(order) > GRAPH_FACTOR * max_nodes:
         raise _graph.GraphTooLargeError(len(order), GRAPH_FACTOR * max_nodes, collapse,
@@ -201,7 +203,7 @@ def explore(root: Value, *, model: object | None = None, collapse: bool = False,
     name = title if title is not None else (root.label or "loss")
     data = {"root": index[root], "learning_rate": lr, "precision": precision,
             "title": _graph._short(str(name)), "nodes": nodes, "steps": steps}
-    frame_options = dict(options, show_delta=False)
+    frame_options = dict(options, show_delta=collapse)
     return Explorer(data, svg, frame_options, root, states, _graph._short(str(name)))
 
 

@@ -40,15 +40,33 @@
       var parts = t.textContent.split("->");
       if (parts.length === 2) { edges.push([parts[0].split(":")[0], parts[1].split(":")[0], g]); }
     });
+    // a collapsed neuron shows its output's gradient ("out …, grad …": its net's, for a linear
+    // neuron, which has no separate output) and its net's (δ = …)
+    var isOut = function (n) { return n.label !== null && n.label.indexOf("out_") === 0; };
+    var hasOut = {};
+    nodes.forEach(function (n) { if (isOut(n)) { hasOut[n.svg[0]] = true; } });
+    var outRow = function (t) { return / grad [^ ,]+$/.test(t); };
     nodes.forEach(function (n) {
-      var collapsed = n.svg.length === 1 && n.svg[0].charAt(0) === "n" && n.label !== null &&
-        n.label.indexOf("out_") === 0;
-      var g = byTitle[collapsed ? n.svg[0] : "v" + n.id];
-      if (!g || (!collapsed && n.svg[0] !== "v" + n.id)) { return; }
+      var inNeuron = n.svg.length === 1 && n.svg[0].charAt(0) === "n";
+      var test = function (t) { return t.indexOf("grad ") === 0; };
+      if (inNeuron && isOut(n)) {
+        test = outRow;
+      } else if (inNeuron && (n.op === "affine" || (n.label || "").indexOf("net_") === 0)) {
+        test = function (t) {
+          return t.indexOf("δ = ") === 0 || (!hasOut[n.svg[0]] && outRow(t));
+        };
+      } else if (inNeuron) {
+        return;
+      }
+      var g = byTitle[inNeuron ? n.svg[0] : "v" + n.id];
+      if (!g || (!inNeuron && n.svg[0] !== "v" + n.id)) { return; }
       gradTexts[n.id] = Array.prototype.filter.call(g.querySelectorAll("text"), function (t) {
-        return collapsed ? / grad [^ ,]+$/.test(t.textContent) : t.textContent.indexOf("grad ") === 0;
+        return test(t.textContent);
       });
-      gradTexts[n.id].forEach(function (t) { t.setAttribute("data-final", t.textContent); });
+      gradTexts[n.id].forEach(function (t) {
+        t.setAttribute("data-final", t.textContent);
+        t.setAttribute("data-prefix", t.textContent.indexOf("δ = ") === 0 ? "δ = " : "grad ");
+      });
     });
     Object.keys(byTitle).forEach(function (key) {
       byTitle[key].addEventListener("click", function () { select(key); });
@@ -84,9 +102,10 @@
     }
     Object.keys(gradTexts).forEach(function (id) {
       gradTexts[id].forEach(function (t) {
-        var text = nodes[id].frozen ? "grad " + short(nodes[id].grad)
-          : (reached[id] ? "grad " + short(grads[id]) : "grad ?");
-        var final = t.getAttribute("data-final"), at = final.indexOf("grad ");
+        var prefix = t.getAttribute("data-prefix");
+        var text = prefix + (nodes[id].frozen ? short(nodes[id].grad)
+          : (reached[id] ? short(grads[id]) : "?"));
+        var final = t.getAttribute("data-final"), at = final.lastIndexOf(prefix);
         t.textContent = final.slice(0, at) + text;
       });
       if (!reached[id] && !nodes[id].frozen) { setClass(nodes[id].svg.slice(0, 1), "pending"); }

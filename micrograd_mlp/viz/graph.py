@@ -10,8 +10,9 @@ A :class:`~micrograd_mlp.core.Value` graph is drawn left to right as
 Net-input nodes (an ``affine`` node, or a label starting with ``net_``) also show their
 δ = ∂root/∂net - after ``root.backward()`` that is their ``.grad``; for the article's loss it is
 the δ of the hand-derived backpropagation formulas. One parameter's paths to the root can be
-highlighted; with ``model=`` (an :class:`~micrograd_mlp.nn.MLP`) the nodes are grouped into one
-cluster per layer and neuron, or ``collapse=True`` draws each neuron as a single node.
+highlighted; with ``model=`` (an :class:`~micrograd_mlp.nn.MLP`, or any Module) the nodes are
+grouped into one cluster per layer and neuron, or ``collapse=True`` draws each neuron as a single
+node. Networks are drawn in the article's order (h1 above h2, i1, i2, w1, w2, ...).
 
 Safety: every user-supplied text (Value labels, neuron names) goes into HTML-like labels after
 escaping ``& < > " '``, doubling backslashes (Graphviz expands ``\\N``, ``\\G`` ... even inside
@@ -25,6 +26,7 @@ library works without it; rendering a picture also needs the Graphviz program ``
 from __future__ import annotations
 
 import html
+import itertools
 import os
 import re
 from dataclasses import dataclass, field
@@ -252,8 +254,8 @@ def _refuse_huge_collapsed(roots: Sequence[Value], max_nodes: int, model: object
     weight_keys: set[tuple[int, ...]] = set()
     labels: set[str] = set()
     try:
-        for layer in getattr(model, "layers", ()):
-            for neuron in getattr(layer, "neurons", ()):
+        for _, neurons in _model_layers(model)[0]:
+            for neuron in neurons:
                 weights = tuple(neuron.weights)
                 weight_keys.add(tuple(id(w) for w in weights))
                 params.update(id(w) for w in weights)
@@ -261,7 +263,7 @@ def _refuse_huge_collapsed(roots: Sequence[Value], max_nodes: int, model: object
                     params.add(id(neuron.bias))
                 labels.update((f"net_{neuron.name}", f"out_{neuron.name}"))
     except (AttributeError, TypeError):
-        return  # not an MLP: _model_groups says what is wrong
+        return  # not a model: _model_groups says what is wrong
 
     def swallowed(node: Value) -> bool:
         if id(node) in params or (type(node.label) is str and node.label in labels):
@@ -333,38 +335,100 @@ class _NeuronGroup:
     params: list[Value] = field(default_factory=list)  # its weights and bias (shared too)
 
 
-def _model_groups(model: object, order: list[Value]
-                  ) -> tuple[list[_NeuronGroup], dict[Value, _NeuronGroup], list[list[Value]]]:
-    """Match ``model``'s neurons to graph nodes.
+def _is_neuron(module: object) -> bool:
+    return all(hasattr(module, a) for a in ("name", "weights", "bias"))
+
+
+def _title(path: str) -> str:
+    """A cluster title from a module's dotted name: ``mlp.layers.0`` → ``mlp layer 1``."""
+    head, _, last = path.rpartition(".")
+    if last.isdigit() and head.rpartition(".")[2] == "layers":
+        return f"{head.rpartition('.')[0]} layer {int(last) + 1}".strip()
+    return path
+
+
+def _model_layers(model: object
+                  ) -> tuple[list[tuple[str, list[Any]]], list[tuple[str, list[Value]]]]:
+    """``model``'s layers as ``(title, neurons)`` and its other parameters as ``(title, Values)``.
+
+    An MLP (``.layers`` of ``.neurons``) gives ``layer 1``, ``layer 2``, ... . Any other
+    :class:`~micrograd_mlp.nn.Module` is read through ``named_modules()``: each module with
+    ``.neurons`` (a Layer) is a layer titled by its attribute name, a neuron outside any layer a
+    layer of its own; the Values registered outside every neuron (``self.w = Value(...)``) are
+    grouped by the module that holds them (the model's own under its class name)."""
+    entries: list[tuple[str, list[Any]]] = []
+    layers = getattr(model, "layers", None)
+    if layers is not None:
+        for li, layer in enumerate(layers):
+            neurons = getattr(layer, "neurons", None)
+            if neurons is None:
+                raise TypeError(f"draw_graph: model.layers[{li}] has no .neurons")
+            for ni, neuron in enumerate(neurons):
+                for attr in ("name", "weights", "bias"):
+                    if not hasattr(neuron, attr):
+                        raise TypeError(
+                            f"draw_graph: model.layers[{li}].neurons[{ni}] has no .{attr}")
+            entries.append((f"layer {li + 1}", list(neurons)))
+    else:
+        named_modules = getattr(model, "named_modules", None)
+        if named_modules is None:
+            raise TypeError(
+                f"draw_graph: model must be a Module (an MLP, or a Module subclass of your own), "
+                f"got {type(model).__name__}"
+            )
+        inside: set[int] = set()
+        for path, module in named_modules():
+            neurons = getattr(module, "neurons", None)
+            if isinstance(neurons, (list, tuple)) and neurons and all(map(_is_neuron, neurons)):
+                entries.append((_title(path) or type(module).__name__, list(neurons)))
+                inside.update(id(n) for n in neurons)
+            elif _is_neuron(module) and id(module) not in inside:
+                entries.append((_title(path) or f"neuron {module.name}", [module]))
+                inside.add(id(module))
+    owned = {id(p) for _, neurons in entries for nr in neurons
+             for p in [*nr.weights, nr.bias] if p is not None}
+    loose: dict[str, list[Value]] = {}
+    named_parameters = getattr(model, "named_parameters", None)
+    if named_parameters is not None and layers is None:
+        for name, value in named_parameters(include_frozen=True):
+            if id(value) not in owned:
+                path = name.rpartition(".")[0]
+                loose.setdefault(_title(path) or type(model).__name__, []).append(value)
+    return entries, list(loose.items())
+
+
+@dataclass
+class _Clusters:
+    """What ``model=`` groups: neurons matched to graph nodes, per layer."""
+
+    groups: list[_NeuronGroup] = field(default_factory=list)
+    owner: dict[Value, _NeuronGroup] = field(default_factory=dict)  # node -> its neuron
+    shared: list[list[Value]] = field(default_factory=list)  # per layer: its shared biases
+    titles: list[str] = field(default_factory=list)  # per layer: "layer 1", or attribute name
+    loose: list[tuple[str, list[Value]]] = field(default_factory=list)  # other parameters
+
+
+def _model_groups(model: object, order: list[Value]) -> _Clusters:
+    """Match ``model``'s neurons (:func:`_model_layers`) to graph nodes.
 
     A neuron's net nodes are the ``affine`` nodes whose weight operands are the neuron's own
-    weight Values (identity), or nodes labelled ``net_{name}``; its output nodes are nodes
-    labelled ``out_{name}`` computed from a net node. Weights and a per-neuron bias belong to the
-    neuron; a layer-shared bias belongs to the layer.
-    Returns (groups, {node: group}, [per-layer list of shared-bias nodes]).
+    weight Values (identity), or (not ``affine``) nodes labelled ``net_{name}``; its output
+    nodes are nodes labelled ``out_{name}`` computed from a net node. Weights and a per-neuron
+    bias belong to the neuron; a layer-shared bias belongs to the layer.
     """
-    layers = getattr(model, "layers", None)
-    if layers is None:
-        raise TypeError(
-            f"draw_graph: model must be an MLP (with .layers of .neurons), got "
-            f"{type(model).__name__}"
-        )
+    layers, loose = _model_layers(model)
     in_graph = set(order)
-    groups: list[_NeuronGroup] = []
-    owner: dict[Value, _NeuronGroup] = {}
-    shared: list[list[Value]] = []
+    found = _Clusters(titles=[title for title, _ in layers])
+    groups, owner = found.groups, found.owner
     nets_by_weights: dict[tuple[int, ...], list[Value]] = {}
     by_label: dict[str, list[Value]] = {}
     for node in order:
         if node.op is not None and node.op.name == "affine":
             n = int(node.attribute or 0)
             nets_by_weights.setdefault(tuple(id(w) for w in node.operands[:n]), []).append(node)
-        if node.label is not None:
-            by_label.setdefault(node.label, []).append(node)
-    for li, layer in enumerate(layers):
-        neurons = getattr(layer, "neurons", None)
-        if neurons is None:
-            raise TypeError(f"draw_graph: model.layers[{li}] has no .neurons")
+        elif node.label is not None:  # (an affine node is matched by its weights, not its name:
+            by_label.setdefault(node.label, []).append(node)  # two Layers may both have an h1)
+    for li, (_, neurons) in enumerate(layers):
         layer_shared: list[Value] = []
         uses: dict[int, int] = {}  # id(bias) -> how many neurons of the layer hold it
         for nr in neurons:
@@ -373,9 +437,6 @@ def _model_groups(model: object, order: list[Value]
                 uses[id(b0)] = uses.get(id(b0), 0) + 1
         shared_ids: set[int] = set()
         for ni, neuron in enumerate(neurons):
-            for attr in ("name", "weights", "bias"):
-                if not hasattr(neuron, attr):
-                    raise TypeError(f"draw_graph: model.layers[{li}].neurons[{ni}] has no .{attr}")
             name = str(neuron.name)
             g = _NeuronGroup(li, ni, name, str(getattr(neuron, "activation", "")))
             nets = list(nets_by_weights.get(tuple(id(w) for w in neuron.weights), []))
@@ -404,13 +465,15 @@ def _model_groups(model: object, order: list[Value]
                     owner[node] = g
                     g.members.append(node)
             groups.append(g)
-        shared.append(layer_shared)
-    if not any(g.net for g in groups):
+        found.shared.append(layer_shared)
+    found.loose = [(title, kept) for title, values in loose
+                   if (kept := [v for v in values if v in in_graph and v not in owner])]
+    if not any(g.net for g in groups) and not found.loose:
         raise ValueError(
-            "draw_graph: none of the model's neurons appear in this graph (no net_ node uses "
-            "their weights); was the graph built by a forward pass of this model?"
+            "draw_graph: none of the model's neurons or parameters appear in this graph (no "
+            "net_ node uses their weights); was the graph built by a forward pass of this model?"
         )
-    return groups, owner, shared
+    return found
 
 
 def _resolve_highlight(highlight: object, order: list[Value], model: object | None) -> Value:
@@ -459,10 +522,50 @@ def _on_paths(order: list[Value], target: Value) -> set[Value]:
     return reaches
 
 
+def _forward_positions(node: Value) -> Sequence[int]:
+    """Positions of ``node``'s operands in the order a reader takes them: for an ``affine`` node
+    (a neuron's Σ wᵢxᵢ + b, operands stored as w..., x..., b) the inputs first, then the weights,
+    then b."""
+    count = len(node.operands)
+    op = node.op
+    if op is not None and op.name == "affine":
+        n = int(node.attribute or 0)
+        return [*range(n, 2 * n), *range(n), *range(2 * n, count)]
+    return range(count)
+
+
+def _reading_order(order: Sequence[Value]) -> list[Value]:
+    """``order``'s nodes in the order the picture lists them: the order a forward pass meets
+    them, depth first from the root, each node's operands in their own order
+    (:func:`_forward_positions`; the engine's ``topological_order`` takes the last operand
+    first). Leaves come first, in the order they are first used (i1, i2, w1, w2, b1, w3, ... for
+    the article), then the results (h1's nodes before h2's, o1's before o2's)."""
+    seen: set[Value] = set()
+    leaves: list[Value] = []
+    results: list[Value] = []
+    used = {c for n in order for c in n.operands}
+    for top in (n for n in order if n not in used):  # the roots drawn, in order
+        stack: list[tuple[Value, bool]] = [(top, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
+                results.append(node)
+                continue
+            if node in seen:
+                continue
+            seen.add(node)
+            if node.op is None:
+                leaves.append(node)
+                continue
+            stack.append((node, True))
+            stack.extend((node.operands[k], False) for k in reversed(_forward_positions(node)))
+    return leaves + results
+
+
 # --- drawing ------------------------------------------------------------------------------------
 def _value_label(node: Value, *, show_grad: bool, show_delta: bool, precision: int,
                  highlighted: bool, bold: bool = False, name: str | None = None,
-                 state: _State | None = None) -> str:
+                 state: _State | None = None, stacked: bool = False) -> str:
     cells = []
     label = node.label if node.label is not None else name
     if label is not None:
@@ -477,7 +580,7 @@ def _value_label(node: Value, *, show_grad: bool, show_delta: bool, precision: i
         cells.append(f'<TD BGCOLOR="{_DELTA_BG}">{_delta_text(node, precision, grad)}</TD>')
     elif show_grad:
         cells.append(f"<TD>grad {_fmt(grad, precision)}</TD>")
-    return _table(cells, highlighted, _LEAF_BG if node.is_leaf else None)
+    return _table(cells, highlighted, _LEAF_BG if node.is_leaf else None, stacked)
 
 
 def _bold(html_text: str) -> str:
@@ -530,13 +633,17 @@ def display_names(order: Sequence[Value]) -> dict[Value, str]:
     return names
 
 
-def _table(cells: list[str], highlighted: bool, bgcolor: str | None) -> str:
+def _table(cells: list[str], highlighted: bool, bgcolor: str | None, stacked: bool = False
+           ) -> str:
+    """The cells side by side (one row), or ``stacked`` one under the other (top-to-bottom
+    layouts, where a narrow node keeps the picture narrow)."""
     attrs = 'BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4"'
     if highlighted:
         attrs = f'BORDER="2" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4" COLOR="{_HIGHLIGHT}"'
     if bgcolor:
         attrs += f' BGCOLOR="{bgcolor}"'
-    return f"<<TABLE {attrs}><TR>{''.join(cells)}</TR></TABLE>>"
+    rows = "</TR><TR>".join(cells) if stacked else "".join(cells)
+    return f"<<TABLE {attrs}><TR>{rows}</TR></TABLE>>"
 
 
 def _param_summary(labels: list[str]) -> str:
@@ -604,7 +711,9 @@ def draw_graph(
         and edges on every path from the root down to it are drawn in red - the factors of the
         chain rule ∂root/∂param = Σ over paths Π local partials.
     model
-        The MLP that built the graph: nodes are grouped in clusters, one per layer and per neuron.
+        The model that built the graph - an MLP or any Module of your own: nodes are grouped in
+        clusters, one per layer and per neuron, and one per module for Values set on it directly
+        (see :func:`_model_layers`).
     collapse
         With ``model``: draw each neuron (its weights, bias, net and activation) as ONE node.
     max_nodes
@@ -663,7 +772,7 @@ def _draw(
             f"draw_graph: name must be a plain identifier (letters, digits, _), got {name!r}"
         )
     if collapse and model is None:
-        raise ValueError("draw_graph: collapse=True needs model=<the MLP that built the graph>")
+        raise ValueError("draw_graph: collapse=True needs model=<the model that built the graph>")
 
     if max_nodes is not None:  # refuse a huge graph without walking all of it
         if collapse:
@@ -672,11 +781,8 @@ def _draw(
             _refuse_huge(roots, max_nodes, model is not None)
     order = _collect(roots)
     index = {node: i for i, node in enumerate(order)}
-    groups: list[_NeuronGroup] = []
-    owner: dict[Value, _NeuronGroup] = {}
-    shared: list[list[Value]] = []
-    if model is not None:
-        groups, owner, shared = _model_groups(model, order)
+    clusters = _model_groups(model, order) if model is not None else _Clusters()
+    groups, owner, shared = clusters.groups, clusters.owner, clusters.shared
 
     # Which nodes are hidden inside a collapsed neuron, and what stands for them.
     hidden: dict[Value, str] = {}  # node -> id of the neuron node that replaces it ("" = dropped)
@@ -704,9 +810,17 @@ def _draw(
     if highlight is not None:
         target = _resolve_highlight(highlight, order, model)
         on_path = _on_paths(order, target)
+    # A network (a model, or neurons' affine nodes) is drawn in the article's order: mclimit
+    # turns off the crossing-minimisation rounds (their swaps of equal-crossing neighbours are
+    # what put h2 above h1 by chance), so Graphviz keeps the order it first builds from ours (see
+    # _reading_order, the cluster order and the leaf chains below). Any other graph keeps those
+    # rounds: they find fewer crossings where no order is expected.
     graph_attr = {"rankdir": rankdir}
-    if collapse:  # the classic network picture: straight edges, neurons kept in their order
-        graph_attr.update(splines="line", ranksep="1.2", mclimit="0.01")
+    if model is not None or any(n.op is not None and n.op.name == "affine" for n in order):
+        graph_attr["mclimit"] = "0.01"
+    stacked = rankdir in ("TB", "BT")  # top to bottom: narrow value nodes, label over numbers
+    if collapse:  # the classic network picture: straight edges
+        graph_attr.update(splines="line", ranksep="0.5" if stacked else "1.2")
     dot = _graphviz().Digraph(name=name, graph_attr=graph_attr,
                            node_attr={"fontname": "Helvetica", "fontsize": "11"},
                            edge_attr={"arrowsize": "0.7", "fontname": "Helvetica"})
@@ -718,7 +832,7 @@ def _draw(
         container.node(f"v{i}", _value_label(node, show_grad=show_grad, show_delta=show_delta,
                                              precision=precision, highlighted=hl or focus,
                                              bold=node is target, name=names.get(node),
-                                             state=state),
+                                             state=state, stacked=stacked),
                        shape="none", margin="0")
         if node.op is not None:
             attrs = {"shape": "circle" if len(_op_text(node, precision)) <= 2 else "ellipse",
@@ -736,23 +850,34 @@ def _draw(
                                      precision=precision, highlighted=hl, state=state),
                        shape="none", margin="0")
 
-    # Nodes: clustered ones inside their subgraphs, then the rest.
+    # Nodes in reading order: clustered ones inside their subgraphs, then the rest.
+    reading = _reading_order(order)
     placed: set[Value] = set()
-    by_group: dict[int, list[Value]] = {}  # id(group) -> its nodes in topological order
-    for n in order:
+    by_group: dict[int, list[Value]] = {}  # id(group) -> its nodes in reading order
+    for n in reading:
         g_of = owner.get(n)
         if g_of is not None:
             by_group.setdefault(id(g_of), []).append(n)
-    if groups:
+    if shared:
         for li in range(len(shared)):  # (one entry per layer of the model)
             with dot.subgraph(name=f"cluster_L{li}") as lc:
-                lc.attr(label=_html_label_plain(f"layer {li + 1}"), style="rounded,dashed",
+                lc.attr(label=_html_label_plain(clusters.titles[li]), style="rounded,dashed",
                         color="#999999", fontname="Helvetica", fontsize="11")
                 for b in shared[li]:
                     if b not in hidden:
                         value_node(lc, b)
                         placed.add(b)
-                for g in groups:
+                # Graphviz builds a cluster's first order from its nodes without in-edges, the
+                # last written first, and turns each rank over for "LR"/"RL"; no crossing-
+                # minimisation round changes it afterwards (mclimit). So, for the article's
+                # order, a neuron's nodes are written backwards top to bottom ("TB"/"BT"), and
+                # so are a layer's neuron clusters - unless the layer draws a shared bias: it
+                # then starts the layer and reaches the neurons in edge order, which "LR"/"RL"
+                # turn over. Collapsed neurons keep the order written. Found by rendering, and
+                # checked on real renders by tests/viz/test_graph_order.py.
+                drawn_shared = any(b not in hidden for b in shared[li])
+                backwards = not collapse and stacked != drawn_shared
+                for g in (groups[::-1] if backwards else groups):
                     if g.layer != li:
                         continue
                     if collapse and g.net:
@@ -764,11 +889,18 @@ def _draw(
                     with lc.subgraph(name=f"cluster_L{li}_N{g.index}") as nc:
                         nc.attr(label=_html_label_plain(f"neuron {g.name}"), style="rounded",
                                 color="#bbbbbb", fontname="Helvetica", fontsize="10")
-                        for n in members:
+                        for n in (members[::-1] if stacked else members):
                             value_node(nc, n)
                             placed.add(n)
-    for node in drawn_values:
-        if node not in placed:
+    for k, (title, values) in enumerate(clusters.loose):  # a module's own parameters
+        with dot.subgraph(name=f"cluster_P{k}") as pc:
+            pc.attr(label=_html_label_plain(title), style="rounded,dashed", color="#999999",
+                    fontname="Helvetica", fontsize="11")
+            for v in values:
+                value_node(pc, v)
+                placed.add(v)
+    for node in reading:
+        if node not in placed and node not in hidden:
             value_node(dot, node)
 
     # Edges: one per operand use; into a collapsed neuron one per source (red if any use is).
@@ -785,13 +917,14 @@ def _draw(
         if merge:
             merged[(tail, head)] = entry
 
-    for node in order:
+    for node in reading:
         i = index[node]
         if node.op is None:
             continue
         head_hidden = hidden.get(node)
         roles = _operand_roles(node)
-        for pos, operand in enumerate(node.operands):
+        for pos in _forward_positions(node):
+            operand = node.operands[pos]
             hl = node in on_path and operand in on_path
             tail_id = _tail_id(operand, hidden, index)
             if tail_id is None:  # a shared bias inside collapsed neurons
@@ -803,9 +936,16 @@ def _draw(
                 edge(tail_id, f"op{i}", hl, roles[pos] if roles else None)
         if head_hidden is None:
             edge(f"op{i}", f"v{i}", node in on_path)
+    if model is None:  # no clusters: pin each layer's leaves in reading order (flat edges hold)
+        for chain in _leaf_chains(reading, hidden):
+            for a, b in itertools.pairwise(chain):
+                edges.append([f"v{index[a]}", f"v{index[b]}", False, None, True])
     out_port, in_port = _PORTS[rankdir]
-    for tail, head, hl, label in edges:
+    for tail, head, hl, label, *order_only in edges:
         attrs: dict[str, str] = {}
+        if order_only:
+            dot.edge(tail, head, style="invis", minlen="0")
+            continue
         if tail.startswith("n"):  # collapsed neurons: edges leave/enter on the layout's sides
             attrs["tailport"] = out_port
         if head.startswith("n"):
@@ -816,6 +956,27 @@ def _draw(
             attrs.update(color=_HIGHLIGHT, penwidth="2.2")
         dot.edge(tail, head, **attrs)
     return _Drawing(dot, order, index, hidden, groups, names)
+
+
+def _leaf_chains(reading: Sequence[Value], hidden: dict[Value, str]) -> list[list[Value]]:
+    """The leaves of each layer of neurons, in reading order: the leaf operands of the ``affine``
+    nodes that share one tuple of inputs (i1, i2, w1, w2, b1, w3, w4 for the article's first
+    layer). They end up in one rank; invisible edges between them (``constraint=false``, so
+    the ranks do not change) become Graphviz "flat edges", which keep their order."""
+    chains: dict[tuple[int, ...], list[Value]] = {}
+    seen: set[Value] = set()
+    for node in reading:
+        op = node.op
+        if op is None or op.name != "affine" or node in hidden:
+            continue
+        n = int(node.attribute or 0)
+        chain = chains.setdefault(tuple(id(x) for x in node.operands[n:2 * n]), [])
+        for pos in _forward_positions(node):
+            leaf = node.operands[pos]
+            if leaf.op is None and leaf not in seen and leaf not in hidden:
+                seen.add(leaf)
+                chain.append(leaf)
+    return [c for c in chains.values() if len(c) > 1]
 
 
 #: Compass points where edges leave and enter a collapsed neuron, per layout direction.

@@ -129,3 +129,40 @@ def test_no_console_errors_no_network_and_a_screenshot(driver, article_page, tmp
     assert shot.stat().st_size > 20_000  # a blank page compresses to far less
     shutil.copy(shot, "/tmp/explorer-test-screenshot.png") if shutil.os.environ.get(
         "KEEP_EXPLORER_SCREENSHOT") else None
+
+
+def test_collapsed_neurons_show_their_delta_at_every_step(driver, tmp_path):
+    """Collapsed, each neuron node shows δ = ∂E/∂net (its net node's gradient so far: "?" before
+    any step reached it), and at the last step the engine's δ (the article's δ_o1 = 0.1385)."""
+    loss, net = graph.article_loss()
+    path = tmp_path / "collapsed.html"
+    explore(loss, model=net, collapse=True).write(path)
+    driver.get(path.as_uri())
+    data = json.loads(driver.find_element("id", "backprop-steps").get_attribute("textContent"))
+    nets = {n["svg"][0]: n["id"] for n in data["nodes"]
+            if n["label"] and n["label"].startswith("net_")}
+    assert sorted(nets) == ["n0_0", "n0_1", "n1_0", "n1_1"]
+
+    def deltas() -> dict[str, str]:
+        return driver.execute_script(
+            "var out = {}; document.querySelectorAll('#graph g.node').forEach(function (g) {"
+            "  var t = Array.from(g.querySelectorAll('text')).find("
+            "    t => t.textContent.indexOf('δ = ') === 0);"
+            "  if (t) { out[g.querySelector('title').textContent] = t.textContent; } });"
+            "return out")
+
+    assert deltas() == {gid: "δ = ?" for gid in nets}
+    so_far: dict[int, float] = {}
+    for k, step in enumerate(data["steps"]):
+        driver.find_element("id", "next").click()
+        for c in step["contributions"]:
+            so_far[c["to"]] = so_far.get(c["to"], 0.0) + c["value"]
+        for gid, text in deltas().items():
+            i = nets[gid]
+            want = "δ = ?" if i not in so_far else f"δ = {float(f'{so_far[i]:.4g}'):g}"
+            assert text == want, (k, gid)
+    loss.backward()
+    shown = deltas()
+    for gid, i in nets.items():
+        assert float(shown[gid][4:]) == pytest.approx(data["nodes"][i]["grad"], rel=1e-3)
+    assert shown["n1_0"] == "δ = 0.1385"
