@@ -18,7 +18,7 @@ from ..core import Value, topological_order
 from ..nn import MLP, SGD, half_squared_error
 from ..reference import article, compare_gradients, manual
 from ..viz import graph
-from .parsing import EXIT_FAILURE, EXIT_OK, add_command, output_path
+from .parsing import EXIT_FAILURE, EXIT_OK, add_command, output_path, reason
 
 __all__ = ["GRAPH_SUFFIXES", "add_parser", "run"]
 
@@ -157,13 +157,20 @@ def _graph(say: Say, path: str) -> None:
         written = graph.render_article_graph(path)
     except graph.GraphvizNotFoundError:
         dot_path = os.path.splitext(path)[0] + ".dot"
-        graph.render_article_graph(dot_path)
-        say(f"5. Graph: Graphviz's `dot` program was not found, so no picture was drawn. To get "
-            f"one, {graph.INSTALL_HINT}. The graph's DOT source was written to {dot_path} "
-            f"(render it later with `dot -Tsvg {dot_path} -o {path}`).")
+        try:
+            graph.render_article_graph(dot_path)
+        except (ValueError, OSError) as exc:
+            say(f"5. Graph: Graphviz's `dot` program was not found, so no picture was drawn "
+                f"({graph.INSTALL_HINT}), and its DOT source could not be written to {dot_path}: "
+                f"{reason(exc, dot_path)}.")
+            return
+        fmt = os.path.splitext(path)[1][1:].lower()
+        say(f"5. Graph: Graphviz's `dot` program was not found, so no picture was drawn; the "
+            f"graph's DOT source was written instead. To get the picture, {graph.INSTALL_HINT}, "
+            f"then run `dot -T{fmt} {dot_path} -o {path}`.")
         return
     except (ValueError, OSError) as exc:
-        say(f"5. Graph: not written ({exc}).")
+        say(f"5. Graph: not written to {path}: {reason(exc, path)}.")
         return
     say(f"5. Graph: the computation graph of E_total (values, gradients and δs) was written to "
         f"{written}. To step through the backward pass in a browser: "

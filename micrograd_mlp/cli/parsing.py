@@ -29,8 +29,8 @@ from ..reference import article
 __all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "LOSS_ALIASES", "PROG", "CLIError",
            "Formatter", "Handler", "add_command", "add_model_arguments", "layer_sizes",
            "load_model", "loss_choices", "loss_function", "nonnegative_int", "nonnegative_real",
-           "numbers", "output_path", "parameter_names", "positive_int", "positive_real", "run",
-           "sample", "usage_error"]
+           "numbers", "output_path", "parameter_names", "positive_int", "positive_real", "reason",
+           "run", "sample", "usage_error"]
 
 PROG = "micrograd-mlp"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -209,7 +209,17 @@ def load_model(path: str | None) -> MLP:
     except FileNotFoundError:
         raise CLIError(f"model file not found: {path}") from None
     except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise CLIError(f"cannot load the model from {path}: {exc}") from None
+        raise CLIError(f"cannot load the model from {path}: {reason(exc, path)}") from None
+
+
+def reason(exc: BaseException, path: str) -> str:
+    """Why ``exc`` happened, for a message that names ``path`` itself: an ``OSError``'s
+    ``strerror`` (its text repeats the file name, or names a temporary file), or the library's
+    message without the ``path: `` it starts with - so the message names the file once."""
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    text = str(exc.args[0]) if exc.args else type(exc).__name__
+    return text.removeprefix(f"{os.fspath(path)}: ")
 
 
 def _count(n: int, noun: str) -> str:

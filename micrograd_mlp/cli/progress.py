@@ -7,11 +7,14 @@ import sys
 import time
 from typing import TextIO
 
+from ..nn.training import loss_text
+
 __all__ = ["ProgressBar"]
 
 
 class ProgressBar:
-    """``[#####.....] count/total  loss L``, redrawn at most every ``min_interval`` seconds.
+    """``[#####.....] count/total  loss L``, redrawn at most every ``min_interval`` seconds
+    (``L`` at one width: :func:`~micrograd_mlp.nn.training.loss_text`).
 
     >>> import io
     >>> out = io.StringIO()
@@ -20,7 +23,7 @@ class ProgressBar:
     ...     bar.update(loss=0.5)
     >>> bar.close()
     >>> out.getvalue().splitlines()[-1].split("\\r")[-1]
-    '[########] 4/4  loss 0.5'
+    '[########] 4/4  loss   0.5000000000'
 
     With ``show_time=True`` (what ``train`` uses) the line also shows the elapsed time and an
     estimate of the time left, ``12.3s<4.1s``.
@@ -64,13 +67,14 @@ class ProgressBar:
     def _draw(self) -> None:
         filled = self.width * self.count // self.total
         bar = "#" * filled + "." * (self.width - filled)
-        loss = "" if self._loss is None else f"  loss {self._loss:.6g}"
+        loss = "" if self._loss is None else f"  loss {loss_text(self._loss)}"
         timing = ""
         if self.show_time and self.count:
             elapsed = time.monotonic() - self._start
             left = elapsed / self.count * (self.total - self.count)
             timing = f"  {elapsed:.1f}s<{left:.1f}s"
         line = f"[{bar}] {self.count}/{self.total}{loss}{timing}"
-        self._shown = max(self._shown, len(line))
+        # a line shorter than one drawn before (the time left shrinks) is padded over its tail
+        line, self._shown = line.ljust(self._shown), max(self._shown, len(line))
         self.stream.write("\r" + line)
         self.stream.flush()

@@ -16,6 +16,7 @@ from typing import Any, Callable, TextIO
 from ..compile.training import ENGINES, train
 from ..core import no_grad
 from ..nn import MLP, SGD, Adam, Dataset, Optimizer, evaluate, load_dataset
+from ..nn.training import loss_text
 from ..reference import article
 from ..viz import plots
 from .parsing import (
@@ -31,6 +32,7 @@ from .parsing import (
     output_path,
     positive_int,
     positive_real,
+    reason,
     usage_error,
 )
 from .progress import ProgressBar
@@ -242,11 +244,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.save is not None:
         try:
             job.model.save(args.save)
-        except OSError as exc:  # the reason only: its file name may be the temporary file's
+        except (OSError, ValueError) as exc:  # (an OSError may name the temporary file)
             raise CLIError(f"cannot save the model to {args.save}: "
-                           f"{exc.strerror or type(exc).__name__}") from None
-        except ValueError as exc:
-            raise CLIError(f"cannot save the model to {args.save}: {exc}") from None
+                           f"{reason(exc, args.save)}") from None
         print(f"model saved to {args.save}", file=out)
     if args.plot is not None:
         _plot(args, job, history)
@@ -263,7 +263,7 @@ def _train(job: Plan, show_bar: bool, out: TextIO, err: TextIO,
     def report(updates: int, loss: float) -> None:
         if bar is not None:
             bar.clear()
-        print(f"after {updates:>{width}} updates: loss {loss:.10g}", file=out, flush=True)
+        print(f"after {updates:>{width}} updates: loss {loss_text(loss)}", file=out, flush=True)
 
     def on_step(step: int, loss: float) -> None:
         done = step - 1  # ``loss`` was measured in the forward pass of step ``step``
@@ -309,7 +309,7 @@ def _report(job: Plan, history: list[float], out: TextIO) -> None:
         print(f"the article publishes E_total = "
               f"{article.PUBLISHED['E_total after 10000 rounds']} after {steps} rounds: the "
               f"loss of round {steps}'s forward pass (after {steps - 1} updates), here "
-              f"{history[steps - 1]:.10g}; docs/derivation.md, erratum 2", file=out)
+              f"{loss_text(history[steps - 1]).strip()}; docs/derivation.md, erratum 2", file=out)
 
 
 def _plot(args: argparse.Namespace, job: Plan, history: list[float]) -> None:
@@ -321,8 +321,7 @@ def _plot(args: argparse.Namespace, job: Plan, history: list[float]) -> None:
     try:
         figure.savefig(args.plot, format=os.path.splitext(args.plot)[1][1:].lower())
     except OSError as exc:
-        raise CLIError(f"cannot write the plot {args.plot}: "
-                       f"{exc.strerror or type(exc).__name__}") from None
+        raise CLIError(f"cannot write the plot {args.plot}: {reason(exc, args.plot)}") from None
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -10,10 +10,11 @@ the CLI's pictures). It keeps what the user had:
   an existing file keeps its mode;
 * **symlinks** - a path that is a symbolic link is written *through*: its target gets the new
   bytes and the link stays a link (as ``open(path, "w")`` does);
-* **temporary files** - on an exception nothing is left behind. A process killed mid-write
-  (SIGKILL, power loss) cannot clean up: it may leave ``.<name>.<pid>.tmp-<random>`` beside the
-  target (the target itself is intact). The next write to the same target removes such leftovers
-  whose process is gone.
+* **temporary files** - on an exception nothing is left behind, and an ``OSError`` names the
+  target (``[Errno 28] No space left on device: 'model.json'``), not the temporary file. A
+  process killed mid-write (SIGKILL, power loss) cannot clean up: it may leave
+  ``.<name>.<pid>.tmp-<random>`` beside the target (the target itself is intact). The next write
+  to the same target removes such leftovers whose process is gone.
 """
 
 from __future__ import annotations
@@ -46,7 +47,10 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         mode = None  # a new file: 0o666 less the umask, applied by os.open below
     _remove_leftovers(directory, target)
     tmp = os.path.join(directory, f"{temp_prefix(target)}{os.getpid()}.tmp-{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as exc:
+        raise _naming(exc, path) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             if mode is not None:
@@ -55,9 +59,11 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _naming(exc, path) from None
         raise
     try:  # make the rename itself durable where the platform allows it
         dfd = os.open(directory, os.O_RDONLY)
@@ -69,6 +75,15 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         pass
     finally:
         os.close(dfd)
+
+
+def _naming(exc: OSError, path: str | os.PathLike[str]) -> OSError:
+    """``exc`` naming the file asked for, once: not the temporary file (a name the caller never
+    gave, which ``os.replace`` would add to the target's as ``'tmp' -> 'target'``)."""
+    if exc.errno is None:
+        return exc
+    named = OSError(exc.errno, exc.strerror, os.fspath(path))  # (the errno's subclass, PEP 3151)
+    return named if isinstance(named, type(exc)) else exc
 
 
 def _remove_leftovers(directory: str, target: str) -> None:

@@ -18,6 +18,10 @@ float operations as micrograd's: ``a - b`` is ``a + (-1·b)``, ``a / b`` is ``a 
 ``backward()`` is its backward pass, so the numbers are micrograd's (tested against micrograd
 0.1.0).
 ``.value`` is the engine Value underneath, for the library's own tools (``draw_graph``, ``grad``).
+``Neuron``, ``Layer`` and ``MLP`` are also this library's :class:`~micrograd_mlp.nn.Module`:
+``named_parameters()`` yields those engine Values with dotted names (``"layers.0.neurons.1.w.0"``),
+so ``state_dict``, ``load_state_dict``, ``save``/``load``, ``children`` and ``named_modules`` work,
+while ``parameters()`` keeps returning micrograd's Values (docs/coming-from-micrograd.md).
 
 Differences, each deliberate: a result that is not finite (``Value(1e308) * 10``) or a power off
 its domain (``Value(-8.0) ** 0.5``, ``Value(0.0) ** -1``) raises this library's typed error instead
@@ -32,6 +36,7 @@ import random
 from typing import Any, Iterable, Union
 
 from ..core import Value as _EngineValue
+from .modules import Module as _LibraryModule
 
 __all__ = ["MLP", "Layer", "Module", "Neuron", "Value"]
 
@@ -140,14 +145,20 @@ class Value:
         return f"Value(data={self.data}, grad={self.grad})"
 
 
-class Module:
-    """micrograd's base: ``parameters()`` (none here) and ``zero_grad()``."""
+class Module(_LibraryModule):
+    """micrograd's base: ``parameters()`` (micrograd's Values) and ``zero_grad()``.
+
+    It is also this library's :class:`~micrograd_mlp.nn.Module`: ``named_parameters()`` gives the
+    engine Values under them with PyTorch-style dotted names (``"layers.0.neurons.1.w.0"``), so
+    ``state_dict()``, ``load_state_dict()``, ``save``/``load``, ``children()`` and
+    ``named_modules()`` work; ``parameters()`` stays micrograd's list of drop-in Values.
+    """
 
     def zero_grad(self) -> None:
         for p in self.parameters():
             p.grad = 0
 
-    def parameters(self) -> list[Value]:
+    def parameters(self) -> list[Value]:  # type: ignore[override]  # (micrograd's Values)
         return []
 
 
@@ -165,8 +176,15 @@ class Neuron(Module):
             total = total + wi * xi
         return total.relu() if self.nonlin else total
 
-    def parameters(self) -> list[Value]:
+    def parameters(self) -> list[Value]:  # type: ignore[override]
         return [*self.w, self.b]
+
+    def named_parameters(self, include_frozen: bool = False) -> list[tuple[str, _EngineValue]]:
+        named = [*((f"w.{i}", w.value) for i, w in enumerate(self.w)), ("b", self.b.value)]
+        return [(n, v) for n, v in named if include_frozen or v.requires_grad]
+
+    def config(self) -> dict[str, Any]:
+        return {"nin": len(self.w), "nonlin": self.nonlin}
 
     def __repr__(self) -> str:
         return f"{'ReLU' if self.nonlin else 'Linear'}Neuron({len(self.w)})"
@@ -183,8 +201,12 @@ class Layer(Module):
         outs = [n(xs) for n in self.neurons]
         return outs[0] if len(outs) == 1 else outs
 
-    def parameters(self) -> list[Value]:
+    def parameters(self) -> list[Value]:  # type: ignore[override]
         return [p for n in self.neurons for p in n.parameters()]
+
+    def config(self) -> dict[str, Any]:
+        first = self.neurons[0].config() if self.neurons else {}
+        return {**first, "nout": len(self.neurons)}
 
     def __repr__(self) -> str:
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
@@ -203,8 +225,13 @@ class MLP(Module):
             x = layer(x)
         return x
 
-    def parameters(self) -> list[Value]:
+    def parameters(self) -> list[Value]:  # type: ignore[override]
         return [p for layer in self.layers for p in layer.parameters()]
+
+    def config(self) -> dict[str, Any]:
+        first = self.layers[0].config() if self.layers else {}
+        return {"nin": first.get("nin"), "nouts": [len(layer.neurons) for layer in self.layers]}
 
     def __repr__(self) -> str:
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
+

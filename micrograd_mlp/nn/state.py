@@ -142,9 +142,9 @@ def check_saved_config(cfg: dict[str, Any], state: Any, where: str) -> None:
     if sorted(cfg) != sorted(CONFIG_KEYS):
         unknown = [k for k in cfg if k not in CONFIG_KEYS]
         missing = [k for k in CONFIG_KEYS if k not in cfg]
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
         raise ValueError(f"{where}: config keys must be {list(CONFIG_KEYS)}; missing {missing}, "
-                         f"unknown {shown(unknown[:5])}" + (f" and {len(unknown) - 5} more"
-                                                           if len(unknown) > 5 else ""))
+                         f"unknown {[k[:40] for k in unknown[:5]]}{more}")  # (JSON keys: str)
     nin, nouts, bias = cfg["nin"], cfg["nouts"], cfg["bias"]
     if not isinstance(cfg["train_bias"], bool):
         raise ValueError(f"{where}: config train_bias must be true or false, got "

@@ -186,7 +186,7 @@ def test_demo_without_dot_explains_and_still_succeeds(tmp_path):
 # --- train ----------------------------------------------------------------------------------------
 def _loss_lines(out: str) -> dict[int, float]:
     return {int(m.group(1)): float(m.group(2))
-            for m in re.finditer(r"^after\s+(\d+) updates: loss (\S+)$", out, flags=re.M)}
+            for m in re.finditer(r"^after\s+(\d+) updates: loss\s+(\S+)$", out, flags=re.M)}
 
 
 def test_train_article_follows_the_delta_rule(capsys):
@@ -455,7 +455,7 @@ def test_ctrl_c_during_training_ends_the_bar_and_exits_130(capsys, monkeypatch):
 
     monkeypatch.setattr(command, "train", interrupted)
     code, out, err = run(["train", "--steps", "10", "--progress"], capsys)
-    assert code == 130 and "after  0 updates: loss 0.5" in out
+    assert code == 130 and "after  0 updates: loss   0.5000000000" in out
     assert err.endswith("\ninterrupted\n")   # the bar's line is ended first
 
 
@@ -567,3 +567,133 @@ def test_a_wrong_number_of_targets_is_counted_in_words(tmp_path, capsys):
     code, _, err = run(["compare", "--model", str(path), "--targets", "0.1,0.2"], capsys)
     assert code == 2
     assert "the model has 1 output, so --targets needs 1 value, got 2" in err
+
+
+# --- printed numbers: losses at one width -----------------------------------------------------
+def _column(lines: list[str], marker: str) -> set[tuple[int, int]]:
+    """(where the number after ``marker`` ends, where its decimal point is) for each line."""
+    spots = set()
+    for line in lines:
+        start = line.index(marker) + len(marker)
+        number = re.match(r"\s*(\S+)", line[start:])
+        end = start + number.end()
+        spots.add((end, start + number.group(0).find(".")))
+    return spots
+
+
+def test_train_prints_its_losses_in_one_aligned_column(capsys):
+    # hinge on xor: losses from 1.24 down to exactly 0 - widths .10g printed 1.23999983, 0, ...
+    code, out, err = run(["train", "--dataset", "xor", "--loss", "hinge", "--lr", "0.5",
+                          "--steps", "30", "--every", "3"], capsys)
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if line.startswith("after")]
+    losses = [float(line.split()[-1]) for line in lines]
+    assert len(lines) == 11 and 0.0 in losses and max(losses) > 1  # both kinds of figure
+    assert len(_column(lines, "loss")) == 1   # one end, one decimal point, every line
+    assert len({len(line) for line in lines}) == 1
+
+
+def test_the_article_runs_loss_summary_prints_the_figure_as_the_article_does(capsys):
+    code, out, _ = run(["train"], capsys)
+    # ten decimals, as published (0.0000351085), not .10g's 3.510848e-05
+    assert code == 0 and "here 0.0000351085; docs/derivation.md" in out
+
+
+@pytest.mark.parametrize("loss", [0.0, 3.5e-5, 0.298371109, 12.5, 99.999999999999,
+                                  -99.999999999999, 2.5e-9, 1234.5, 1e99, -0.5, -1e-99])
+def test_loss_text_has_one_width_and_aligns_ordinary_losses_on_the_point(loss):
+    from micrograd_mlp.nn.training import LOSS_WIDTH, loss_text
+
+    text = loss_text(loss)
+    assert len(text) == LOSS_WIDTH and float(text) == pytest.approx(loss, rel=1e-7, abs=1e-10)
+    if loss == 0 or 1e-6 <= abs(loss) < 99.99:
+        assert text.index(".") == LOSS_WIDTH - 11 and len(text.split(".")[1]) == 10
+
+
+def test_history_table_and_progress_lines_print_losses_at_one_width():
+    import io
+
+    from micrograd_mlp.nn.training import History, progress_reporter
+
+    history = History([1.23999983, 0.0, 0.014183584, 12.5])
+    values = [value for what, value in history.summary() if what.endswith("loss")]
+    assert len(values) == 3 and len({len(v.split(" (")[0]) for v in values}) == 1
+    stream = io.StringIO()
+    report = progress_reporter(True, 1, len(history), stream)
+    for k, loss in enumerate(history, 1):
+        report(k, loss)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 4 and len(_column(lines, "loss")) == 1
+
+
+def test_a_shorter_progress_line_blanks_the_tail_of_the_longer_one_before_it():
+    import io
+
+    from micrograd_mlp.cli.progress import ProgressBar
+
+    out = io.StringIO()
+    bar = ProgressBar(3, stream=out, width=4, min_interval=0.0)
+    bar.update(loss=0.5)
+    bar.count, bar._loss = 0, None          # then a line with no loss: shorter
+    bar._draw()
+    first, second = out.getvalue().split("\r")[1:3]
+    assert len(second) == len(first) and second.rstrip() == "[....] 0/3"
+
+
+# --- a file named once per message ----------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["not json", "wrong format", "bad config", "a folder",
+                                  "wrong architecture"])
+def test_a_model_file_that_cannot_be_loaded_is_named_once(tmp_path, capsys, kind):
+    from micrograd_mlp import MLP
+
+    path = tmp_path / "model.json"
+    if kind == "a folder":
+        path.mkdir()
+    elif kind == "wrong architecture":
+        MLP(2, [2, 2], seed=0).save(path)
+        text = path.read_text().replace('"nin": 2', '"nin": 3')
+        path.write_text(text)
+    else:
+        path.write_text({"not json": "{oops",
+                         "wrong format": '{"format": "something else"}',
+                         "bad config": '{"format": "micrograd_mlp.state", "version": 1, "model": '
+                                       '"MLP", "config": {"nin": 2}, "state": {}}'}[kind])
+    for command in (["compare"], ["explain", "w1"]):
+        code, _out, err = run([*command, "--model", str(path)], capsys)
+        assert code == 1 and err.startswith(f"micrograd-mlp: error: cannot load the model from "
+                                            f"{path}: "), err
+        assert err.count("model.json") == 1, err
+        assert "Errno" not in err
+
+
+def test_a_demo_graph_that_cannot_be_written_names_the_file_once(tmp_path, capsys, monkeypatch):
+    import micrograd_mlp.cli.demo as demo_module
+
+    def refuse(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", f"{tmp_path}/.g.svg.1.tmp-ab")
+
+    monkeypatch.setattr(demo_module.graph, "render_article_graph", refuse)
+    code, out, _ = run(["demo", "--graph", str(tmp_path / "g.svg")], capsys)
+    assert code == 0
+    line = next(line for line in out.splitlines() if line.startswith("5. Graph"))
+    assert line == f"5. Graph: not written to {tmp_path / 'g.svg'}: Permission denied."
+
+
+def test_the_demo_without_dot_names_its_dot_file_once_and_the_format_asked_for(
+        tmp_path, capsys, monkeypatch):
+    import micrograd_mlp.cli.demo as demo_module
+
+    real = demo_module.graph.render_article_graph
+
+    def no_dot(path, *args, **kwargs):
+        if not str(path).endswith(".dot"):
+            raise demo_module.graph.GraphvizNotFoundError("digraph {}", "png")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(demo_module.graph, "render_article_graph", no_dot)
+    target = tmp_path / "g.png"
+    code, out, _ = run(["demo", "--graph", str(target)], capsys)
+    line = next(line for line in out.splitlines() if line.startswith("5. Graph"))
+    assert code == 0 and (tmp_path / "g.dot").exists()
+    assert line.count("g.dot") == 1 and line.count("g.png") == 1
+    assert f"`dot -Tpng {tmp_path / 'g.dot'} -o {target}`" in line   # not -Tsvg into a .png

@@ -279,3 +279,71 @@ def test_forward_pass_with_any_weights_is_micrograds_bit_for_bit():
         out = sum(o * o for o in ours(xs)) / 2.0 - 1
         ref = sum(o * o for o in theirs([mg_engine.Value(v) for v in x])) / 2.0 - 1
         assert out.data == ref.data
+
+
+# --- the drop-in modules are library Modules too ------------------------------------------------
+def test_the_modules_are_library_modules_with_named_engine_parameters():
+    from micrograd_mlp.nn import Module
+
+    random.seed(1337)
+    model = mine.MLP(2, [16, 16, 1])
+    assert isinstance(model, Module) and isinstance(model.layers[0].neurons[0], Module)
+    named = model.named_parameters()
+    # the engine Values under micrograd's parameters(), in micrograd's order, each once
+    assert [v for _, v in named] == [p.value for p in model.parameters()]
+    assert len(named) == 337 and len({id(v) for _, v in named}) == 337
+    assert [n for n, _ in named[:3]] == ["layers.0.neurons.0.w.0", "layers.0.neurons.0.w.1",
+                                         "layers.0.neurons.0.b"]
+    assert named[-1][0] == "layers.2.neurons.0.b"
+    assert [n for n, _ in model.named_children()] == ["layers.0", "layers.1", "layers.2"]
+    assert len(model.modules()) == 1 + 3 + 16 + 16 + 1
+    # parameters() is still micrograd's: drop-in Values, what `p.data -= lr * p.grad` updates
+    assert all(type(p) is mine.Value for p in model.parameters())
+
+
+def test_state_dict_save_and_load_round_trip_a_trained_drop_in_model(tmp_path):
+    X, y = _moons(12, seed=1)
+    _, trained = notebook_training(mine, mine.Value, X, y, steps=3)
+    random.seed(1337)
+    model = mine.MLP(2, [16, 16, 1])
+    for p, w in zip(model.parameters(), trained):
+        p.data = w
+    state = model.state_dict()
+    assert list(state.values()) == trained
+    random.seed(0)
+    other = mine.MLP(2, [16, 16, 1])
+    other.load_state_dict(state)
+    assert [p.data for p in other.parameters()] == trained
+    path = tmp_path / "model.json"
+    model.save(path)
+    random.seed(0)
+    again = mine.MLP(2, [16, 16, 1]).load(path)
+    x = [0.3, -0.7]
+    assert again(x).data == model(x).data and again.state_dict() == state
+    with pytest.raises(ValueError, match=r"different architecture \(nouts: file \[16, 16, 1\], "
+                                         r"model \[8, 1\]\)"):
+        mine.MLP(2, [8, 1]).load(path)
+
+
+def test_the_librarys_optimiser_on_named_parameters_takes_micrograds_step():
+    from micrograd_mlp.nn import SGD
+
+    def step(use_library):
+        random.seed(4)
+        model = mine.MLP(3, [4, 1])
+        loss = (model([0.5, -1.0, 2.0]) - 1.0) ** 2
+        model.zero_grad()
+        loss.backward()
+        if use_library:
+            SGD([v for _, v in model.named_parameters()], lr=0.05).step()
+        else:
+            for p in model.parameters():
+                p.data -= 0.05 * p.grad
+        return [p.data for p in model.parameters()]
+
+    assert step(True) == step(False)
+
+
+def test_a_layer_and_an_empty_mlp_still_have_a_config():
+    assert mine.Layer(3, 2, nonlin=False).config() == {"nin": 3, "nonlin": False, "nout": 2}
+    assert mine.MLP(2, []).config() == {"nin": None, "nouts": []}

@@ -10,7 +10,7 @@ import math
 import os
 import shutil
 import tempfile
-import time
+import tracemalloc
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -165,10 +165,14 @@ def test_from_file_refuses_bad_configs_before_building(saved, change, message):
     path, payload, _ = saved
     payload["config"].update(change)
     path.write_text(json.dumps(payload), encoding="utf-8")
-    t0 = time.perf_counter()
-    with pytest.raises(ValueError, match=message):
-        MLP.from_file(path)
-    assert time.perf_counter() - t0 < 0.5  # nothing of the requested size was built
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=message):
+            MLP.from_file(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * state.MAX_STATE_BYTES, peak  # nothing of the requested size was built
 
 
 def test_round_trip_and_from_file(saved):
@@ -185,10 +189,14 @@ def test_size_cap_is_enforced_before_parsing(tmp_path, monkeypatch):
     big = tmp_path / "big.json"
     with open(big, "wb") as fh:  # sparse: 4 GiB of zero bytes on paper, nothing on disk
         fh.truncate(4 * 1024**3)
-    t0 = time.perf_counter()
-    with pytest.raises(ValueError, match="larger than the .* byte limit"):
-        make_model().load(big)
-    assert time.perf_counter() - t0 < 2.0  # reads at most MAX_STATE_BYTES + 1 bytes
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="larger than the .* byte limit"):
+            make_model().load(big)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * state.MAX_STATE_BYTES, peak  # read at most the cap, not the 4 GiB
     assert state.MAX_STATE_BYTES == 16 * 1024 * 1024  # the documented cap (docs/errors.md)
     # Exactly at the cap is allowed, one byte over is not (cap lowered to keep the test small).
     monkeypatch.setattr(state, "MAX_STATE_BYTES", 2000)
@@ -463,3 +471,38 @@ def test_load_refuses_a_file_saved_by_another_kind_of_module(tmp_path):
     with pytest.raises(ValueError, match="Neuron"):
         model.load(path)
     assert model.state_dict() == before
+
+
+@pytest.mark.parametrize("failing", ["open", "fsync", "replace"])
+def test_a_write_that_fails_names_the_target_once_not_the_temporary_file(tmp_path, monkeypatch,
+                                                                          failing):
+    from micrograd_mlp.nn import files
+
+    target = tmp_path / "m.json"
+
+    def refuse(*args, **kwargs):
+        name = args[0] if failing != "fsync" else None  # (fsync's error names no file)
+        if failing == "replace":
+            raise PermissionError(13, "Permission denied", name, args[1])
+        raise OSError(28, "No space left on device", name)
+
+    real_open = os.open
+    if failing == "open":  # only the temporary file's open fails (not the folder's fsync open)
+        monkeypatch.setattr(files.os, "open", lambda p, *a, **k: refuse(p) if ".tmp-" in str(p)
+                            else real_open(p, *a, **k))
+    else:
+        monkeypatch.setattr(files.os, failing, refuse)
+    with pytest.raises(OSError) as caught:
+        make_model().save(target)
+    assert caught.value.filename == str(target) and caught.value.filename2 is None
+    assert str(caught.value).count("m.json") == 1 and ".tmp-" not in str(caught.value)
+    assert isinstance(caught.value, PermissionError) == (failing == "replace")
+    assert os.listdir(tmp_path) == []  # and nothing left behind
+
+
+def test_unknown_config_keys_are_listed_plainly(saved):
+    path, payload, _ = saved
+    payload["config"]["colour"] = "blue"
+    path.write_text(json.dumps(payload))
+    with pytest.raises(ValueError, match=r"missing \[\], unknown \['colour'\]$"):
+        MLP.from_file(path)
