@@ -25,7 +25,7 @@ import math
 from typing import Any, Callable, Iterable, Sequence
 
 from ..core import Primitive, Value, enable_grad, topological_order
-from ..core.checks import finite_real, nonnegative_int, one_of, positive_real
+from ..core.checks import finite_real, nonnegative_int, one_of, positive_real, type_name
 from ..core.functions import namespace
 from .emit import (
     BATCH,
@@ -91,12 +91,12 @@ def _leaves(items: object, what: str) -> list[Value]:
         items = [items]
     if not isinstance(items, Iterable) or isinstance(items, (str, bytes)):
         raise TypeError(f"compile_graph: {what} must be a list of Values, "
-                        f"got {type(items).__name__}")
+                        f"got {type_name(items)}")
     values = list(items)
     seen: dict[int, int] = {}
     for i, v in enumerate(values):
         if not isinstance(v, Value):
-            raise TypeError(f"compile_graph: {what}[{i}] must be a Value, got {type(v).__name__}")
+            raise TypeError(f"compile_graph: {what}[{i}] must be a Value, got {type_name(v)}")
         if v.op is not None:
             raise ValueError(f"compile_graph: {what}[{i}] must be a leaf Value, but it is computed "
                              f"by {v.op.name!r}")
@@ -111,7 +111,7 @@ def _floats(values: object, expected: int, what: str) -> list[float]:
     """``values`` (numbers or Values) as a list of ``expected`` finite floats."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise TypeError(f"{what} must be a sequence of {expected} numbers, "
-                        f"got {type(values).__name__}")
+                        f"got {type_name(values)}")
     out = [finite_real(x.data if isinstance(x, Value) else x, f"{what}[{i}]")
            for i, x in enumerate(values)]
     if len(out) != expected:
@@ -642,7 +642,7 @@ def compile_graph(root: Value, params: object = (), inputs: object = ()) -> Comp
     Every other leaf is frozen as a constant. See :class:`CompiledGraph` for running it.
     """
     if not isinstance(root, Value):
-        raise TypeError(f"compile_graph: root must be a Value, got {type(root).__name__}")
+        raise TypeError(f"compile_graph: root must be a Value, got {type_name(root)}")
     ps, xs = _leaves(params, "params"), _leaves(inputs, "inputs")
     overlap = {id(p) for p in ps} & {id(x) for x in xs}
     if overlap:
@@ -664,13 +664,13 @@ def compile_batch(losses: Sequence[Value] | Value, params: object = (),
     """
     one_of(reduction, "compile_batch: reduction", ("mean", "sum"))
     if penalty is not None and not isinstance(penalty, Value):
-        raise TypeError(f"compile_batch: penalty must be a Value, got {type(penalty).__name__}")
+        raise TypeError(f"compile_batch: penalty must be a Value, got {type_name(penalty)}")
     roots = [losses] if isinstance(losses, Value) else list(losses)
     if not roots:
         raise ValueError("compile_batch: losses is empty")
     for i, r in enumerate(roots):
         if not isinstance(r, Value):
-            raise TypeError(f"compile_batch: losses[{i}] must be a Value, got {type(r).__name__}")
+            raise TypeError(f"compile_batch: losses[{i}] must be a Value, got {type_name(r)}")
     ps = _leaves(params, "params")
     leaves, rows = _rows_by_shape(roots, ps)
     return BatchGraph(roots[0], leaves, rows, ps, reduction, penalty)

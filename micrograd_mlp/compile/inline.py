@@ -1,9 +1,9 @@
 """Write the table's small helper functions (σ, sech², step, ...) out in the generated float code.
 
 A call such as ``sigmoid(v10)`` costs a Python call per node and step; the helper's own body in
-its place costs none. On the worked example's compiled training loop that buys 11-14% (issue #10:
-10,000 rounds, best of 150 interleaved runs, 0.0161 s written out vs 0.0178 s as calls; on the
-100-sample benchmark 2, tanh 0-2%, relu 4-11%), so it stays.
+its place costs none. On the worked example's compiled training loop that buys 11-14%
+(10,000 rounds, best of 150 interleaved runs, 0.0161 s written out vs 0.0178 s as calls; on
+`benchmarks/run.py`'s 100-sample batch, tanh 0-2%, relu 4-11%), so it stays.
 
 A helper of :mod:`micrograd_mlp.core.functions` qualifies when its body is made of ``if``,
 ``return`` and ``name = expression`` only; it becomes one expression::

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .anomaly import _ANOMALY, checked_propagate
+from .checks import type_name
 from .errors import OpOverflowError
 from .generated import propagate, value_partials
 from .modes import enable_grad
@@ -30,11 +31,11 @@ def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = Fa
     constant leaves. An input ``output`` does not depend on gets ``Value(0.0)``.
     """
     if not isinstance(output, Value):
-        raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
+        raise TypeError(f"grad: output must be a Value, got {type_name(output)}")
     wanted = [inputs] if isinstance(inputs, Value) else list(inputs)
     for i, x in enumerate(wanted):
         if not isinstance(x, Value):
-            raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(x).__name__}")
+            raise TypeError(f"grad: inputs[{i}] must be a Value, got {type_name(x)}")
     order = topological_order(output)
     if not create_graph:
         found: dict[int, float]

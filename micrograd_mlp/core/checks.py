@@ -19,7 +19,7 @@ import operator
 from typing import Collection, TypeVar
 
 __all__ = ["integer", "positive_int", "nonnegative_int", "finite_real", "positive_real",
-           "nonnegative_real", "probability", "one_of", "shown"]
+           "nonnegative_real", "probability", "one_of", "shown", "type_name"]
 
 T = TypeVar("T")
 
@@ -40,6 +40,15 @@ def shown(x: object) -> str:
     if len(text) > MAX_SHOWN:
         text = text[: MAX_SHOWN - 3] + "..."
     return f"{type(x).__name__}: {text}"
+
+
+def type_name(x: object) -> str:
+    """The name of ``x``'s type for a message: ``str`` for a builtin, the full dotted path for any
+    other (``micrograd_mlp.nn.micrograd.Value`` is not this library's ``Value``, and says so)."""
+    cls = type(x)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _digits(x: int) -> int:

@@ -17,7 +17,7 @@ import numbers
 from typing import Any, Callable, Iterable, Sequence, Union
 
 from ..core import Value
-from ..core.checks import finite_real, one_of, probability
+from ..core.checks import finite_real, one_of, probability, type_name
 
 __all__ = ["LOSSES", "binary_cross_entropy", "half_squared_error", "hinge", "mse"]
 
@@ -32,7 +32,7 @@ def _as_list(x: object) -> list[Any]:
     if isinstance(x, (Value, numbers.Real)) and not isinstance(x, bool):
         return [x]
     if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
-        raise TypeError(f"expected numbers or Values, got {type(x).__name__}")
+        raise TypeError(f"expected numbers or Values, got {type_name(x)}")
     return list(x)
 
 

@@ -26,7 +26,7 @@ import random
 from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from ..core import Value
-from ..core.checks import finite_real, integer, one_of, positive_int
+from ..core.checks import finite_real, integer, one_of, positive_int, type_name
 from ..core.value import _leaf
 from . import state as _state
 from .naming import neuron_names
@@ -187,7 +187,7 @@ class Module:
         real number (``TypeError``/``ValueError`` name it). On any error no parameter changes."""
         if not isinstance(state, Mapping):
             raise TypeError(
-                f"state must be a mapping of name -> number, got {type(state).__name__}")
+                f"state must be a mapping of name -> number, got {type_name(state)}")
         params = dict(self.named_parameters(include_frozen=True))
         missing = [n for n in params if n not in state]
         extra = [n for n in state if n not in params]

@@ -20,7 +20,7 @@ import math
 from typing import Callable, Iterable, Union
 
 from ..core import Value
-from ..core.checks import finite_real, nonnegative_real, positive_int, positive_real
+from ..core.checks import finite_real, nonnegative_real, positive_int, positive_real, type_name
 
 __all__ = ["SGD", "Adam", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "Optimizer",
            "StepLR"]
@@ -49,7 +49,7 @@ class Optimizer:
             raise ValueError("optimizer got an empty parameter list")
         for k, p in enumerate(self.params):
             if not isinstance(p, Value):
-                raise TypeError(f"parameter {k} must be a Value, got {type(p).__name__}")
+                raise TypeError(f"parameter {k} must be a Value, got {type_name(p)}")
         self.lr = positive_real(lr, "lr")
         self.initial_lr = self.lr
         self.weight_decay = nonnegative_real(weight_decay, "weight_decay")
@@ -228,7 +228,7 @@ class LambdaLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]) -> None:
         if not callable(lr_lambda):
-            raise TypeError(f"LambdaLR: lr_lambda must be callable, got {type(lr_lambda).__name__}")
+            raise TypeError(f"LambdaLR: lr_lambda must be callable, got {type_name(lr_lambda)}")
         self.lr_lambda = lr_lambda
         super().__init__(optimizer)
 

@@ -27,7 +27,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from ..core import Value, grad, no_grad
-from ..core.checks import finite_real, nonnegative_real, one_of, positive_int, positive_real
+from ..core.checks import (
+    finite_real,
+    nonnegative_real,
+    one_of,
+    positive_int,
+    positive_real,
+    type_name,
+)
 from ..nn.losses import half_squared_error
 from . import manual as _manual
 from .diagnosis import Diagnoser
@@ -248,7 +255,7 @@ def compare_gradients(model: Any, inputs: Any, targets: Any, *,
     learning_rate = positive_real(learning_rate, "learning_rate")
     one_of(reduction, "reduction", ("mean", "sum"))
     if not callable(loss):
-        raise TypeError(f"loss must be a loss function, got {type(loss).__name__}")
+        raise TypeError(f"loss must be a loss function, got {type_name(loss)}")
     if manual is not None and not callable(manual) and not isinstance(manual, Mapping):
         raise TypeError("manual must be None (the δ formulas), a mapping name -> gradient or a "
                         "callable (model, inputs, targets) -> mapping, got "

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from ..core import Primitive, Value, topological_order
-from ..core.checks import nonnegative_int, one_of, positive_real
+from ..core.checks import nonnegative_int, one_of, positive_real, type_name
 from ..core.generated import local_partials
 from ..nn.losses import half_squared_error
 from . import article
@@ -471,7 +471,7 @@ def _batch(parameter: str | Value, model: Any, inputs: Any, targets: Any,
     if isinstance(parameter, str):
         parameter = model.parameter(parameter)
     if not isinstance(parameter, Value):
-        raise TypeError(f"parameter must be a name or a Value, got {type(parameter).__name__}")
+        raise TypeError(f"parameter must be a name or a Value, got {type_name(parameter)}")
     losses = [loss_fn(model(x), t) for x, t in zip(xs, targets)]
     n = len(xs)
     scale = 1.0 / n if reduction == "mean" and n > 1 else 1.0
@@ -542,7 +542,7 @@ def explain(parameter: str | Value, loss: Value | None = None, *, model: Any = N
             parameter = model.parameter(parameter)
         loss = _batch_loss(model, inputs, targets, loss_fn, reduction)[0]
     if not isinstance(loss, Value):
-        raise TypeError(f"loss must be a Value, got {type(loss).__name__}")
+        raise TypeError(f"loss must be a Value, got {type_name(loss)}")
 
     walker = _Walker(loss, depth)
     if isinstance(parameter, str):
@@ -556,7 +556,7 @@ def explain(parameter: str | Value, loss: Value | None = None, *, model: Any = N
             raise ValueError(f"{len(found)} different leaves are labelled {parameter!r}")
         parameter = found[0]
     if not isinstance(parameter, Value):
-        raise TypeError(f"parameter must be a name or a Value, got {type(parameter).__name__}")
+        raise TypeError(f"parameter must be a name or a Value, got {type_name(parameter)}")
     if parameter not in walker.consumers:
         raise ValueError(f"parameter {walker.name(parameter)} does not take part in this loss")
     if not parameter.is_leaf:

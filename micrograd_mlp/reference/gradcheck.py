@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from ..core import Value, grad
-from ..core.checks import finite_real, nonnegative_real, positive_real
+from ..core.checks import finite_real, nonnegative_real, positive_real, type_name
 
 __all__ = ["GradcheckReport", "GradcheckRow", "gradcheck"]
 
@@ -78,7 +78,7 @@ def gradcheck(f: Callable[..., Value], inputs: Sequence[Value | float], *, eps: 
     atol = nonnegative_real(atol, "atol")
     rtol = nonnegative_real(rtol, "rtol")
     if not callable(f):
-        raise TypeError(f"gradcheck: f must be callable, got {type(f).__name__}")
+        raise TypeError(f"gradcheck: f must be callable, got {type_name(f)}")
     if isinstance(inputs, Value):
         inputs = [inputs]
     xs = [x if isinstance(x, Value) else Value(finite_real(x, f"gradcheck: inputs[{k}]"))
@@ -89,7 +89,7 @@ def gradcheck(f: Callable[..., Value], inputs: Sequence[Value | float], *, eps: 
     def call() -> Value:
         out: Any = f(*xs)
         if not isinstance(out, Value):
-            raise TypeError(f"gradcheck: f must return a Value, got {type(out).__name__}")
+            raise TypeError(f"gradcheck: f must return a Value, got {type_name(out)}")
         return out
 
     y = call()

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..core import Value
-from ..core.checks import finite_real, one_of
+from ..core.checks import finite_real, one_of, type_name
 from ..core.generated import local_partials
 from ..core.value import _walk
 from ..nn.files import atomic_write_bytes
@@ -125,7 +125,7 @@ def explore(root: Value, *, model: object | None = None, collapse: bool = False,
     The picture needs Graphviz's ``dot`` (:class:`~micrograd_mlp.viz.graph.GraphvizNotFoundError`).
     """
     if not isinstance(root, Value):
-        raise TypeError(f"explore: root must be a Value (the loss), got {type(root).__name__}")
+        raise TypeError(f"explore: root must be a Value (the loss), got {type_name(root)}")
     lr = finite_real(learning_rate, "explore: learning_rate")
     options: dict[str, Any] = {"model": model, "collapse": collapse, "highlight": highlight,
                                "max_nodes": max_nodes, "rankdir": rankdir,

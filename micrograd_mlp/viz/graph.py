@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, Union
 
 from ..core import Primitive, Value, topological_order
-from ..core.checks import integer, one_of, positive_int
+from ..core.checks import integer, one_of, positive_int, type_name
 from ..nn.files import atomic_write_bytes
 from ..nn.losses import half_squared_error
 from ..reference import article
@@ -202,7 +202,7 @@ def _check_label(node: Value) -> None:
     label = node.label
     if label is not None and not isinstance(label, str):
         raise TypeError(
-            f"draw_graph: a node's label must be a str or None, got {type(label).__name__} "
+            f"draw_graph: a node's label must be a str or None, got {type_name(label)} "
             f"(set .label = str(...)); node data {node.data!r}"
         )
 
@@ -282,14 +282,14 @@ def _as_roots(root: object) -> list[Value]:
         return [root]
     if isinstance(root, (str, bytes)) or not isinstance(root, Iterable):
         raise TypeError(
-            f"draw_graph: root must be a Value or a sequence of Values, got {type(root).__name__}"
+            f"draw_graph: root must be a Value or a sequence of Values, got {type_name(root)}"
         )
     roots = list(root)
     if not roots:
         raise ValueError("draw_graph: no root Values given (empty sequence)")
     for i, r in enumerate(roots):
         if not isinstance(r, Value):
-            raise TypeError(f"draw_graph: root[{i}] must be a Value, got {type(r).__name__}")
+            raise TypeError(f"draw_graph: root[{i}] must be a Value, got {type_name(r)}")
     return roots
 
 
@@ -374,7 +374,7 @@ def _model_layers(model: object
         if named_modules is None:
             raise TypeError(
                 f"draw_graph: model must be a Module (an MLP, or a Module subclass of your own), "
-                f"got {type(model).__name__}"
+                f"got {type_name(model)}"
             )
         inside: set[int] = set()
         for path, module in named_modules():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import math
-import time
 import tracemalloc
 
 import pytest
@@ -62,7 +61,7 @@ def test_backward_memory_per_node_is_bounded():
     finally:
         tracemalloc.stop()
     per_node = peak / n
-    assert per_node < 160, f"backward peaked at {per_node:.0f} bytes per node"  # ~61 here
+    assert per_node < 160, f"backward peaked at {per_node:.0f} bytes per node"  # ~76
     assert x.grad == pytest.approx(expected_grad(0.5, n // 2), rel=1e-9, abs=1e-300)
 
 
@@ -119,20 +118,18 @@ def test_refusing_to_draw_a_million_node_graph_is_fast_and_small(million, tmp_pa
     assert not out.exists()
 
 
-def test_refusal_cost_does_not_grow_with_the_graph(million):
+def test_refusal_work_does_not_grow_with_the_graph(million):
+    """The count stops at the same bound for a 20,000-node and a 1,000,000-node graph: the work
+    done before refusing is set by max_nodes, not by the graph."""
     _, big = million
     _, small = chain(20_000)
-
-    def best(root) -> float:
-        times = []
-        for _ in range(5):
-            t0 = time.perf_counter()
-            with pytest.raises(GraphTooLargeError):
-                draw_graph(root, max_nodes=100)
-            times.append(time.perf_counter() - t0)
-        return min(times)
-
-    assert best(big) < 5 * best(small) + 0.005  # 50x the nodes, about the same cost
+    counted = []
+    for root in (big, small):
+        with pytest.raises(GraphTooLargeError) as info:
+            draw_graph(root, max_nodes=100)
+        assert info.value.at_least
+        counted.append(info.value.node_count)
+    assert counted[0] == counted[1] <= 4 * 100 + 1002
 
 
 def test_a_graph_just_over_the_bound_still_reports_its_exact_size():

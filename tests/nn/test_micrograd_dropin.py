@@ -347,3 +347,13 @@ def test_the_librarys_optimiser_on_named_parameters_takes_micrograds_step():
 def test_a_layer_and_an_empty_mlp_still_have_a_config():
     assert mine.Layer(3, 2, nonlin=False).config() == {"nin": 3, "nonlin": False, "nout": 2}
     assert mine.MLP(2, []).config() == {"nin": None, "nouts": []}
+
+
+def test_a_drop_in_value_where_the_librarys_value_goes_is_named_in_full():
+    """Both classes are called Value: the refusal gives the full path, not "a Value, got Value"."""
+    from micrograd_mlp.nn.optim import SGD
+
+    with pytest.raises(TypeError, match=r"must be a Value, got micrograd_mlp\.nn\.micrograd\.Value"):
+        SGD([mine.Value(1.0)], lr=0.1)
+    with pytest.raises(TypeError, match=r"got str\b"):
+        SGD(["w"], lr=0.1)
