@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 from ..core import Value, grad, no_grad
 from ..core.checks import (
@@ -190,11 +190,7 @@ def _batch_loss(model: Any, inputs: Any, targets: Any, loss: Callable[..., Value
     if not _manual.is_batch(inputs):
         return loss(model(inputs), targets), 1
     xs = list(inputs)
-    if isinstance(targets, (str, bytes)) or not isinstance(targets, Sequence) \
-            or len(targets) != len(xs):
-        got = len(targets) if isinstance(targets, Sequence) else type(targets).__name__
-        raise ValueError(f"a batch of {len(xs)} inputs needs a list of {len(xs)} targets, "
-                         f"got {got}")
+    _manual.check_batch_targets(xs, targets)
     total = Value.sum([loss(model(x), t) for x, t in zip(xs, targets)])
     if reduction == "mean" and len(xs) > 1:
         total = total * (1.0 / len(xs))

@@ -39,7 +39,7 @@ from ..core.generated import local_partials
 from ..nn.losses import half_squared_error
 from . import article
 from .compare import _batch_loss
-from .manual import is_batch
+from .manual import check_batch_targets, is_batch
 from .reading import activation_of, heights, neuron_key, neuron_names, node_name
 
 __all__ = ["Explanation", "Factor", "Sample", "Term", "adjoints", "explain", "local_partial"]
@@ -463,11 +463,7 @@ def _batch(parameter: str | Value, model: Any, inputs: Any, targets: Any,
     paths at depth 0, the rest only by their gradients (one adjoint pass each: linear cost)."""
     one_of(reduction, "reduction", ("mean", "sum"))
     xs = list(inputs)
-    if isinstance(targets, (str, bytes)) or not isinstance(targets, Sequence) \
-            or len(targets) != len(xs):
-        got = len(targets) if isinstance(targets, Sequence) else type(targets).__name__
-        raise ValueError(f"a batch of {len(xs)} inputs needs a list of {len(xs)} targets, "
-                         f"got {got}")
+    check_batch_targets(xs, targets)
     if isinstance(parameter, str):
         parameter = model.parameter(parameter)
     if not isinstance(parameter, Value):

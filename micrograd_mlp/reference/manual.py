@@ -31,7 +31,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from ..core.checks import finite_real, nonnegative_int, one_of, positive_real
+from ..core.checks import finite_real, nonnegative_int, one_of, positive_real, type_name
 from ..nn.naming import neuron_names
 
 __all__ = [
@@ -307,6 +307,15 @@ def is_batch(inputs: object) -> bool:
         return False
     first = inputs[0]
     return isinstance(first, Iterable) and not isinstance(first, (str, bytes))
+
+
+def check_batch_targets(xs: Sequence[Any], targets: object) -> None:
+    """A batch of ``len(xs)`` inputs needs a list of as many target vectors (``ValueError``)."""
+    if isinstance(targets, (str, bytes)) or not isinstance(targets, Sequence) \
+            or len(targets) != len(xs):
+        got = len(targets) if isinstance(targets, Sequence) else type_name(targets)
+        raise ValueError(f"a batch of {len(xs)} inputs needs a list of {len(xs)} targets, "
+                         f"got {got}")
 
 
 def samples(inputs: Any, targets: Any, nin: int, nout: int
