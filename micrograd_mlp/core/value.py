@@ -271,12 +271,9 @@ class Value:
         if self._op is None:  # a leaf: nothing to propagate
             self.grad += gradient
             return
-        saved: list[float] = []  # the op nodes' gradients before this pass, in order's order
-        leaves: list[Value] = []  # every use of a leaf, and the frozen leaves among them
+        before: dict[Value, float] = {}  # every node's gradient before this pass
         frozen: list[Value] = []
-        order = _backward_walk(self, saved, leaves, frozen)  # op nodes now at 0
-        kept = [leaf.grad for leaf in leaves]
-        kept_frozen = [leaf.grad for leaf in frozen]
+        order = _backward_walk(self, before, frozen)  # op nodes now at 0
         self.grad += gradient
         try:
             if _ANOMALY.get():  # inside detect_anomaly(): the checked twin (one read per pass)
@@ -284,13 +281,11 @@ class Value:
             else:
                 propagate(order)
         except BaseException:  # a rule failed (or Ctrl-C): every .grad back as it was
-            for node, g in zip(order, saved):
+            for node, g in before.items():
                 node.grad = g
-            for leaf, g in zip(leaves, kept):
-                leaf.grad = g
             raise
-        for leaf, g in zip(frozen, kept_frozen):  # a frozen leaf receives no gradient
-            leaf.grad = g
+        for leaf in frozen:  # a frozen leaf receives no gradient
+            leaf.grad = before[leaf]
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Value:
         """A copy of this Value and its whole graph (shared nodes stay shared), made without
@@ -1036,42 +1031,35 @@ def _walk(root: Value, leaves: bool, frozen: list[Value] | None = None) -> list[
     return order
 
 
-def _backward_walk(root: Value, saved: list[float], leaves: list[Value], frozen: list[Value]
-                   ) -> list[Value]:
+def _backward_walk(root: Value, before: dict[Value, float], frozen: list[Value]) -> list[Value]:
     """:func:`_walk` for ``backward``: the op nodes in order, each reset to a gradient of 0.
 
-    As it goes it keeps what a failed pass puts back (all or nothing): each op node's gradient in
-    ``saved`` (in the order's order) and each use of a leaf in ``leaves``; the frozen leaves
+    ``before`` doubles as the visited set: it keeps each node's gradient as the walk first meets
+    it, which is what a failed pass puts back (all or nothing); the frozen leaves
     (``requires_grad=False``) are also listed in ``frozen``.
     """
     order: list[Value] = []
     append = order.append
-    keep = saved.append
-    use = leaves.append
-    visited: set[Value] = set()
-    seen = visited.add
     stack: list[Value | None] = [root]
     push = stack.append
     pop = stack.pop
     while stack:
         node = pop()
         if node is None:
-            node = pop()
-            append(node)  # type: ignore[arg-type]
-            keep(node.grad)  # type: ignore[union-attr]
-            node.grad = 0.0  # type: ignore[union-attr]
+            append(pop())  # type: ignore[arg-type]
             continue
-        if node in visited:
+        if node in before:
             continue
-        seen(node)
+        before[node] = node.grad
+        node.grad = 0.0
         push(node)
         push(None)
         for child in node._prev:
-            if child._op is not None:
-                if child not in visited:
+            if child not in before:
+                if child._op is not None:
                     push(child)
-            else:
-                use(child)
-                if not child._requires_grad:
-                    frozen.append(child)
+                else:
+                    before[child] = child.grad
+                    if not child._requires_grad:
+                        frozen.append(child)
     return order
