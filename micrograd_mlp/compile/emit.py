@@ -30,9 +30,11 @@ import linecache
 import re
 import weakref
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, Callable
 
 from ..core.functions import namespace
+from .lower import keeps_finite
 from .rules import Rules, is_simple, left_sum, times
 from .trace import Instruction, Listing
 
@@ -234,20 +236,21 @@ def _slice(layer: Any) -> tuple[int, int, int, bool] | None:
     if n == 0 or (biases is None and layer.biases is not None):
         return None
     start = layer.weights[0][0]
-    if tuple(i for row in layer.weights for i in row) != tuple(range(start, start + m * n)):
+    if tuple(chain.from_iterable(layer.weights)) != tuple(range(start, start + m * n)):
         return None
     if biases is not None and biases != tuple(range(start + m * n, start + m * n + m)):
         return None
     return start, m, n, biases is not None
 
 
-def _lowered_head(listing: Listing, layers: list[Any], scalar_params: set[str]) -> list[str]:
+def _lowered_head(listing: Listing, layers: list[Any], slices: dict[str, Any],
+                  scalar_params: set[str]) -> list[str]:
     """Lines reading the parameter vector ``P`` (an array): each layer's weight matrix and bias
     vector - slices of ``P`` when the layer's parameters lie in it as a module registers them,
     else gathered by index arrays - and the parameters the scalar code uses, as floats."""
     lines = []
     for layer in layers:
-        block = _slice(layer)
+        block = slices[layer.name]
         if block is not None:  # slices of P, viewed as W and B: no gathering
             start, m, n, biased = block
             lines.append(f"W{layer.name} = P[{start}:{start + m * n}].reshape({m}, {n})")
@@ -274,6 +277,9 @@ def emit_lowered(listing: Listing, layers: list[Any]
     rule on arrays; its backward is ``dZ = dA · φ′`` (the table's partial), then - because affine's
     rules are ∂/∂w = x, ∂/∂x = w, ∂/∂b = 1 - ``dW = dZᵀ @ H`` (Σ over the rows of g·x), ``dH = dZ @
     W`` and ``dB = Σ_rows dZ``. Every other instruction is the NumPy target's column code.
+
+    The forward values are checked for being finite by one sum per array (``Z.sum()``), except a
+    node finite wherever its checked operand is (:func:`.lower.keeps_finite`: relu's ``A``).
     """
     import numpy as np
 
@@ -286,6 +292,7 @@ def emit_lowered(listing: Listing, layers: list[Any]
                if layer.inputs[0] in by_output
                and by_output[layer.inputs[0]][0].outputs == layer.inputs}
     needs = listing.differentiable
+    slices = {layer.name: _slice(layer) for layer in layers}
     arrays: list[str] = []  # matrices to check for being finite
     data = list(listing.inputs)
     constants: dict[str, tuple[int, ...]] = {}  # D<layer> -> the input columns it stacks
@@ -305,12 +312,15 @@ def emit_lowered(listing: Listing, layers: list[Any]
             read_as_column.update(layer.inputs)
 
     forward: list[str] = []
-    scalar_targets: list[str] = []
+    scalar_targets: list[str] = []  # the scalar values to check for being finite
+    checked: set[str] = set()
     for pos, ins in enumerate(ins_all):
         layer = member.get(pos)
         if layer is None:
             forward += rules.forward_lines(ins)
-            scalar_targets.append(ins.target)
+            if not (keeps_finite(ins) and ins.operands[0] in checked):
+                scalar_targets.append(ins.target)  # (finite if its checked operand is: skipped)
+            checked.add(ins.target)
             continue
         if pos != layer.first:
             continue
@@ -333,7 +343,8 @@ def emit_lowered(listing: Listing, layers: list[Any]
         act = activation(layer)
         if act is not None:
             forward += rules.forward_lines(act)
-            arrays.append(f"A{name}")
+            if not keeps_finite(act):  # (relu: A is finite where Z is)
+                arrays.append(f"A{name}")
         else:
             forward.append(f"A{name} = Z{name}")
         for j, out in enumerate(layer.outputs):
@@ -341,7 +352,7 @@ def emit_lowered(listing: Listing, layers: list[Any]
                 forward.append(f"{out} = A{name}[:, {j}]")
     checks = [*left_sum("_c", scalar_targets), "_c = total(_c)"] if scalar_targets else \
         ["_c = 0.0"]
-    checks += [f"_c += total({a})" for a in arrays]
+    checks += [f"_c += {a}.sum()" for a in arrays]
     forward += [*checks, "if _c - _c != 0.0:", "    raise FloatingPointError"]
 
     contributions: dict[str, list[str]] = {listing.result: [LOWERED.seed]} \
@@ -379,18 +390,17 @@ def emit_lowered(listing: Listing, layers: list[Any]
             backward.append(f"dZ{name} = {times(f'dA{name}', partial)}")
         else:
             backward.append(f"dZ{name} = dA{name}")
-        block = _slice(layer)
+        block = slices[name]
         if block is not None:  # into G's slices, viewed as dW and dB
             start, m, n, biased = block
-            blocks.append(f"G[{start}:{start + m * n}].reshape({m}, {n})[:] += dZ{name}.T @ "
-                          f"H{name}")
+            blocks.append(f"G[{start}:{start + m * n}] += (dZ{name}.T @ H{name}).ravel()")
             if biased:
-                blocks.append(f"G[{start + m * n}:{start + m * n + m}] += colsum(dZ{name})")
+                blocks.append(f"G[{start + m * n}:{start + m * n + m}] += dZ{name}.sum(0)")
         else:
             pieces.append(f"(dZ{name}.T @ H{name}).ravel()")
             index.extend(i for row in layer.weights for i in row)
             if layer.bias_params is not None:
-                pieces.append(f"colsum(dZ{name})")
+                pieces.append(f"dZ{name}.sum(0)")
                 index.extend(layer.bias_params)
         if layer.biases is not None and layer.bias_params is None:
             for j, b in enumerate(layer.biases):
@@ -405,7 +415,8 @@ def emit_lowered(listing: Listing, layers: list[Any]
                 for i, x in enumerate(layer.inputs):
                     if x in needs:
                         contributions.setdefault(x, []).append(f"dH{name}[:, {i}]")
-    scalar_params = {m for code in [*forward, *backward] for m in re.findall(r"\bp\d+\b", code)}
+    text = "\n".join(forward + backward)
+    scalar_params = set(re.findall(r"\bp\d+\b", text))
     # G = Σ of each parameter's entries in the layers' gradients (a shared bias has several)
     tail = [f"G = bincount(INDEX, concatenate(({', '.join(pieces)},)), NP)"] if pieces \
         else ["G = zeros(NP)"]
@@ -419,14 +430,15 @@ def emit_lowered(listing: Listing, layers: list[Any]
         tail.append("G[FROZEN] = 0.0")  # a frozen parameter gets no gradient
     tail += ["loss = total(" + listing.result + ") * seed",
              "_c = loss + total(G)", "if _c - _c != 0.0:", "    raise FloatingPointError"]
-    head = _lowered_head(listing, layers, scalar_params)
-    text = "\n".join(forward + backward)
+    head = _lowered_head(listing, layers, slices, scalar_params)
     local = sorted(n for n in [*namespace("numpy"), "where"] if f"{n}(" in text)
-    local += ["total", "matrix", "zeros", "colsum", "bincount", "concatenate"]
+    local += ["total", "matrix", "zeros", "bincount", "concatenate"]
     sig = "".join(f", {n}={n}" for n in local)
     names: dict[str, Any] = {"NP": len(listing.params), "INDEX": np.array(index, dtype=np.intp),
                              "FROZEN": np.array(frozen, dtype=np.intp)}
     for layer in layers:
+        if slices[layer.name] is not None:  # read as slices of P: no index arrays
+            continue
         names[f"I{layer.name}"] = np.array(layer.weights, dtype=np.intp)
         if layer.bias_params is not None:
             names[f"J{layer.name}"] = np.array(layer.bias_params, dtype=np.intp)

@@ -19,12 +19,15 @@ partial are the table's own rules, written on arrays. Whatever does not fit stay
 
 from __future__ import annotations
 
+import ast
 import functools
+import math
 from dataclasses import dataclass
 
 from .trace import Instruction, Listing, is_constant, width
 
-__all__ = ["Layer", "find_layers", "bilinear", "Reduction", "find_reductions", "plain_sum"]
+__all__ = ["Layer", "find_layers", "bilinear", "keeps_finite", "Reduction", "find_reductions",
+           "plain_sum"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class Layer:
     first: int  # the position of the group's first instruction in the listing
     members: frozenset[int]  # the positions of all its instructions
 
-    @property
+    @functools.cached_property
     def bias_params(self) -> tuple[int, ...] | None:
         """The biases' parameter indices if every bias is a parameter, else None."""
         if self.biases is None or not all(_param(b) is not None for b in self.biases):
@@ -62,61 +65,87 @@ def bilinear(ins: Instruction) -> bool:
             and op.partials[:2] == ("x", "w") and (op.extra is None or op.partials[2] == "1.0"))
 
 
+@functools.cache
+def _finite_forward(rule: str) -> bool:
+    """Whether the forward rule ``rule`` (of operand ``a``) gives a finite float for a finite
+    ``a``: every value it can take is ``a``, ``-a`` or a finite number (``a if a > 0 else 0.0``)."""
+
+    def plain(node: ast.expr) -> bool:
+        if isinstance(node, ast.IfExp):
+            return plain(node.body) and plain(node.orelse)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            return plain(node.operand)
+        if isinstance(node, ast.Constant):
+            value = node.value
+            return isinstance(value, (int, float)) and math.isfinite(value)
+        return isinstance(node, ast.Name) and node.id == "a"
+
+    return plain(ast.parse(rule, mode="eval").body)
+
+
+def keeps_finite(ins: Instruction) -> bool:
+    """Whether the unary node ``ins`` is finite whenever its operand is, read off its op's forward
+    rule (see :func:`_finite_forward`): such a node need not be checked if its operand is."""
+    return ins.op.arity == 1 and _finite_forward(ins.op.forward)
+
+
 def find_layers(listing: Listing) -> list[Layer]:
     """The layers of ``listing`` (see the module docstring); other instructions are left out."""
     instructions = listing.instructions
-    uses: dict[str, list[int]] = {}
+    fits: dict[int, bool] = {}  # id(op) -> bilinear(op): asked once per op, not per node
+    affine: dict[str, int] = {}  # the candidate affine nodes: name -> position
+    for pos, ins in enumerate(instructions):
+        ok = fits.get(id(ins.op))
+        if ok is None:
+            ok = fits[id(ins.op)] = bilinear(ins)
+        if ok:
+            affine[ins.target] = pos
+    consumers: dict[str, list[int]] = {}  # of the candidates only
     for pos, ins in enumerate(instructions):
         for o in ins.operands:
-            uses.setdefault(o, []).append(pos)
-    position = {ins.target: pos for pos, ins in enumerate(instructions)}
-    groups: dict[tuple[tuple[str, ...], bool, object], list[tuple[int, int | None]]] = {}
-    for pos, ins in enumerate(instructions):
-        if not bilinear(ins):
-            continue
+            if o in affine:
+                consumers.setdefault(o, []).append(pos)
+    groups: dict[tuple[tuple[str, ...], bool, object], list[tuple[int, int | None, list[int]]]] = {}
+    for pos in affine.values():
+        ins = instructions[pos]
         n = width(ins.op, len(ins.operands), ins.constant)
-        ws, xs = ins.operands[:n], ins.operands[n:2 * n]
-        if n == 0 or any(_param(w) is None for w in ws):
+        indices = [_param(w) for w in ins.operands[:n]]
+        if n == 0 or None in indices:
             continue
         has_bias = len(ins.operands) > 2 * n
         act: int | None = None
-        consumers = uses.get(ins.target, [])
-        if len(consumers) == 1 and ins.target != listing.result:
-            c = instructions[consumers[0]]
-            if c.op.arity == 1:
-                act = consumers[0]
-        key = (xs, has_bias, None if act is None else (instructions[act].op.name,
-                                                       instructions[act].constant))
-        groups.setdefault(key, []).append((pos, act))
+        uses = consumers.get(ins.target, ())
+        if (len(uses) == 1 and ins.target != listing.result
+                and instructions[uses[0]].op.arity == 1):
+            act = uses[0]
+        key = (ins.operands[n:2 * n], has_bias,
+               None if act is None else (instructions[act].op.name, instructions[act].constant))
+        groups.setdefault(key, []).append((pos, act, indices))  # type: ignore[arg-type]
     layers: list[Layer] = []
     for (xs, has_bias, _), members in groups.items():
-        rows = [instructions[pos] for pos, _ in members]
-        n = len(xs)
-        indices = [_param(w) for ins in rows for w in ins.operands[:n]]
-        if len(set(indices)) != len(indices):  # a weight used twice: left scalar
+        flat = [i for _, _, row in members for i in row]
+        if len(set(flat)) != len(flat):  # a weight used twice: left scalar
             continue
-        outputs = [instructions[a].target if a is not None else ins.target
-                   for ins, (_, a) in zip(rows, members)]
-        layers.append(_layer(len(layers), tuple(xs), rows, members, outputs, has_bias,
-                             instructions))
-    return _order_rows(layers, position)
+        layers.append(_layer(len(layers), xs, members, has_bias, instructions))
+    return _order_rows(layers)
 
 
-def _layer(k: int, xs: tuple[str, ...], rows: list[Instruction],
-           members: list[tuple[int, int | None]], outputs: list[str], has_bias: bool,
-           instructions: tuple[Instruction, ...]) -> Layer:
+def _layer(k: int, xs: tuple[str, ...], members: list[tuple[int, int | None, list[int]]],
+           has_bias: bool, instructions: tuple[Instruction, ...]) -> Layer:
     n = len(xs)
+    rows = [instructions[pos] for pos, _, _ in members]
     act = members[0][1]
-    positions = [p for pos, a in members for p in (pos, a) if p is not None]
-    return Layer(f"L{k}", xs, tuple(tuple(_param(w) for w in ins.operands[:n])  # type: ignore
-                                    for ins in rows),
+    positions = [p for pos, a, _ in members for p in (pos, a) if p is not None]
+    return Layer(f"L{k}", xs, tuple(tuple(row) for _, _, row in members),
                  tuple(ins.operands[2 * n] for ins in rows) if has_bias else None,
                  tuple(ins.target for ins in rows),
-                 instructions[act] if act is not None else None, tuple(outputs),
+                 instructions[act] if act is not None else None,
+                 tuple(ins.target if a is None else instructions[a].target
+                       for ins, (_, a, _) in zip(rows, members)),
                  min(positions), frozenset(positions))
 
 
-def _order_rows(layers: list[Layer], position: dict[str, int]) -> list[Layer]:
+def _order_rows(layers: list[Layer]) -> list[Layer]:
     """Put each layer's neurons in the order a later layer reads them, so that its output matrix
     is that layer's input matrix as it is (no gathering of columns)."""
     by_output = {o: layer for layer in layers for o in layer.outputs}
@@ -135,7 +164,6 @@ def _order_rows(layers: list[Layer], position: dict[str, int]) -> list[Layer]:
             None if source.biases is None else tuple(source.biases[j] for j in perm),
             tuple(source.affines[j] for j in perm), source.activation,
             tuple(source.outputs[j] for j in perm), source.first, source.members)
-    del position
     return [ordered[layer.name] for layer in layers]
 
 

@@ -182,3 +182,44 @@ def test_train_refuses_a_non_positive_rate(lr):
         with pytest.raises(ValueError, match="lr"):
             run(3, lr)
         assert w.data == 1.0
+
+
+@pytest.mark.parametrize("activation, weight, x", [
+    ("relu", -1e300, 1e10),  # Z = −inf: relu would hide it (A = 0), eager refuses the affine node
+    ("relu", 1e300, -1e10),
+])
+def test_a_hidden_overflow_is_eagers_error(activation, weight, x):
+    model = MLP(1, [2, 1], hidden_activation=activation, output_activation="linear", seed=0)
+    data = [([x], [0.5]), ([0.5], [0.1])]
+    low = compile_batch([mse(model(xs), t) for xs, t in data], model).lowered()
+    assert len(low.layers) == 2
+    params = model.parameters()
+    bad = [weight if k == 0 else p.data for k, p in enumerate(params)]
+    params[0].data = weight
+    with pytest.raises(ArithmeticError) as eager:
+        Value.sum([mse(model(xs), t) for xs, t in data])
+    with pytest.raises(ArithmeticError) as lowered:
+        low.forward_backward(bad)
+    assert type(lowered.value) is type(eager.value) and str(lowered.value) == str(eager.value)
+
+
+def test_an_activation_that_overflows_is_eagers_error():
+    """Z = 800 is finite, A = e⁸⁰⁰ is not, and the tanh that reads it is 1: an activation that is
+    not finite-preserving (unlike relu's ``a if a > 0 else 0.0``) has its A checked too."""
+    w = [Value(0.5), Value(-0.25), Value(0.1), Value(0.2)]
+    w[0].requires_grad = w[2].requires_grad = False  # no gradient through e⁸⁰⁰ to see it either
+
+    def sample(x: float) -> Value:
+        v = Value(x)
+        h = [Value.affine([w[0]], [v], w[2]).exp(), Value.affine([w[1]], [v], w[3]).exp()]
+        return h[0].tanh() + h[1].tanh()
+
+    low = compile_batch([sample(x) for x in (1.0, 0.5)], w).lowered()
+    assert len(low.layers) == 1
+    bad = [800.0, *[p.data for p in w[1:]]]
+    w[0].data = 800.0
+    with pytest.raises(ArithmeticError) as eager:
+        sample(1.0)
+    with pytest.raises(ArithmeticError) as lowered:
+        low.forward_backward(bad)
+    assert type(lowered.value) is type(eager.value) and str(lowered.value) == str(eager.value)

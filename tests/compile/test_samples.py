@@ -240,3 +240,11 @@ def test_train_builds_the_network_graph_once(monkeypatch):
                 m.setattr(samples, "compile_batch", refuse)
             histories.append(train(model, data, 20, loss_fn=L.hinge, lr=0.1, engine=engine))
     assert all_close(histories[0], histories[1])
+
+
+def test_a_lane_reading_two_parameters_is_no_reduction():
+    w = [Value(0.5), Value(-1.0), Value(2.0)]
+    penalty = Value.sum([w[1] * w[1], w[0] * w[1], w[2] * w[2]])  # w0·w1: not one op of one p
+    low = compile_batch([w[0] * 1.0], w, penalty=penalty).lowered()
+    assert low.reductions == []
+    assert all_close(low.forward_backward()[1], [1.0 + -1.0, 2 * -1.0 + 0.5, 4.0])
