@@ -31,7 +31,7 @@ import re
 import weakref
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from ..core.functions import namespace
 from .lower import keeps_finite
@@ -268,6 +268,30 @@ def _lowered_head(listing: Listing, layers: list[Any], slices: dict[str, Any],
     return lines
 
 
+def _gradient_tail(listing: Any, pieces: list[str], contributions: dict[str, list[str]],
+                   needs: Any, *, blocks: Sequence[str] = (), reduce: str = "",
+                   first: str | None = None) -> tuple[list[str], list[int]]:
+    """The lines that assemble the gradient vector G: the array ``pieces`` scattered by INDEX (a
+    parameter with several entries, e.g. a shared bias, gets their sum), then ``blocks`` (slices
+    added in place), then each scalar contribution (``reduce`` applied to it), and 0 for the frozen
+    parameters. Returns the lines and the frozen parameters' positions."""
+    if first is not None:
+        tail = [first]
+    elif pieces:
+        tail = [f"G = bincount(INDEX, concatenate(({', '.join(pieces)},)), NP)"]
+    else:
+        tail = ["G = zeros(NP)"]
+    tail += blocks
+    for j, p in enumerate(listing.params):
+        if p in contributions:
+            tail += left_sum(f"d{p}", contributions[p])
+            tail.append(f"G[{j}] += {reduce}(d{p})" if reduce else f"G[{j}] += d{p}")
+    frozen = [j for j, p in enumerate(listing.params) if p not in needs]
+    if frozen:
+        tail.append("G[FROZEN] = 0.0")  # a frozen parameter gets no gradient
+    return tail, frozen
+
+
 def emit_lowered(listing: Listing, layers: list[Any]
                  ) -> tuple[dict[str, str], dict[str, Any], dict[str, tuple[int, ...]]]:
     """Sources of ``forward(P, X, seed)`` and ``forward_backward(P, X, seed) -> (loss, G)`` for
@@ -418,16 +442,8 @@ def emit_lowered(listing: Listing, layers: list[Any]
     text = "\n".join(forward + backward)
     scalar_params = set(re.findall(r"\bp\d+\b", text))
     # G = Σ of each parameter's entries in the layers' gradients (a shared bias has several)
-    tail = [f"G = bincount(INDEX, concatenate(({', '.join(pieces)},)), NP)"] if pieces \
-        else ["G = zeros(NP)"]
-    tail += blocks
-    for j, p in enumerate(listing.params):
-        if p in contributions:
-            tail += left_sum(f"d{p}", contributions[p])
-            tail.append(f"G[{j}] += total(d{p})")
-    frozen = [j for j, p in enumerate(listing.params) if p not in needs]
-    if frozen:
-        tail.append("G[FROZEN] = 0.0")  # a frozen parameter gets no gradient
+    tail, frozen = _gradient_tail(listing, pieces, contributions, needs, blocks=blocks,
+                                  reduce="total")
     tail += ["loss = total(" + listing.result + ") * seed",
              "_c = loss + total(G)", "if _c - _c != 0.0:", "    raise FloatingPointError"]
     head = _lowered_head(listing, layers, slices, scalar_params)
@@ -516,18 +532,9 @@ def emit_reduced(listing: Listing, reductions: list[Any]) -> tuple[str, dict[str
     head = []
     if any(re.search(r"\bp\d+\b", code) for code in [*forward, *backward]):
         head.append(f"{''.join(f'{p}, ' for p in listing.params)}= P.tolist()")
-    if len(pieces) == 1 and tuple(index) == every:  # Σ p·p over every parameter, in order
-        tail = [f"G = {pieces[0]}"]
-    else:
-        tail = [f"G = bincount(INDEX, concatenate(({', '.join(pieces)},)), NP)"] if pieces \
-            else ["G = zeros(NP)"]
-    for j, p in enumerate(listing.params):
-        if p in contributions:
-            tail += left_sum(f"d{p}", contributions[p])
-            tail.append(f"G[{j}] += d{p}")
-    frozen = [j for j, p in enumerate(listing.params) if p not in needs]
-    if frozen:
-        tail.append("G[FROZEN] = 0.0")  # a frozen parameter gets no gradient
+    whole = len(pieces) == 1 and tuple(index) == every  # Σ p·p over every parameter, in order
+    tail, frozen = _gradient_tail(listing, pieces, contributions, needs,
+                                  first=f"G = {pieces[0]}" if whole else None)
     check = [*left_sum("_c", [*checked, "total(G)"]), "if _c - _c != 0.0:",
              "    raise FloatingPointError"]
     body = [*head, *forward, *backward, *tail, *check, f"return {listing.result} + 0.0, G"]
