@@ -1,4 +1,4 @@
-"""Side-by-side speed and memory benchmarks (issue 6). One command, one process:
+"""Side-by-side speed and memory benchmarks. One command, one process:
 
     python benchmarks/run.py            # the full runs (a few minutes)
     python benchmarks/run.py --quick    # fewer rounds/steps/nodes, for a smoke test

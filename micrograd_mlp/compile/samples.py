@@ -95,8 +95,9 @@ def _one_graph(model: Any, samples: Sequence[tuple[Any, Any]], loss_fn: Any,
         structure, own = _loss_part(template, network)
         parts = [[v.data for v in own]]
         built: dict[object, list[float]] = {}  # a loss is a function of (outputs, t): one per t
-        if _key(samples[0][1]) is not None:
-            built[_key(samples[0][1])] = parts[0]
+        first = _key(samples[0][1])
+        if first is not None:
+            built[first] = parts[0]
         for _, t in samples[1:]:
             key = _key(t)
             part = built.get(key) if key is not None else None

@@ -992,10 +992,8 @@ def topological_order(root: Value) -> list[Value]:
     return _walk(root, True)
 
 
-def _walk(root: Value, leaves: bool, frozen: list[Value] | None = None) -> list[Value]:
+def _walk(root: Value, leaves: bool) -> list[Value]:
     """Depth-first post-order from ``root`` (``root`` last); leaves are kept only if ``leaves``.
-
-    Without ``leaves``, the frozen leaves (``requires_grad=False``) are appended to ``frozen``.
 
     No recursion and no per-edge tuples: an op node popped for the first time is pushed back with
     a ``None`` marker above it, then its unvisited op operands; popping the marker means every
@@ -1022,12 +1020,9 @@ def _walk(root: Value, leaves: bool, frozen: list[Value] | None = None) -> list[
             if child._op is not None:
                 if child not in visited:
                     push(child)
-            elif leaves:
-                if child not in visited:
-                    seen(child)
-                    append(child)
-            elif not child._requires_grad and frozen is not None:
-                frozen.append(child)
+            elif leaves and child not in visited:
+                seen(child)
+                append(child)
     return order
 
 

@@ -74,7 +74,7 @@ class History(list[float]):
 # Python's cyclic garbage collector during an eager step. The engine's nodes form no reference
 # cycles (a node refers only to its operands), so refcounting frees every graph; but a step keeps
 # ~500 nodes per sample alive at once, which triggers collections that traverse them all, and the
-# full ones every other tracked object of the process as well. Measured (issue 15) on micrograd's
+# full ones every other tracked object of the process as well. Measured on micrograd's
 # demo workload (2-16-16-1, 100 moons points, benchmarks/demo.py's eager step) in a process with
 # NumPy and PyTorch imported, as the benchmark's is: 160.1M instructions per step with the
 # collector on, 127.1M with it off (callgrind, 3 steps, start-up subtracted): 1.26x. So the

@@ -141,7 +141,7 @@ def explore(root: Value, *, model: object | None = None, collapse: bool = False,
     svg = svg[svg.find("<svg"):]
 
     # The backward pass, as Value.backward runs it: op nodes of _walk, last to first.
-    ops = _walk(root, False, [])
+    ops = _walk(root, False)
     grads: dict[Value, float] = {root: 1.0}
     steps: list[dict[str, Any]] = []
     states = [_graph._State(dict(grads), set(), {root})]

@@ -102,7 +102,7 @@ def test_steps_follow_the_engines_order_and_show_the_tables_math():
     data = page_data(explore(root).html())
     from micrograd_mlp.core.value import _walk
     order = graph.topological_order(root)
-    expected = [order.index(n) for n in reversed(_walk(root, False, []))]
+    expected = [order.index(n) for n in reversed(_walk(root, False))]
     assert [s["node"] for s in data["steps"]] == expected
     by_id = {n["id"]: n for n in data["nodes"]}
     tanh = next(s for s in data["steps"] if by_id[s["node"]]["op"] == "tanh")
