@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable, Sequence
 from ..core import Primitive, Value, enable_grad, topological_order
 from ..core.checks import finite_real, nonnegative_int, one_of, positive_real, type_name
 from ..core.functions import namespace
+from ..nn.training import reduce_batch
 from .emit import (
     BATCH,
     LOWERED,
@@ -419,9 +420,7 @@ class BatchGraph(_Batch):
             leaves = {id(p): v for p, v in zip(self.params, fresh)}
             leaves.update({id(v): Value(x, label=v.label) for v, x in zip(self._leaves, row)})
             losses.append(_rebuild(order, leaves))
-        total = Value.sum(losses)
-        if self.reduction == "mean" and len(losses) > 1:
-            total = total * (1.0 / len(losses))
+        total = reduce_batch(losses, self.reduction)
         if self.penalty_root is not None:
             leaves = {id(p): v for p, v in zip(self.params, fresh)}
             total = total + _rebuild(topological_order(self.penalty_root), leaves)

@@ -20,7 +20,7 @@ from ..core.checks import nonnegative_int, one_of, positive_int
 from .losses import half_squared_error
 from .optim import SGD, Optimizer
 
-__all__ = ["LOSS_WIDTH", "History", "evaluate", "loss_text", "train"]
+__all__ = ["LOSS_WIDTH", "History", "evaluate", "loss_text", "reduce_batch", "train"]
 
 Sample = tuple[Sequence[float], Union[float, Sequence[float]]]
 Progress = Union[bool, Callable[[int, float], None]]
@@ -103,12 +103,17 @@ def _collector_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def _batch_loss(model: Model, data: Sequence[Sample], loss_fn: Loss, reduction: str) -> Value:
-    losses = [loss_fn(model(x), t) for x, t in data]
+def reduce_batch(losses: Sequence[Value], reduction: str) -> Value:
+    """The batch's loss from its samples' losses: Σ_s L_s, times 1/N for ``'mean'`` (N > 1) - the
+    one reduction that ``train``, ``compare_gradients``, ``explain`` and the compiler share."""
     total = Value.sum(losses)
     if reduction == "mean" and len(losses) > 1:
         total = total * (1.0 / len(losses))
     return total
+
+
+def _batch_loss(model: Model, data: Sequence[Sample], loss_fn: Loss, reduction: str) -> Value:
+    return reduce_batch([loss_fn(model(x), t) for x, t in data], reduction)
 
 
 def evaluate(model: Model, data: Iterable[Sample], loss_fn: Loss = half_squared_error,

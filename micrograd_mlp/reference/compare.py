@@ -36,6 +36,7 @@ from ..core.checks import (
     type_name,
 )
 from ..nn.losses import half_squared_error
+from ..nn.training import reduce_batch
 from . import manual as _manual
 from .diagnosis import Diagnoser
 
@@ -191,10 +192,7 @@ def _batch_loss(model: Any, inputs: Any, targets: Any, loss: Callable[..., Value
         return loss(model(inputs), targets), 1
     xs = list(inputs)
     _manual.check_batch_targets(xs, targets)
-    total = Value.sum([loss(model(x), t) for x, t in zip(xs, targets)])
-    if reduction == "mean" and len(xs) > 1:
-        total = total * (1.0 / len(xs))
-    return total, len(xs)
+    return reduce_batch([loss(model(x), t) for x, t in zip(xs, targets)], reduction), len(xs)
 
 
 def _user_gradients(given: Any, expected: list[str], frozen: list[str]) -> dict[str, float]:

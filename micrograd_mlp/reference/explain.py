@@ -37,6 +37,7 @@ from ..core import Primitive, Value, topological_order
 from ..core.checks import nonnegative_int, one_of, positive_real, type_name
 from ..core.generated import local_partials
 from ..nn.losses import half_squared_error
+from ..nn.training import reduce_batch
 from . import article
 from .compare import _batch_loss
 from .manual import check_batch_targets, is_batch
@@ -471,9 +472,7 @@ def _batch(parameter: str | Value, model: Any, inputs: Any, targets: Any,
     losses = [loss_fn(model(x), t) for x, t in zip(xs, targets)]
     n = len(xs)
     scale = 1.0 / n if reduction == "mean" and n > 1 else 1.0
-    total = Value.sum(losses)
-    if scale != 1.0:
-        total = total * scale
+    total = reduce_batch(losses, reduction)
     E = total.label or "E"
     samples: list[Sample] = []
     rest_total, rest_count, used = 0.0, 0, False
