@@ -35,7 +35,7 @@ from typing import Any, Callable, Sequence
 
 from ..core.functions import namespace
 from .lower import keeps_finite
-from .rules import Rules, is_simple, left_sum, times
+from .rules import Rules, carries_nonfinite, is_simple, left_sum, times
 from .trace import Instruction, Listing
 
 __all__ = ["Target", "SCALAR", "BATCH", "NUMPY", "LOWERED", "emit", "emit_lowered",
@@ -292,6 +292,20 @@ def _gradient_tail(listing: Any, pieces: list[str], contributions: dict[str, lis
     return tail, frozen
 
 
+def _covered(listing: Listing, member: dict[int, Any]) -> set[str]:
+    """The scalar nodes that need no check of their own: a later check sees them, because a node
+    that carries them (:func:`.rules.carries_nonfinite`: not finite when they are not) is checked
+    or covered itself - the result is, by the loss's check. A node that may go unchecked
+    (:func:`.lower.keeps_finite`, when its operand is checked) covers nothing."""
+    covered = {listing.result}
+    for pos in range(len(listing.instructions) - 1, -1, -1):  # consumers before their operands
+        ins = listing.instructions[pos]
+        if pos in member or (ins.target not in covered and keeps_finite(ins)):
+            continue
+        covered.update(x for i, x in enumerate(ins.operands) if carries_nonfinite(ins, i))
+    return covered
+
+
 def emit_lowered(listing: Listing, layers: list[Any]
                  ) -> tuple[dict[str, str], dict[str, Any], dict[str, tuple[int, ...]]]:
     """Sources of ``forward(P, X, seed)`` and ``forward_backward(P, X, seed) -> (loss, G)`` for
@@ -335,15 +349,17 @@ def emit_lowered(listing: Listing, layers: list[Any]
         if layer.name not in chained:
             read_as_column.update(layer.inputs)
 
+    covered = _covered(listing, member)
     forward: list[str] = []
     scalar_targets: list[str] = []  # the scalar values to check for being finite
-    checked: set[str] = set()
+    checked: set[str] = set()  # checked, or finite (or covered) because of one that is
     for pos, ins in enumerate(ins_all):
         layer = member.get(pos)
         if layer is None:
             forward += rules.forward_lines(ins)
-            if not (keeps_finite(ins) and ins.operands[0] in checked):
-                scalar_targets.append(ins.target)  # (finite if its checked operand is: skipped)
+            if not (ins.target in covered
+                    or (keeps_finite(ins) and ins.operands[0] in checked)):
+                scalar_targets.append(ins.target)
             checked.add(ins.target)
             continue
         if pos != layer.first:
@@ -385,7 +401,8 @@ def emit_lowered(listing: Listing, layers: list[Any]
     backward: list[str] = []
     pieces: list[str] = []  # the layers' gradient arrays, for the parameters in `index`
     index: list[int] = []
-    blocks: list[str] = []  # the gradients of the layers laid out as slices of P
+    blocks: list[tuple[int, int, str]] = []  # (start, stop, dW or dB) of the layers laid out
+    # as slices of P
     for pos in range(len(ins_all) - 1, -1, -1):
         ins = ins_all[pos]
         layer = member.get(pos)
@@ -417,9 +434,9 @@ def emit_lowered(listing: Listing, layers: list[Any]
         block = slices[name]
         if block is not None:  # into G's slices, viewed as dW and dB
             start, m, n, biased = block
-            blocks.append(f"G[{start}:{start + m * n}] += (dZ{name}.T @ H{name}).ravel()")
+            blocks.append((start, start + m * n, f"(dZ{name}.T @ H{name}).ravel()"))
             if biased:
-                blocks.append(f"G[{start + m * n}:{start + m * n + m}] += dZ{name}.sum(0)")
+                blocks.append((start + m * n, start + m * n + m, f"dZ{name}.sum(0)"))
         else:
             pieces.append(f"(dZ{name}.T @ H{name}).ravel()")
             index.extend(i for row in layer.weights for i in row)
@@ -442,8 +459,17 @@ def emit_lowered(listing: Listing, layers: list[Any]
     text = "\n".join(forward + backward)
     scalar_params = set(re.findall(r"\bp\d+\b", text))
     # G = Σ of each parameter's entries in the layers' gradients (a shared bias has several)
-    tail, frozen = _gradient_tail(listing, pieces, contributions, needs, blocks=blocks,
-                                  reduce="total")
+    blocks.sort()
+    if not pieces and [(a, b) for a, b, _ in blocks] == list(
+            zip([0, *(b for _, b, _ in blocks[:-1])], [b for _, b, _ in blocks])) and \
+            blocks and blocks[-1][1] == len(listing.params):
+        # the slices tile P: G is their concatenation (+ 0.0: an entry is 0.0 + Σ, never -0.0)
+        first: str | None = f"G = concatenate(({', '.join(e for _, _, e in blocks)},)) + 0.0"
+        added: list[str] = []
+    else:
+        first, added = None, [f"G[{a}:{b}] += {e}" for a, b, e in blocks]
+    tail, frozen = _gradient_tail(listing, pieces, contributions, needs, blocks=added,
+                                  reduce="total", first=first)
     tail += ["loss = total(" + listing.result + ") * seed",
              "_c = loss + total(G)", "if _c - _c != 0.0:", "    raise FloatingPointError"]
     head = _lowered_head(listing, layers, slices, scalar_params)

@@ -62,8 +62,13 @@ class _State:
             p.data = x
         if G is not None:
             grads = G.tolist() if self.np is not None else G
-            for p, g in zip(opt.params, grads):  # (zero_grad then backward: a frozen one at 0)
-                p.grad = g + 0.0 if p.requires_grad else 0.0
+            for p, g in zip(opt.params, grads):
+                p.grad = g + 0.0
+            if not self.all_live:  # (zero_grad then backward: a frozen one at 0)
+                live = set(self.live)
+                for k, p in enumerate(opt.params):
+                    if k not in live:
+                        p.grad = 0.0
         as_list = (lambda a: a.tolist()) if self.np is not None else list
         if isinstance(opt, SGD):
             opt._velocity = as_list(self.velocity)
