@@ -50,8 +50,9 @@ END = "    # --- END GENERATED: operators ---\n"
 #: the n-ary operands are checked (and converted) after the tuple is built
 IGNORE = "  # type: ignore[arg-type]"
 
-#: the backward loop tests the most frequent ops first
-FREQUENT = ("affine", "sum", "mul", "add", "sigmoid", "tanh", "sub", "powc", "relu")
+#: the backward loop tests the most frequent ops first: a network's neurons (one affine node and
+#: one activation each), then what losses are made of
+FREQUENT = ("affine", "sigmoid", "tanh", "relu", "mul", "sub", "powc", "sum", "add")
 
 
 # --- reading an expression ---------------------------------------------------------------------
@@ -229,7 +230,7 @@ def nary_method(prim: Primitive) -> list[str]:
             body.append(f"prev: tuple[Value, ...] = ({parts}){IGNORE}")
     body += ["if out - out != 0.0:",
              f"    raise op_error({const(prim)}, prev, None, terms=n)",
-             f"return _node(out, {const(prim)}, prev, {'n' if extra else 'None'})"]
+             *node_lines(prim, "prev", "n" if extra else "None")]
     return [*lines, *("    " + line for line in body)]
 
 

@@ -89,19 +89,6 @@ def propagate(order: list[Any]) -> None:
                     x.grad += g * w.data
                 if len(prev) > 2 * n:
                     prev[2 * n].grad += g
-            elif op is _SUM:  # ∂(Σ aᵢ)/∂aᵢ = 1
-                for a in prev:
-                    a.grad += g
-            elif op is _MUL:  # ∂(a·b)/∂a = b;  ∂(a·b)/∂b = a
-                x, y = prev
-                a = x.data
-                b = y.data
-                x.grad += g * b
-                y.grad += g * a
-            elif op is _ADD:  # ∂(a + b)/∂a = 1;  ∂(a + b)/∂b = 1
-                x, y = prev
-                x.grad += g
-                y.grad += g
             elif op is _SIGMOID:  # σ′(a) = out·(1 − out)
                 x = prev[0]
                 a = x.data
@@ -112,6 +99,16 @@ def propagate(order: list[Any]) -> None:
                 a = x.data
                 out = node.data
                 x.grad += g * (1.0 - out * out if -0.9 < out < 0.9 else sech2(a))
+            elif op is _RELU:  # ReLU′(a) = [a > 0]
+                x = prev[0]
+                a = x.data
+                x.grad += g * step(a)
+            elif op is _MUL:  # ∂(a·b)/∂a = b;  ∂(a·b)/∂b = a
+                x, y = prev
+                a = x.data
+                b = y.data
+                x.grad += g * b
+                y.grad += g * a
             elif op is _SUB:  # ∂(a − b)/∂a = 1;  ∂(a − b)/∂b = −1
                 x, y = prev
                 x.grad += g
@@ -121,10 +118,13 @@ def propagate(order: list[Any]) -> None:
                 a = x.data
                 k = node._k
                 x.grad += g * (0.0 if k == 0 else k * pow(a, k - 1.0))
-            elif op is _RELU:  # ReLU′(a) = [a > 0]
-                x = prev[0]
-                a = x.data
-                x.grad += g * step(a)
+            elif op is _SUM:  # ∂(Σ aᵢ)/∂aᵢ = 1
+                for a in prev:
+                    a.grad += g
+            elif op is _ADD:  # ∂(a + b)/∂a = 1;  ∂(a + b)/∂b = 1
+                x, y = prev
+                x.grad += g
+                y.grad += g
             elif op is _DIV:  # ∂(a/b)/∂a = 1/b;  ∂(a/b)/∂b = −a/b²
                 x, y = prev
                 b = y.data

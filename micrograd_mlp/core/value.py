@@ -98,24 +98,6 @@ def _leaf(data: float, label: str | None = None) -> Value:
     return v
 
 
-def _node(data: float, op: Primitive, prev: tuple[Value, ...], k: float | None) -> Value:
-    """A node made by ``op`` from ``prev`` (a leaf when recording is off)."""
-    v = _new(Value)
-    v.data = data
-    v.grad = 0.0
-    v.label = None
-    if _grad_enabled():
-        v._op = op
-        v._prev = prev
-        v._k = k
-    else:
-        v._op = None
-        v._prev = ()
-        v._k = None
-        v._requires_grad = True
-    return v
-
-
 def _constant(x: object, op_name: str) -> Value:
     """The other operand of an op, as a Value: a number becomes a constant leaf."""
     if isinstance(x, Value):
@@ -920,7 +902,19 @@ class Value:
         prev: tuple[Value, ...] = values  # type: ignore[assignment]
         if out - out != 0.0:
             raise op_error(_SUM, prev, None, terms=n)
-        return _node(out, _SUM, prev, None)
+        v = _new(Value)
+        v.data = out
+        v.grad = 0.0
+        v.label = None
+        if _grad_enabled():
+            v._op = _SUM
+            v._prev = prev
+        else:  # not recording: the result is a leaf
+            v._op = None
+            v._prev = ()
+            v._requires_grad = True
+        v._k = None
+        return v
 
     @staticmethod
     def affine(
@@ -946,7 +940,20 @@ class Value:
             prev = (*weights, *inputs, bias)  # type: ignore[arg-type]
         if out - out != 0.0:
             raise op_error(_AFFINE, prev, None, terms=n)
-        return _node(out, _AFFINE, prev, n)
+        v = _new(Value)
+        v.data = out
+        v.grad = 0.0
+        v.label = None
+        if _grad_enabled():
+            v._op = _AFFINE
+            v._prev = prev
+            v._k = n
+        else:  # not recording: the result is a leaf
+            v._op = None
+            v._prev = ()
+            v._k = None
+            v._requires_grad = True
+        return v
 
     # --- END GENERATED: operators ---
 
@@ -1000,29 +1007,25 @@ def _walk(root: Value, leaves: bool) -> list[Value]:
     operand is placed, so the node is appended. A leaf is placed as soon as it is met.
     """
     order: list[Value] = []
-    append = order.append
     visited: set[Value] = set()
-    seen = visited.add
     stack: list[Value | None] = [root]
-    push = stack.append
-    pop = stack.pop
     while stack:
-        node = pop()
+        node = stack.pop()
         if node is None:
-            append(pop())  # type: ignore[arg-type]
+            order.append(stack.pop())  # type: ignore[arg-type]
             continue
         if node in visited:
             continue
-        seen(node)
-        push(node)
-        push(None)
+        visited.add(node)
+        stack.append(node)
+        stack.append(None)
         for child in node._prev:
             if child._op is not None:
                 if child not in visited:
-                    push(child)
+                    stack.append(child)
             elif leaves and child not in visited:
-                seen(child)
-                append(child)
+                visited.add(child)
+                order.append(child)
     return order
 
 
@@ -1034,25 +1037,22 @@ def _backward_walk(root: Value, before: dict[Value, float], frozen: list[Value])
     (``requires_grad=False``) are also listed in ``frozen``.
     """
     order: list[Value] = []
-    append = order.append
     stack: list[Value | None] = [root]
-    push = stack.append
-    pop = stack.pop
     while stack:
-        node = pop()
+        node = stack.pop()
         if node is None:
-            append(pop())  # type: ignore[arg-type]
+            order.append(stack.pop())  # type: ignore[arg-type]
             continue
         if node in before:
             continue
         before[node] = node.grad
         node.grad = 0.0
-        push(node)
-        push(None)
+        stack.append(node)
+        stack.append(None)
         for child in node._prev:
             if child not in before:
                 if child._op is not None:
-                    push(child)
+                    stack.append(child)
                 else:
                     before[child] = child.grad
                     if not child._requires_grad:

@@ -299,9 +299,10 @@ class Neuron(Module):
         """The neuron on inputs already checked by its caller (a list of ``nin`` Values)."""
         net = Value.affine(self.weights, xs, self.bias)
         net.label = self._net_label
-        if self._activate is None:  # 'linear'
+        activate = self._activate
+        if activate is None:  # 'linear'
             return net
-        out = self._activate(net)
+        out = activate(net)
         out.label = self._out_label
         return out
 

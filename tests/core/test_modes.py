@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from micrograd_mlp import Value, enable_grad, grad, is_grad_enabled, no_grad
+from micrograd_mlp.core import PRIMITIVES
 
 
 def _is_unrecorded(v: Value) -> bool:
@@ -27,6 +28,39 @@ def test_no_grad_results_are_leaves_and_values_are_right():
     y = results[1] * a  # used afterwards: the no_grad result is a constant
     y.backward()
     assert a.grad == 6.0 and b.grad == 0.0
+
+
+def _every_op(a: Value, b: Value) -> dict[str, Value]:
+    """One result of every primitive of the table, through the method the generator wrote."""
+    out = {}
+    for prim in PRIMITIVES.values():
+        method = getattr(Value, next(m for m in prim.methods if m))
+        if prim.name == "sum":
+            out[prim.name] = Value.sum([a, b])
+        elif prim.name == "affine":
+            out[prim.name] = Value.affine([a], [b], 1.0)
+        elif prim.name in ("powc", "leaky_relu"):
+            out[prim.name] = method(a, 0.5)
+        elif prim.arity == 1:
+            out[prim.name] = method(a)
+        elif prim.arity == 2:
+            out[prim.name] = method(a, b)
+        else:  # bce: a probability, a target, the logit
+            out[prim.name] = method(b.sigmoid(), 0.5, b)
+    return out
+
+
+def test_every_op_under_no_grad_makes_a_complete_leaf():
+    a, b = Value(0.5), Value(0.25)
+    with no_grad():
+        results = _every_op(a, b)
+    assert set(results) == set(PRIMITIVES)
+    for name, r in results.items():  # every field a leaf has, readable
+        assert _is_unrecorded(r) and r.requires_grad and r.label is None and r.grad == 0.0, name
+    total = Value.sum(list(results.values())) * 2.0  # used afterwards: constants of a new graph
+    total.backward()
+    assert [r.grad for r in results.values()] == [2.0] * len(results)
+    assert a.grad == 0.0 and b.grad == 0.0
 
 
 def test_no_grad_result_cuts_the_path():
