@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from operator import attrgetter
 from typing import Any, Callable, Iterable, Sequence
 
 from ..core import Primitive, Value, enable_grad, topological_order
@@ -83,6 +84,9 @@ def _gradients(root: Value, params: list[Value]) -> tuple[float, list[float]]:
 
 
 # --- arguments ------------------------------------------------------------------------------------
+_op = attrgetter("_op")
+
+
 def _leaves(items: object, what: str) -> list[Value]:
     """``items`` (Values, or a module with ``parameters()``) as a list of distinct leaf Values."""
     parameters = getattr(items, "parameters", None)
@@ -94,6 +98,9 @@ def _leaves(items: object, what: str) -> list[Value]:
         raise TypeError(f"compile_graph: {what} must be a list of Values, "
                         f"got {type_name(items)}")
     values = list(items)
+    if set(map(type, values)) <= {Value} and not any(map(_op, values)) and \
+            len(set(map(id, values))) == len(values):
+        return values  # distinct leaf Values: the common case, checked without a Python loop
     seen: dict[int, int] = {}
     for i, v in enumerate(values):
         if not isinstance(v, Value):
@@ -386,9 +393,12 @@ class BatchGraph(_Batch):
     """
 
     def __init__(self, template: Value, leaves: Sequence[Value], rows: list[tuple[float, ...]],
-                 params: Sequence[Value], reduction: str, penalty: Value | None = None) -> None:
+                 params: Sequence[Value], reduction: str, penalty: Value | None = None, *,
+                 listing: Listing | None = None) -> None:
         """``template``: sample 0's loss; ``leaves``: its leaves that are not parameters, in
-        topological order; ``rows[s]``: sample ``s``'s values of those leaves."""
+        topological order; ``rows[s]``: sample ``s``'s values of those leaves. ``listing``: the
+        trace of ``template`` over ``params`` and ``leaves``, if it is made already
+        (:func:`.trace.trace_sample`)."""
         self.template = template
         self.penalty_root = penalty
         if penalty is not None:
@@ -398,7 +408,9 @@ class BatchGraph(_Batch):
         self.rows = rows
         self._leaves = tuple(leaves)  # sample 0's, whose values the rows replace
         self._seed = self.scale
-        super().__init__(trace(template, params, leaves), params, BATCH)
+        if listing is None:
+            listing = trace(template, params, leaves)
+        super().__init__(listing, params, BATCH)
 
     def _data(self) -> list[tuple[float, ...]]:
         return self.rows

@@ -22,7 +22,10 @@ from __future__ import annotations
 import ast
 import functools
 import math
+from collections import Counter
 from dataclasses import dataclass
+from itertools import chain, repeat
+from operator import attrgetter
 
 from .trace import Instruction, Listing, is_constant, width
 
@@ -102,14 +105,13 @@ def find_layers(listing: Listing) -> list[Layer]:
             affine[ins.target] = pos
     consumers: dict[str, list[int]] = {}  # of the candidates only
     for pos, ins in enumerate(instructions):
-        for o in ins.operands:
-            if o in affine:
-                consumers.setdefault(o, []).append(pos)
+        for o in filter(affine.__contains__, ins.operands):
+            consumers.setdefault(o, []).append(pos)
     groups: dict[tuple[tuple[str, ...], bool, object], list[tuple[int, int | None, list[int]]]] = {}
     for pos in affine.values():
         ins = instructions[pos]
         n = width(ins.op, len(ins.operands), ins.constant)
-        indices = [_param(w) for w in ins.operands[:n]]
+        indices = list(map(_param, ins.operands[:n]))
         if n == 0 or None in indices:
             continue
         has_bias = len(ins.operands) > 2 * n
@@ -158,7 +160,8 @@ def _order_rows(layers: list[Layer]) -> list[Layer]:
         if sorted(layer.inputs) != sorted(source.outputs) or len(set(layer.inputs)) != len(
                 layer.inputs):
             continue
-        perm = [source.outputs.index(x) for x in layer.inputs]
+        at = {o: j for j, o in enumerate(source.outputs)}
+        perm = [at[x] for x in layer.inputs]
         ordered[source.name] = Layer(
             source.name, source.inputs, tuple(source.weights[j] for j in perm),
             None if source.biases is None else tuple(source.biases[j] for j in perm),
@@ -189,60 +192,55 @@ def plain_sum(ins: Instruction) -> bool:
             and op.extra is None)
 
 
+_lane, _operands = attrgetter("op", "constant", "operands"), attrgetter("operands")
+
+
 def find_reductions(listing: Listing) -> list[Reduction]:
     """The sums of ``listing`` whose every operand is a node used only there, computing one op of
     one parameter and constants, the same op for all (see :class:`Reduction`)."""
     instructions = listing.instructions
-    uses: dict[str, int] = {listing.result: 1}
-    for ins in instructions:
-        for o in ins.operands:
-            uses[o] = uses.get(o, 0) + 1
+    uses = Counter(chain.from_iterable(map(_operands, instructions)))
+    uses[listing.result] += 1
     position = {ins.target: pos for pos, ins in enumerate(instructions)}
+    sums: dict[int, bool] = {}  # id(op) -> plain_sum(op): asked once per op, not per node
     found: list[Reduction] = []
     for at, total in enumerate(instructions):
-        if not plain_sum(total):
-            continue
-        lanes: list[int] = []
-        members = {at}
-        first: Instruction | None = None
-        pattern: tuple[str | None, ...] = ()
-        for o in total.operands:
-            pos = position.get(o)
-            if pos is None or uses[o] != 1:
-                break
-            ins = instructions[pos]
-            if first is None:  # the first lane sets the op, constant and pattern
-                if ins.op.arity not in (1, 2):
-                    break
-                first = ins
-                pattern = tuple(None if _param(c) is not None else c for c in ins.operands)
-                if not all(c is None or is_constant(c) for c in pattern):
-                    break
-            elif (ins.op is not first.op or ins.constant != first.constant
-                  or len(ins.operands) != len(pattern)):
-                break
-            lane = _lane(ins.operands, pattern)
-            if lane is None:
-                break
-            lanes.append(lane)
-            members.add(pos)
-        else:
-            if first is not None:
-                found.append(Reduction(f"R{len(found)}", first, pattern, tuple(lanes),
-                                       total.target, at, frozenset(members)))
+        ok = sums.get(id(total.op))
+        if ok is None:
+            ok = sums[id(total.op)] = plain_sum(total)
+        if ok:
+            reduction = _reduction(f"R{len(found)}", at, instructions, position, uses)
+            if reduction is not None:
+                found.append(reduction)
     return found
 
 
-def _lane(operands: tuple[str, ...], pattern: tuple[str | None, ...]) -> int | None:
-    """The one parameter that ``operands`` read where ``pattern`` says None (the constants
-    equal to the pattern's), or None if they do not fit."""
-    lane = None
-    for code, fixed in zip(operands, pattern):
-        if fixed is None:
-            j = _param(code)
-            if j is None or (lane is not None and j != lane):
-                return None
-            lane = j
-        elif code != fixed:
-            return None
-    return lane
+def _reduction(name: str, at: int, instructions: tuple[Instruction, ...],
+               position: dict[str, int], uses: Counter[str]) -> Reduction | None:
+    """The sum at ``at`` as a :class:`Reduction`, or None if an operand is no lane: not a node
+    used only there, or not the first lane's op and constant on one parameter in the free slots
+    of its pattern and the first lane's numbers in the others."""
+    total = instructions[at]
+    positions = list(map(position.get, total.operands))
+    if not positions or None in positions or set(map(uses.__getitem__, total.operands)) != {1}:
+        return None
+    nodes = list(map(instructions.__getitem__, positions))  # type: ignore[arg-type]
+    first = nodes[0]  # the first lane sets the op, constant and pattern
+    if first.op.arity not in (1, 2):
+        return None
+    pattern = tuple(None if _param(c) is not None else c for c in first.operands)
+    if None not in pattern or not all(is_constant(c) for c in pattern if c is not None):
+        return None
+    slot = pattern.index(None)
+    names = [ins.operands[slot] for ins in nodes]
+    lanes = list(map(_param, names))
+    if None in lanes:
+        return None
+    # each lane: the first's op and constant, and as operands its parameter where the pattern
+    # has None and the pattern's numbers elsewhere
+    operands = zip(*(names if c is None else repeat(c, len(names)) for c in pattern))
+    expected = zip(repeat(first.op), repeat(first.constant), operands)
+    if list(map(_lane, nodes)) != list(expected):
+        return None
+    return Reduction(name, first, pattern, tuple(lanes), total.target, at,  # type: ignore
+                     frozenset([at, *positions]))  # type: ignore[list-item]

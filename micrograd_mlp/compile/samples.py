@@ -24,14 +24,16 @@ output that is not a ``sigmoid`` node (it checks the output's *value*) - takes
 
 from __future__ import annotations
 
+import math
+from itertools import chain
 from typing import Any, Iterable, Sequence
 
-from ..core import Value, enable_grad, topological_order
+from ..core import Value, enable_grad
 from ..core.checks import one_of
 from ..nn.losses import LOSSES, binary_cross_entropy, half_squared_error
 from ..nn.modules import MLP, Layer, Neuron
 from .graph import BatchGraph, _leaves, compile_batch
-from .trace import shape
+from .trace import Listing, trace_sample
 
 __all__ = ["compile_model"]
 
@@ -53,46 +55,56 @@ def compile_model(model: Any, data: Iterable[tuple[Any, Any]],
     ps = _leaves(model if params is None else params, "params")
     found = _one_graph(model, samples, loss_fn, ps)
     if found is not None:
-        template, leaves, rows = found
-        return BatchGraph(template, leaves, rows, ps, reduction, penalty)
+        template, listing, leaves, rows = found
+        return BatchGraph(template, leaves, rows, ps, reduction, penalty, listing=listing)
     return compile_batch([loss_fn(model(x), t) for x, t in samples], ps, reduction, penalty)
 
 
-def _inputs(x: object, n: int) -> list[float] | None:
-    """``x`` as ``n`` floats if it is a list or tuple of finite numbers (what the model turns into
-    leaves unchanged), else None."""
-    if type(x) not in (list, tuple) or len(x) != n:  # type: ignore[arg-type]
+def _inputs(xs: list[Any], n: int) -> list[list[float]] | None:
+    """Every ``x`` of ``xs`` as ``n`` floats if each is a list or tuple of finite numbers (what
+    the model turns into leaves unchanged), else None."""
+    if any(type(x) not in (list, tuple) or len(x) != n for x in xs):
         return None
-    out = []
-    for v in x:  # type: ignore[attr-defined]
-        if type(v) not in (float, int) or v - v != 0:
-            return None
-        out.append(float(v))
-    return out
+    flat = list(chain.from_iterable(xs))
+    if not {type(v) for v in flat} <= {float, int}:  # (not bool, not a subclass)
+        return None
+    try:
+        values = list(map(float, flat))
+    except OverflowError:  # an int beyond the floats
+        return None
+    if not all(map(math.isfinite, values)):
+        return None
+    return [values[k:k + n] for k in range(0, len(values), n)]
 
 
-def _one_graph(model: Any, samples: Sequence[tuple[Any, Any]], loss_fn: Any,
-               params: list[Value]) -> tuple[Value, list[Value], list[tuple[float, ...]]] | None:
-    """(sample 0's loss, its leaves that are not parameters, every sample's row) - or None if
-    this path cannot vouch for the result."""
+def _one_graph(model: Any, samples: Sequence[tuple[Any, Any]], loss_fn: Any, params: list[Value]
+               ) -> tuple[Value, Listing, list[Value], list[tuple[float, ...]]] | None:
+    """(sample 0's loss, its listing, its leaves that are not parameters, every sample's row) -
+    or None if this path cannot vouch for the result."""
     if type(model) not in (MLP, Layer, Neuron) or loss_fn not in LOSSES.values():
         return None
     nin = model.nin
-    inputs = [_inputs(x, nin) for x, _ in samples]
-    if any(x is None for x in inputs):
+    inputs = _inputs([x for x, _ in samples], nin)
+    if inputs is None:
         return None
     with enable_grad():
-        xs = [Value(v, label=f"i{k}") for k, v in enumerate(inputs[0], 1)]  # type: ignore
+        xs = [Value(v, label=f"i{k}") for k, v in enumerate(inputs[0], 1)]
         outputs = model(xs)
         seen = [outputs] if isinstance(outputs, Value) else list(outputs)
         if loss_fn is binary_cross_entropy and any(
                 o.op is None or o.op.name != "sigmoid" for o in seen):
             return None  # it checks the outputs' values: each sample's own
-        network = {id(v) for o in seen for v in topological_order(o)}
+        # the loss reads the network through its outputs (binary_cross_entropy also through
+        # their operands, the logits): its walk stops at those (see _loss_part)
+        ends = {id(v) for o in seen for v in (o, *o._prev)}
+        leaves_in = set(map(id, chain(xs, params)))
         template = loss_fn(outputs, samples[0][1])
         if not isinstance(template, Value):
             return None
-        structure, own = _loss_part(template, network)
+        found = _loss_part(template, ends, leaves_in)
+        if found is None:
+            return None
+        structure, own = found
         parts = [[v.data for v in own]]
         built: dict[object, list[float]] = {}  # a loss is a function of (outputs, t): one per t
         first = _key(samples[0][1])
@@ -102,22 +114,31 @@ def _one_graph(model: Any, samples: Sequence[tuple[Any, Any]], loss_fn: Any,
             key = _key(t)
             part = built.get(key) if key is not None else None
             if part is None:
-                other, leaves = _loss_part(loss_fn(outputs, t), network)
-                if other != structure:
+                found = _loss_part(loss_fn(outputs, t), ends, leaves_in)
+                if found is None or found[0] != structure:
                     return None
-                part = [v.data for v in leaves]
+                part = [v.data for v in found[1]]
                 if key is not None:
                     built[key] = part
             parts.append(part)
-    _, leaves = shape(template, params)
-    where = {id(x): ("x", k) for k, x in enumerate(xs)}
-    where.update({id(v): ("t", j) for j, v in enumerate(own)})
-    sources = [where.get(id(v), ("c", v.data)) for v in leaves]
+    listing, leaves = trace_sample(template, params)  # (the one walk of the whole graph)
+    # sample s's row: its inputs, its loss's leaves and the constants (cells), as `leaves` orders
+    # them (picks)
+    slot = {id(x): k for k, x in enumerate(xs)}
+    slot.update({id(v): nin + j for j, v in enumerate(own)})
+    constants: list[float] = []
+    picks = []
+    for v in leaves:
+        k = slot.get(id(v))
+        if k is None:
+            k = nin + len(own) + len(constants)
+            constants.append(v.data)
+        picks.append(k)
     rows = []
     for x, part in zip(inputs, parts):
-        rows.append(tuple(x[k] if kind == "x" else part[k] if kind == "t" else k  # type: ignore
-                          for kind, k in sources))
-    return template, leaves, rows
+        cells = [*x, *part, *constants]
+        rows.append(tuple(map(cells.__getitem__, picks)))
+    return template, listing, leaves, rows
 
 
 def _key(t: object) -> object:
@@ -129,11 +150,18 @@ def _key(t: object) -> object:
     return None
 
 
-def _loss_part(root: Value, network: set[int]) -> tuple[Structure, list[Value]]:
-    """The nodes of ``root``'s graph outside ``network`` as structure (per node: op, constant,
-    operands - a network node by its identity, a loss node by its position), in post-order, and
-    those that are leaves."""
-    if id(root) in network:
+def _loss_part(root: Value, ends: set[int], network: set[int]
+               ) -> tuple[Structure, list[Value]] | None:
+    """The nodes of ``root``'s graph up to the network's last nodes ``ends`` (its outputs and
+    their operands) as structure (per node: op, constant, operands - an end by its identity, a
+    loss node by its position), in post-order, and those that are leaves; None if the walk meets
+    a ``network`` leaf (an input or a parameter).
+
+    Any other network node reaches an input without passing an end (an nn model is layers, and
+    every node of a layer depends on the inputs; the ends are the last layer's nodes and their
+    operands), so the walk either stays in the loss's own nodes or meets a network leaf.
+    """
+    if id(root) in ends:
         return [("network", id(root))], []
     position: dict[int, int] = {}
     structure: Structure = []
@@ -145,15 +173,17 @@ def _loss_part(root: Value, network: set[int]) -> tuple[Structure, list[Value]]:
         if i < len(prev):
             stack[-1] = (v, i + 1)
             c = prev[i]
-            if id(c) not in position and id(c) not in network:
+            if id(c) not in position and id(c) not in ends:
                 stack.append((c, 0))
             continue
         stack.pop()
         position[id(v)] = len(structure)
         if v._op is None:
+            if id(v) in network:
+                return None
             structure.append(("leaf",))
             leaves.append(v)
         else:
-            structure.append((v._op, v._k, tuple(("network", id(c)) if id(c) in network
+            structure.append((v._op, v._k, tuple(("network", id(c)) if id(c) in ends
                                                  else position[id(c)] for c in prev)))
     return structure, leaves

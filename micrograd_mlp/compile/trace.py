@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import compress
 from typing import NamedTuple, Sequence
 
 from ..core import Primitive, Value, topological_order
 
-__all__ = ["Instruction", "Listing", "trace", "shape", "literal", "is_constant", "width"]
+__all__ = ["Instruction", "Listing", "trace", "trace_sample", "shape", "literal", "is_constant",
+           "width"]
 
 
 class Instruction(NamedTuple):
@@ -92,37 +94,78 @@ def is_constant(code: str) -> bool:
 
 def trace(root: Value, params: Sequence[Value] = (), inputs: Sequence[Value] = ()) -> Listing:
     """The listing of ``root``'s graph (``params``, ``inputs``: distinct leaf Values)."""
-    named: dict[int, str] = {id(p): f"p{j}" for j, p in enumerate(params)}
-    named.update({id(x): f"x{j}" for j, x in enumerate(inputs)})
-    # a frozen parameter (requires_grad=False) keeps its name but gets no gradient
-    differentiable = {f"p{j}" for j, p in enumerate(params) if p.requires_grad}
+    return _trace(root, params, inputs, None)
+
+
+def trace_sample(root: Value, params: Sequence[Value]) -> tuple[Listing, list[Value]]:
+    """One sample's listing for a batch: every leaf not in ``params`` (data, targets, constants)
+    is an input, ``x0, x1, ...`` in topological order; and those leaves, in that order. (What
+    :func:`shape`'s leaves and then :func:`trace` on them give, in one walk.)"""
+    leaves: list[Value] = []
+    return _trace(root, params, (), leaves), leaves
+
+
+def names(prefix: str, n: int) -> list[str]:
+    """``[prefix0, prefix1, ..., prefix<n-1>]``: the names of the parameters (``p``), inputs
+    (``x``) and values (``v``), formatted once per process (a listing names hundreds)."""
+    made = _NAMES.setdefault(prefix, [])
+    made.extend(f"{prefix}{j}" for j in range(len(made), n))
+    return made[:n]
+
+
+_NAMES: dict[str, list[str]] = {}
+
+
+def _trace(root: Value, params: Sequence[Value], inputs: Sequence[Value],
+           leaves: list[Value] | None) -> Listing:
+    """:func:`trace`; with a list ``leaves``, each leaf that is neither a parameter nor an input
+    is appended to it and named as the next input instead of being a constant."""
+    order = topological_order(root)
+    pnames, xnames = names("p", len(params)), names("x", len(inputs))
+    vnames = names("v", len(order))
+    # keyed by the node itself: a Value hashes and compares by identity
+    named: dict[Value, str] = dict(zip(params, pnames))
+    named.update(zip(inputs, xnames))
+    numbers: set[str] = set()  # the constants' codes
+    # a frozen parameter (requires_grad=False) keeps its name but gets no gradient (the slot:
+    # the property costs a call; a parameter is a leaf)
+    differentiable = set(compress(pnames, [getattr(p, "_requires_grad", True) for p in params]))
     instructions: list[Instruction] = []
-    add, get = instructions.append, named.__getitem__
-    for i, node in enumerate(topological_order(root)):  # (the slots: properties cost a call)
-        key, op = id(node), node._op
+    add, get, new = instructions.append, named.__getitem__, tuple.__new__
+    for i, node in enumerate(order):  # (the slots: properties cost a call)
+        op = node._op
         if op is None:
-            if key not in named:
-                if not math.isfinite(node.data):  # .data set by hand past Value's checks
-                    raise ValueError(f"compile_graph: constant leaf {node.label or '?'} has the "
-                                     f"non-finite value {node.data!r}; expected a finite float")
-                named[key] = literal(node.data)
+            if node in named:
+                continue
+            if leaves is not None:
+                named[node] = name = f"x{len(xnames)}"
+                xnames.append(name)
+                leaves.append(node)
+                continue
+            if not math.isfinite(node.data):  # .data set by hand past Value's checks
+                raise ValueError(f"compile_graph: constant leaf {node.label or '?'} has the "
+                                 f"non-finite value {node.data!r}; expected a finite float")
+            named[node] = code = literal(node.data)
+            numbers.add(code)
             continue
-        operands = tuple(map(get, map(id, node._prev)))
-        if all(map(is_constant, operands)):  # a constant subgraph: its traced value
-            named[key] = literal(node.data)
+        prev = node._prev  # (a binary node's pair built directly: quicker than a map)
+        operands = (get(prev[0]), get(prev[1])) if len(prev) == 2 else tuple(map(get, prev))
+        reached = not differentiable.isdisjoint(operands)  # (then it is no constant)
+        if not reached and numbers.issuperset(operands):  # a constant subgraph: its value
+            named[node] = code = literal(node.data)
+            numbers.add(code)
             continue
         k = node._k
         if k is not None and not math.isfinite(k):
             raise ValueError(
                 f"compile_graph: {op.name} node has a non-finite constant k={k!r}")
-        named[key] = target = f"v{i}"
-        if not differentiable.isdisjoint(operands):
+        named[node] = target = vnames[i]
+        if reached:
             differentiable.add(target)
-        add(Instruction(target, op, operands, k, node.label))
-    return Listing(tuple(f"p{j}" for j in range(len(params))),
-                   tuple(f"x{j}" for j in range(len(inputs))), tuple(instructions),
-                   named[id(root)], frozenset(differentiable),
-                   tuple(v.label or literal(v.data) for v in (*params, *inputs)))
+        add(new(Instruction, (target, op, operands, k, node.label)))  # (skips a Python __new__)
+    return Listing(tuple(pnames), tuple(xnames), tuple(instructions), named[root],
+                   frozenset(differentiable),
+                   tuple(v.label or literal(v.data) for v in (*params, *inputs, *(leaves or ()))))
 
 
 def shape(root: Value, params: Sequence[Value]) -> tuple[list[tuple[object, ...]], list[Value]]:
