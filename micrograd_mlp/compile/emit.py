@@ -7,7 +7,8 @@ Every target gets the same three functions, built from the same pieces::
     train(P, X, seed, lr, steps, history)        SGD in place on the list P; appends each loss
 
 The pieces: the *forward* lines (one per instruction, the table's forward rule), a *check* that the
-values are finite (one addition per value: ``_c - _c != 0.0`` only for a finite ``_c``), and the
+values are finite (one addition per value: ``_c - _c != 0.0`` only for a finite ``_c``; a value
+that a later checked one carries is left out, see :func:`_covered`), and the
 *backward* lines - the reverse sweep of :meth:`Value.backward`, node by node, last to first::
 
     ∂L/∂operand += ∂L/∂node · ∂node/∂operand          (the table's partial for that operand)
@@ -72,6 +73,35 @@ def _check(names: list[str], arrays: bool = False) -> list[str]:
     return [*lines, "if _c - _c != 0.0:", "    raise FloatingPointError"]
 
 
+def _covered(listing: Listing, member: dict[int, Any]) -> set[str]:
+    """The scalar nodes that need no check of their own: a later check sees them, because a node
+    that carries them (:func:`.rules.carries_nonfinite`: not finite when they are not) is checked
+    or covered itself - the result is, by the loss's check. A node that may go unchecked
+    (:func:`.lower.keeps_finite`, when its operand is checked) covers nothing."""
+    covered = {listing.result}
+    for pos in range(len(listing.instructions) - 1, -1, -1):  # consumers before their operands
+        ins = listing.instructions[pos]
+        if pos in member or (ins.target not in covered and keeps_finite(ins)):
+            continue
+        covered.update(x for i, x in enumerate(ins.operands) if carries_nonfinite(ins, i))
+    return covered
+
+
+def _to_check(listing: Listing, member: dict[int, Any]) -> list[str]:
+    """The values (of the instructions not in ``member``) that need a check of their own: not
+    :func:`_covered`, and not finite because their checked operand is (relu's ``A``)."""
+    covered = _covered(listing, member)
+    checked: set[str] = set()  # checked, or finite (or covered) because of one that is
+    unchecked = []
+    for pos, ins in enumerate(listing.instructions):
+        if pos in member:
+            continue
+        if not (ins.target in covered or (keeps_finite(ins) and ins.operands[0] in checked)):
+            unchecked.append(ins.target)
+        checked.add(ins.target)
+    return unchecked
+
+
 @dataclass
 class _Pieces:
     forward: list[str]  # one sample's forward lines, then their check
@@ -102,7 +132,7 @@ def _backward_step(ins: Instruction, rules: Rules, needs: frozenset[str],
 def _pieces(listing: Listing, target: Target) -> _Pieces:
     rules = Rules(target.backend)
     forward = [line for ins in listing.instructions for line in rules.forward_lines(ins)]
-    forward += _check([ins.target for ins in listing.instructions], target.total)
+    forward += _check(_to_check(listing, {}), target.total)
     needs = listing.differentiable
     # contributions[name]: the terms ∂L/∂node · ∂node/∂name, in the order the engine adds them
     contributions: dict[str, list[str]] = {listing.result: [target.seed]} \
@@ -292,20 +322,6 @@ def _gradient_tail(listing: Any, pieces: list[str], contributions: dict[str, lis
     return tail, frozen
 
 
-def _covered(listing: Listing, member: dict[int, Any]) -> set[str]:
-    """The scalar nodes that need no check of their own: a later check sees them, because a node
-    that carries them (:func:`.rules.carries_nonfinite`: not finite when they are not) is checked
-    or covered itself - the result is, by the loss's check. A node that may go unchecked
-    (:func:`.lower.keeps_finite`, when its operand is checked) covers nothing."""
-    covered = {listing.result}
-    for pos in range(len(listing.instructions) - 1, -1, -1):  # consumers before their operands
-        ins = listing.instructions[pos]
-        if pos in member or (ins.target not in covered and keeps_finite(ins)):
-            continue
-        covered.update(x for i, x in enumerate(ins.operands) if carries_nonfinite(ins, i))
-    return covered
-
-
 def emit_lowered(listing: Listing, layers: list[Any]
                  ) -> tuple[dict[str, str], dict[str, Any], dict[str, tuple[int, ...]]]:
     """Sources of ``forward(P, X, seed)`` and ``forward_backward(P, X, seed) -> (loss, G)`` for
@@ -349,18 +365,12 @@ def emit_lowered(listing: Listing, layers: list[Any]
         if layer.name not in chained:
             read_as_column.update(layer.inputs)
 
-    covered = _covered(listing, member)
     forward: list[str] = []
-    scalar_targets: list[str] = []  # the scalar values to check for being finite
-    checked: set[str] = set()  # checked, or finite (or covered) because of one that is
+    scalar_targets = _to_check(listing, member)  # the scalar values to check for being finite
     for pos, ins in enumerate(ins_all):
         layer = member.get(pos)
         if layer is None:
             forward += rules.forward_lines(ins)
-            if not (ins.target in covered
-                    or (keeps_finite(ins) and ins.operands[0] in checked)):
-                scalar_targets.append(ins.target)
-            checked.add(ins.target)
             continue
         if pos != layer.first:
             continue

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from micrograd_mlp import MLP, Value, compile_batch
+from micrograd_mlp import MLP, Value, compile_batch, compile_graph
 from micrograd_mlp.compile.rules import Rules, carries_nonfinite
 from micrograd_mlp.compile.trace import Instruction
 from micrograd_mlp.core import PRIMITIVES
@@ -170,3 +170,31 @@ def test_a_concatenated_gradient_has_no_negative_zero():
         _, G = low.gradient_array(np.array([p.data for p in model.parameters()]))
     _, eager = eager_loss_and_grads(lambda: mse(model([1.0]), [3.0]), model.parameters())
     assert [math.copysign(1.0, g) for g in G] == [math.copysign(1.0, g) for g in eager]
+
+
+def test_every_target_checks_what_no_later_check_covers():
+    """The scalar loop, the per-node NumPy code and one graph leave out the same checks, and
+    still refuse the overflow that only z's own check sees, with eager's error."""
+    model, losses = _tail_model()
+    params = model.parameters()
+    one = compile_graph(losses()[0], params)
+    batch = compile_batch(losses(), model)
+    big = [p.data * 1e10 if k >= len(params) - 3 else p.data for k, p in enumerate(params)]
+    for program in (one, batch, batch.vectorized()):
+        forward = program.source.split("def forward_backward")[0]
+        (check,) = [line.strip() for line in forward.splitlines() if line.strip().startswith(
+            "_c = ") and "loss" not in line and "total(" not in line]
+        y, z = [ins.target for ins in program.listing.instructions if ins.op.name == "mul"]
+        checked = check.removeprefix("_c = ").split(" + ")
+        assert z in checked and y not in checked  # y is carried by z
+        assert program.listing.result not in checked  # the loss's check sees the result
+        with pytest.raises(ArithmeticError) as lowered:
+            program.forward_backward(big)
+        saved = [p.data for p in params]
+        for p, x in zip(params, big):
+            p.data = x
+        with pytest.raises(ArithmeticError) as eager:
+            losses()
+        for p, x in zip(params, saved):
+            p.data = x
+        assert type(lowered.value) is type(eager.value) and str(lowered.value) == str(eager.value)
