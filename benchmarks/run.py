@@ -30,8 +30,10 @@ from __future__ import annotations
 import argparse
 import gc
 import math
+import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -347,6 +349,43 @@ def agree(rows: dict[str, tuple[float, float]], rel: float = 1e-9) -> bool:
     return all(abs(v - values[0]) <= rel * max(1.0, abs(values[0])) for v in values)
 
 
+# --- benchmark 1 in machine instructions (valgrind's callgrind): the same on a busy machine -------
+COUNTED = {  # contender -> (one run of ``rounds`` rounds, rounds to count: more for the cheap)
+    "unrolled floor": (b1_floor, 50),
+    "compiled (training loop only)": (lambda rounds: b1_compiled_loop(b1_trace(), rounds), 50),
+    "eager Value (nn.MLP + loss + SGD)": (b1_eager, 1),
+    "micrograd 0.1.0": (b1_micrograd, 1),
+}
+
+
+def instructions(name: str, rounds: int) -> float:
+    """Machine instructions per round of ``name`` (two runs, ``rounds`` and twice as many: the
+    set-up - imports, tracing and compiling - cancels out)."""
+    counts = []
+    for n in (rounds, 2 * rounds):
+        run = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                              sys.executable, __file__, "--count", name, str(n)],
+                             capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1"})
+        line = next(ln for ln in run.stderr.splitlines() if "Collected" in ln)
+        counts.append(int(line.rsplit(":", 1)[1]))
+    return (counts[1] - counts[0]) / rounds
+
+
+def count_report(rounds: int) -> list[str]:
+    per = {name: instructions(name, rounds * k) for name, (_, k) in COUNTED.items()}
+    floor, mg = per["unrolled floor"], per["micrograd 0.1.0"]
+    lines = [f"## 1. worked example in machine instructions (callgrind; {rounds} rounds, "
+             f"{rounds * 50} for the floor and the compiled loop)", "",
+             "| contender | instructions per round | × unrolled floor | micrograd ÷ it |",
+             "|---|---:|---:|---:|"]
+    for name, n in per.items():
+        lines.append(f"| {name} | {n:,.0f} | {n / floor:.2f} | {mg / n:.2f} |")
+    loop = per["compiled (training loop only)"]
+    return lines + ["", f"- compiled training loop {loop / floor:.2f}x the unrolled floor in "
+                        f"instructions (target ≤ 1.3 in time)"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -357,7 +396,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gc-off", action="store_true",
                         help="disable Python's cyclic garbage collector while timing (micrograd's "
                              "closures make reference cycles, so it gains most from this)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="benchmark 1 counted in machine instructions by valgrind (a few "
+                             "minutes; deterministic, so it does not move with the load)")
+    parser.add_argument("--count", nargs=2, metavar=("CONTENDER", "ROUNDS"),
+                        help=argparse.SUPPRESS)  # one contender, once: what --instructions runs
     args = parser.parse_args(argv)
+    if args.count:
+        COUNTED[args.count[0]][0](int(args.count[1]))
+        return 0
+    if args.instructions:
+        print("\n".join(count_report(40 if args.quick else 400)))
+        return 0
     if args.gc_off:
         gc.disable()  # median_of still collects between runs
     if MGValue is None:
