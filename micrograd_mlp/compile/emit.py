@@ -35,8 +35,7 @@ from itertools import chain
 from typing import Any, Callable, Sequence
 
 from ..core.functions import namespace
-from .lower import keeps_finite
-from .rules import Rules, carries_nonfinite, is_simple, left_sum, times
+from .rules import Rules, carries_nonfinite, is_simple, keeps_finite, left_sum, times
 from .trace import Instruction, Listing
 
 __all__ = ["Target", "SCALAR", "BATCH", "NUMPY", "LOWERED", "emit", "emit_lowered",
@@ -77,7 +76,7 @@ def _covered(listing: Listing, member: dict[int, Any]) -> set[str]:
     """The scalar nodes that need no check of their own: a later check sees them, because a node
     that carries them (:func:`.rules.carries_nonfinite`: not finite when they are not) is checked
     or covered itself - the result is, by the loss's check. A node that may go unchecked
-    (:func:`.lower.keeps_finite`, when its operand is checked) covers nothing."""
+    (:func:`.rules.keeps_finite`, when its operand is checked) covers nothing."""
     covered = {listing.result}
     for pos in range(len(listing.instructions) - 1, -1, -1):  # consumers before their operands
         ins = listing.instructions[pos]
@@ -92,14 +91,14 @@ def _to_check(listing: Listing, member: dict[int, Any]) -> list[str]:
     :func:`_covered`, and not finite because their checked operand is (relu's ``A``)."""
     covered = _covered(listing, member)
     checked: set[str] = set()  # checked, or finite (or covered) because of one that is
-    unchecked = []
+    wanted = []
     for pos, ins in enumerate(listing.instructions):
         if pos in member:
             continue
         if not (ins.target in covered or (keeps_finite(ins) and ins.operands[0] in checked)):
-            unchecked.append(ins.target)
+            wanted.append(ins.target)
         checked.add(ins.target)
-    return unchecked
+    return wanted
 
 
 @dataclass
@@ -333,7 +332,7 @@ def emit_lowered(listing: Listing, layers: list[Any]
     W`` and ``dB = Σ_rows dZ``. Every other instruction is the NumPy target's column code.
 
     The forward values are checked for being finite by one sum per array (``Z.sum()``), except a
-    node finite wherever its checked operand is (:func:`.lower.keeps_finite`: relu's ``A``).
+    node finite wherever its checked operand is (:func:`.rules.keeps_finite`: relu's ``A``).
     """
     import numpy as np
 
@@ -470,9 +469,8 @@ def emit_lowered(listing: Listing, layers: list[Any]
     scalar_params = set(re.findall(r"\bp\d+\b", text))
     # G = Σ of each parameter's entries in the layers' gradients (a shared bias has several)
     blocks.sort()
-    if not pieces and [(a, b) for a, b, _ in blocks] == list(
-            zip([0, *(b for _, b, _ in blocks[:-1])], [b for _, b, _ in blocks])) and \
-            blocks and blocks[-1][1] == len(listing.params):
+    starts, stops = [a for a, _, _ in blocks], [b for _, b, _ in blocks]
+    if blocks and not pieces and starts == [0, *stops[:-1]] and stops[-1] == len(listing.params):
         # the slices tile P: G is their concatenation (+ 0.0: an entry is 0.0 + Σ, never -0.0)
         first: str | None = f"G = concatenate(({', '.join(e for _, _, e in blocks)},)) + 0.0"
         added: list[str] = []

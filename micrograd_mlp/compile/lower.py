@@ -19,9 +19,7 @@ partial are the table's own rules, written on arrays. Whatever does not fit stay
 
 from __future__ import annotations
 
-import ast
 import functools
-import math
 from collections import Counter
 from dataclasses import dataclass
 from itertools import chain, repeat
@@ -29,8 +27,7 @@ from operator import attrgetter
 
 from .trace import Instruction, Listing, is_constant, width
 
-__all__ = ["Layer", "find_layers", "bilinear", "keeps_finite", "Reduction", "find_reductions",
-           "plain_sum"]
+__all__ = ["Layer", "find_layers", "bilinear", "Reduction", "find_reductions", "plain_sum"]
 
 
 @dataclass(frozen=True)
@@ -66,30 +63,6 @@ def bilinear(ins: Instruction) -> bool:
     op = ins.op
     return (op.arity < 0 and op.terms == ("w", "x") and op.forward == "w * x"
             and op.partials[:2] == ("x", "w") and (op.extra is None or op.partials[2] == "1.0"))
-
-
-@functools.cache
-def _finite_forward(rule: str) -> bool:
-    """Whether the forward rule ``rule`` (of operand ``a``) gives a finite float for a finite
-    ``a``: every value it can take is ``a``, ``-a`` or a finite number (``a if a > 0 else 0.0``)."""
-
-    def plain(node: ast.expr) -> bool:
-        if isinstance(node, ast.IfExp):
-            return plain(node.body) and plain(node.orelse)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            return plain(node.operand)
-        if isinstance(node, ast.Constant):
-            value = node.value
-            return isinstance(value, (int, float)) and math.isfinite(value)
-        return isinstance(node, ast.Name) and node.id == "a"
-
-    return plain(ast.parse(rule, mode="eval").body)
-
-
-def keeps_finite(ins: Instruction) -> bool:
-    """Whether the unary node ``ins`` is finite whenever its operand is, read off its op's forward
-    rule (see :func:`_finite_forward`): such a node need not be checked if its operand is."""
-    return ins.op.arity == 1 and _finite_forward(ins.op.forward)
 
 
 def find_layers(listing: Listing) -> list[Layer]:

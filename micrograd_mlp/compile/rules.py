@@ -27,7 +27,7 @@ from typing import Any, Callable
 from .inline import Inline, parse
 from .trace import Instruction, is_constant, width
 
-__all__ = ["Rules", "times", "left_sum", "is_simple", "carries_nonfinite"]
+__all__ = ["Rules", "times", "left_sum", "is_simple", "keeps_finite", "carries_nonfinite"]
 
 CHUNK = 32  # terms per generated line of a long sum (keeps expressions shallow for the parser)
 
@@ -177,6 +177,32 @@ class _Vectorize(ast.NodeTransformer):
         for part in parts[1:]:
             expr = ast.BinOp(expr, ast.BitAnd(), part)
         return expr
+
+
+@functools.cache
+def _finite_forward(rule: str) -> bool:
+    """Whether the forward rule ``rule`` (of operand ``a``) gives a finite float for a finite
+    ``a``: every value it can take is ``a``, ``-a`` or a finite number (``a if a > 0 else 0.0``)."""
+
+    def plain(node: ast.expr) -> bool:
+        if isinstance(node, ast.IfExp):
+            return plain(node.body) and plain(node.orelse)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            return plain(node.operand)
+        if isinstance(node, ast.Constant):
+            value = node.value
+            return isinstance(value, (int, float)) and math.isfinite(value)
+        return isinstance(node, ast.Name) and node.id == "a"
+
+    tree = parse(rule)
+    assert isinstance(tree, ast.Expression)
+    return plain(tree.body)
+
+
+def keeps_finite(ins: Instruction) -> bool:
+    """Whether the unary node ``ins`` is finite whenever its operand is, read off its op's forward
+    rule (see :func:`_finite_forward`): such a node need not be checked if its operand is."""
+    return ins.op.arity == 1 and _finite_forward(ins.op.forward)
 
 
 @functools.cache
