@@ -47,7 +47,7 @@ from micrograd_mlp.datasets import moons
 from micrograd_mlp.engine import Value
 from micrograd_mlp.losses import half_squared_error, mse
 from micrograd_mlp.optim import SGD
-from micrograd_mlp.training import train as eager_train
+from micrograd_mlp.training import train
 
 from micrograd_mlp import article, manual
 from micrograd_mlp.nn import MLP
@@ -212,9 +212,10 @@ def b2_data() -> list[tuple[list[float], list[float]]]:
     return [(x, [y]) for x, y in zip(MOONS.inputs, MOONS.targets)]
 
 
-def b2_eager(activation: str, steps: int) -> float:
+def b2_eager(activation: str, steps: int, engine: str = "eager") -> float:
+    """training.train: the eager engine (forced), or ``engine="auto"`` (the default, lowered)."""
     model = b2_model(activation)
-    history = eager_train(model, b2_data(), steps, loss_fn=mse, lr=B2_LR)
+    history = train(model, b2_data(), steps, loss_fn=mse, lr=B2_LR, engine=engine)
     return history[-1]  # the loss of the last step's forward pass
 
 
@@ -250,15 +251,21 @@ def b2_compiled_loop(fast, steps: int) -> float:
     return fast.train(steps, B2_LR, params=params)[-1]
 
 
-def b2_micrograd(activation: str, steps: int) -> float:
+def b2_micrograd(activation: str, steps: int) -> tuple[float, float]:
+    """micrograd's loop; returns (seconds, final loss). Its nodes are cycles (each closure refers
+    to its node), so with the collector off (``--gc-off``) a step's graph would stay in memory
+    until the end - 6 million nodes, whose paging then dominates the time. So with ``--gc-off``
+    each step's garbage is collected after the step, outside the time: the engine alone."""
     model = b2_model(activation)
     layers = [[([MGValue(w.data) for w in n.weights], MGValue(n.bias.data)) for n in layer.neurons]
               for layer in model.layers]
     params = [p for layer in layers for ws, b in layer for p in (*ws, b)]
     act = mg_tanh if activation == "tanh" else (lambda v: v.relu())
     data = b2_data()
-    loss = None
+    collect = not gc.isenabled()
+    seconds, value = 0.0, 0.0
     for _ in range(steps):
+        t0 = time.perf_counter()
         losses = []
         for x, (y,) in data:
             h = x
@@ -272,7 +279,12 @@ def b2_micrograd(activation: str, steps: int) -> float:
         loss.backward()
         for p in params:
             p.data -= B2_LR * p.grad
-    return loss.data
+        seconds += time.perf_counter() - t0
+        value = loss.data
+        if collect:
+            del loss, losses, h, nets
+            gc.collect()
+    return seconds, value
 
 
 # --- benchmark 3: a long chain -----------------------------------------------------------------------
@@ -313,10 +325,11 @@ def b3_memory(cls: type, n: int) -> float:
 
 
 # --- running and reporting --------------------------------------------------------------------------
-def median_of(repeat: int, contenders: dict[str, Callable[[], float]],
+def median_of(repeat: int, contenders: dict[str, Callable[[], float | tuple[float, float]]],
             once: tuple[str, ...] = ()) -> dict[str, tuple[float, float]]:
     """name -> (median seconds, result); contenders interleaved across repeats; those in ``once``
-    run only in the first round (they are slow enough for one run to be stable)."""
+    run only in the first round (they are slow enough for one run to be stable). A contender
+    that returns ``(seconds, result)`` times itself."""
     times: dict[str, list[float]] = {k: [] for k in contenders}
     results: dict[str, float] = {}
     for r in range(repeat):
@@ -325,8 +338,12 @@ def median_of(repeat: int, contenders: dict[str, Callable[[], float]],
                 continue
             gc.collect()
             t0 = time.perf_counter()
-            results[name] = fn()
-            times[name].append(time.perf_counter() - t0)
+            got = fn()
+            seconds = time.perf_counter() - t0
+            if isinstance(got, tuple):
+                seconds, got = got
+            results[name] = got
+            times[name].append(seconds)
     return {k: (statistics.median(v), results[k]) for k, v in times.items()}
 
 
@@ -449,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         verdicts.append(f"(1) eager Value (plain ops, like the micrograd code) {mg / e:.2f}x faster "
                         f"than micrograd (target ≥ 3): {'met' if mg / e >= 3 else 'MISSED'}")
         verdicts.append(f"(1) eager through nn.MLP + losses + optim.SGD: {mg / api:.2f}x faster "
-                        f"than micrograd (target ≥ 6): {'met' if mg / api >= 6 else 'MISSED'}")
+                        f"than micrograd (no target here: the ≥ 6 target is benchmark 2's)")
         verdicts.append(f"(1) compiled training loop {c / floor:.2f}x the unrolled floor "
                         f"(target ≤ 1.3): {'met' if c / floor <= 1.3 else 'MISSED'}; including "
                         f"tracing and compiling: {c_all / floor:.2f}x")
@@ -460,7 +477,9 @@ def main(argv: list[str] | None = None) -> int:
         for act in ("tanh", "relu"):
             traced = b2_trace(act)
             rows = median_of(rep, {
-                "eager Value (training.train)": lambda: b2_eager(act, steps),
+                "eager Value (training.train, engine='eager')": lambda: b2_eager(act, steps),
+                "training.train (engine='auto', the default)":
+                    lambda: b2_eager(act, steps, "auto"),
                 "compiled (incl. trace + codegen + compile)": lambda: b2_compiled(act, steps),
                 "compiled (training loop only)": lambda: b2_compiled_loop(traced, steps),
                 "compile_batch (incl. everything)": lambda: b2_batch(act, steps),
@@ -472,12 +491,15 @@ def main(argv: list[str] | None = None) -> int:
                          f"(median of {rep}; micrograd: one run)", rows, steps, "step",
                          "micrograd 0.1.0")
             mg = rows["micrograd 0.1.0"][0]
-            e = rows["eager Value (training.train)"][0]
+            e = rows["eager Value (training.train, engine='eager')"][0]
+            auto = rows["training.train (engine='auto', the default)"][0]
             c = rows["compiled (incl. trace + codegen + compile)"][0]
             c_loop = rows["compiled (training loop only)"][0]
             c_batch = rows["compile_batch (incl. everything)"][0]
-            verdicts.append(f"(2, {act}) eager {mg / e:.2f}x faster than micrograd (target ≥ 3): "
-                            f"{'met' if mg / e >= 3 else 'MISSED'}")
+            verdict = ("met" if mg / e >= 6 else "MISSED") if args.gc_off else \
+                "judged with --gc-off, where micrograd's cycles cost it no collections"
+            verdicts.append(f"(2, {act}) eager through training.train {mg / e:.2f}x faster than "
+                            f"micrograd (target ≥ 6): {verdict}; engine='auto' {mg / auto:.0f}x")
             verdicts.append(f"(2, {act}) compiled, everything included, {mg / c:.1f}x faster than "
                             f"micrograd (target ≥ 20): {'met' if mg / c >= 20 else 'MISSED'}; "
                             f"training loop alone {mg / c_loop:.1f}x; compile_batch, everything "
