@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from operator import attrgetter
+from types import SimpleNamespace
 from typing import Any, Callable, Iterable, Sequence
 
 from ..core import Primitive, Value, enable_grad, topological_order
@@ -518,6 +520,10 @@ class LoweredBatch(_Batch):
     graph; a step whose values are not all finite is run by the eager engine. Results agree with
     eager to rounding (matrix products sum in another order). ``layers`` lists the groups found;
     with none, the code is the vectorised one.
+
+    Each thread that steps the program gets its own :meth:`scratch` arrays - a layer's ``Z``,
+    ``A``, ``dZ`` and ``dH``, four (samples × width) arrays - kept while the program lives, so
+    that a step allocates no big array.
     """
 
     def __init__(self, batch: BatchGraph) -> None:
@@ -562,13 +568,16 @@ class LoweredBatch(_Batch):
         self.listing = batch.listing
         self.params = batch.params
         self.node_count = batch.node_count
-        functions, names, stacked = emit_lowered(batch.listing, self.layers)
+        functions, names, stacked, scratch = emit_lowered(batch.listing, self.layers)
         for key, cols in stacked.items():  # the input matrices: the data, stacked once
             names[key] = matrix(*(self.columns[c] for c in cols))
+        self._scratch_columns = scratch
+        self._threads = threading.local()  # each thread's own scratch arrays
         self._code = GeneratedCode(functions, {
             **namespace("numpy"), **names, "where": np.where, "total": total, "matrix": matrix,
             "zeros": np.zeros, "colsum": colsum, "bincount": bincount,
-            "concatenate": np.concatenate}, LOWERED.name)
+            "concatenate": np.concatenate, "matmul": np.matmul, "multiply": np.multiply},
+            LOWERED.name)
         self.reductions = []  # the penalty's sums over parameters, as array code
         self._penalty: Callable[..., Any] | None = None
         if batch.penalty is not None:
@@ -586,12 +595,23 @@ class LoweredBatch(_Batch):
     def _param_values(self, params: object) -> Any:
         return self._np.array(super()._param_values(params), dtype=float)
 
+    def scratch(self) -> SimpleNamespace:
+        """The arrays the code writes a layer's ``Z``, ``A``, ``dZ`` and ``dH`` into (one row
+        per sample), made on a thread's first step and reused by its later ones."""
+        arrays: SimpleNamespace | None = getattr(self._threads, "arrays", None)
+        if arrays is None:
+            n, empty = len(self.batch.rows), self._np.empty
+            arrays = SimpleNamespace(**{name: empty((n, columns))
+                                        for name, columns in self._scratch_columns.items()})
+            self._threads.arrays = arrays
+        return arrays
+
     def _function(self, name: str) -> Callable[..., Any]:
         fn, errstate = self._code.function(name), self._errstate
 
         def run(*args: Any) -> Any:
             with errstate(all="ignore"):
-                return fn(*args)
+                return fn(*args, self.scratch())
 
         return run
 
@@ -605,7 +625,8 @@ class LoweredBatch(_Batch):
         :meth:`quiet`; a step the code refuses is run by the eager engine (its error raised, or
         its non-finite gradient returned)."""
         try:
-            loss, G = self._code.function("forward_backward")(P, self.columns, self._seed)
+            loss, G = self._code.function("forward_backward")(P, self.columns, self._seed,
+                                                               self.scratch())
         except (ArithmeticError, ValueError):
             loss, grads = self.batch.eager_forward_backward(P.tolist())
             return loss, self._np.array(grads, dtype=float)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable
 
-__all__ = ["Function", "FUNCTIONS", "namespace", "sigmoid", "sech2", "step", "sign",
+__all__ = ["Function", "FUNCTIONS", "WRITES_OUT", "namespace", "sigmoid", "sech2", "step", "sign",
            "pow_base_partial", "pow_exponent_partial", "bce_p_partial", "bce_t_partial"]
 
 
@@ -162,12 +162,17 @@ def _numpy_bce_p_partial(p: Any, t: Any, z: Any) -> Any:
     return up - down
 
 
+_UFUNCS: list[Callable[..., Any]] = []  # what _np made
+
+
 def _np(name: str) -> Callable[..., Any]:
-    """NumPy's own ``name`` (``exp``, ``log`` ...), looked up when first called."""
-    def call(*args: Any) -> Any:
-        return getattr(_numpy(), name)(*args)
+    """NumPy's own ``name`` (``exp``, ``log`` ...), looked up when first called; like the ufunc
+    it is, it takes ``out=`` (an array to write the result into: see :data:`WRITES_OUT`)."""
+    def call(*args: Any, **out: Any) -> Any:
+        return getattr(_numpy(), name)(*args, **out)
 
     call.__name__ = name
+    _UFUNCS.append(call)
     return call
 
 
@@ -218,6 +223,10 @@ _TABLE = [
 
 #: Every function the table's expressions may call, by name.
 FUNCTIONS: dict[str, Function] = {f.name: f for f in _TABLE}
+
+#: The functions whose NumPy implementation is a ufunc, so that ``f(x, out=buffer)`` writes
+#: the result into an existing array of its shape (the lowered code's layer activations).
+WRITES_OUT = frozenset(f.name for f in _TABLE if f.numpy in _UFUNCS)
 
 
 def namespace(backend: str) -> dict[str, Callable[..., Any]]:

@@ -198,3 +198,85 @@ def test_every_target_checks_what_no_later_check_covers():
         for p, x in zip(params, saved):
             p.data = x
         assert type(lowered.value) is type(eager.value) and str(lowered.value) == str(eager.value)
+
+
+# --- the scratch arrays: a layer's Z, A, dZ and dH are written into arrays made once -------------
+
+def _two_layer(activation: str, bias: str = "neuron", n: int = 7):
+    """A 3-4-4-1 network of ``activation`` over ``n`` rows: its two hidden layers have the same
+    width, so arrays mixed up between them give wrong numbers rather than a shape error."""
+    model = MLP(3, [4, 4, 1], hidden_activation=activation, output_activation="linear",
+                seed=5, bias=bias)
+    data = [([0.3 * k - 1.0, 0.5 - 0.1 * k, (-1.0) ** k], [0.2 * k]) for k in range(n)]
+
+    def total():
+        return Value.sum([mse(model(x), t) for x, t in data]) * (1.0 / n)
+
+    low = compile_batch([mse(model(x), t) for x, t in data], model).lowered()
+    return model, total, low
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
+def test_a_layers_arrays_are_written_into_scratch(activation):
+    model, total, low = _two_layer(activation)
+    backward = low.source.split("def forward_backward")[1]
+    for array in ("ZL0", "ZL1", "dZL0", "dZL1", "dHL1"):
+        if array.startswith("dZ") and activation == "linear":
+            continue  # dZ = dA: nothing to compute
+        assert f"{array} = " in backward and f"out=scratch.{array})" in backward, array
+    if activation in ("relu", "tanh"):  # one ufunc call: written in place too
+        assert "out=scratch.AL0)" in backward
+    arrays = low.scratch()
+    assert arrays.ZL0.shape == (7, 4) and arrays.dHL1.shape == (7, 4)
+    loss, grads = low.forward_backward()
+    expected, eager_grads = eager_loss_and_grads(total, model.parameters())
+    assert close(loss, expected) and all_close(grads, eager_grads)
+
+
+@pytest.mark.parametrize("activation, bias", [("relu", "neuron"), ("tanh", "shared"),
+                                              ("sigmoid", "none")])
+def test_a_later_step_changes_no_earlier_result(activation, bias):
+    model, total, low = _two_layer(activation, bias)
+    params = model.parameters()
+    first = np.array([p.data for p in params])
+    second = first * -1.5 + 0.25
+    with low.quiet():
+        loss1, G1 = low.gradient_array(first)
+        kept = G1.copy()
+        loss2, G2 = low.gradient_array(second)
+        again, G3 = low.gradient_array(first)
+    assert G1 is not G2 and np.array_equal(G1, kept)  # G is the caller's, never a scratch array
+    assert again == loss1 and np.array_equal(G3, kept)  # reused arrays: the same bits
+    for P, loss, G in ((first, loss1, G1), (second, loss2, G2)):
+        for p, x in zip(params, P):
+            p.data = float(x)
+        expected, eager_grads = eager_loss_and_grads(total, params)
+        assert close(loss, expected) and all_close(G, eager_grads)
+
+
+def test_threads_have_their_own_scratch():
+    """NumPy lets go of the GIL in a matrix product: two threads stepping one program at once
+    would overwrite each other's arrays if they shared them."""
+    import threading
+
+    model, _, low = _two_layer("tanh", n=400)
+    base = np.array([p.data for p in model.parameters()])
+    points = [base * (1.0 + 0.1 * k) for k in range(2)]
+    with low.quiet():
+        alone = [low.gradient_array(P) for P in points]
+    wrong: list[int] = []
+
+    def work(k: int) -> None:
+        with low.quiet():
+            for _ in range(200):
+                loss, G = low.gradient_array(points[k])
+                if loss != alone[k][0] or not np.array_equal(G, alone[k][1]):
+                    wrong.append(k)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
+    assert low.scratch() is low.scratch()  # one thread: the same arrays each step
