@@ -288,19 +288,22 @@ def plot(cells: dict[tuple[int, int], dict[str, float]], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(GRID_WIDTHS), figsize=(12, 4), sharey=True)
+    contenders = (("eager", "eager"), ("batch", "compile_batch"), ("lowered", "lowered"),
+                  ("torch", "PyTorch CPU"), ("numpy", "NumPy by hand"))
+    colours = dict(zip((key for key, _ in contenders), plt.rcParams["axes.prop_cycle"].by_key()
+                       ["color"]))  # one colour per contender in every panel
+    fig, axes = plt.subplots(1, len(GRID_WIDTHS), figsize=(12, 4.4), sharey=True)
     for ax, w in zip(axes, GRID_WIDTHS):
-        for key, label in (("eager", "eager"), ("batch", "compile_batch"),
-                           ("lowered", "lowered"), ("torch", "PyTorch CPU"),
-                           ("numpy", "NumPy by hand")):
+        for key, label in contenders:
             xs = [n for n in GRID_SAMPLES if key in cells[(n, w)]]
-            if xs:
-                ax.loglog(xs, [cells[(n, w)][key] for n in xs], marker="o", label=label)
+            ax.loglog(xs, [cells[(n, w)][key] for n in xs], marker="o", label=label,
+                      color=colours[key])
         ax.set_title(f"width {w}")
         ax.set_xlabel("samples")
     axes[0].set_ylabel("seconds per step")
-    axes[0].legend()
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(contenders), frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
     fig.savefig(path)
 
 
