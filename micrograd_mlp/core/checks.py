@@ -88,17 +88,18 @@ def nonnegative_int(x: object, what: str, maximum: int | None = None) -> int:
     return integer(x, what, 0, maximum)
 
 
-def finite_real(x: object, what: str) -> float:
-    """``x`` as a finite float (ints of any size, ``numpy.float32`` ...; not bool, not str)."""
+def finite_real(x: object, what: str, kinds: str = "a real number") -> float:
+    """``x`` as a finite float (ints of any size, ``numpy.float32`` ...; not bool, not str);
+    ``kinds`` is what the refusal of another type says ``what`` must be."""
     if type(x) is float and x - x == 0.0:  # the common case
         return x
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{what} must be a real number, got {shown(x)}")
+        raise TypeError(f"{what} must be {kinds}, got {shown(x)}")
     try:
         value = float(x)
     except OverflowError:
         raise ValueError(f"{what} must be finite, got an integer too large for a float "
-                         f"(about {_digits(int(x))} digits)") from None  # type: ignore[call-overload]
+                         f"(about 10**{_digits(int(x)) - 1})") from None  # type: ignore[call-overload]
     if not math.isfinite(value):
         raise ValueError(f"{what} must be finite, got {value!r}")
     return value

@@ -23,7 +23,7 @@ from math import cos, exp, log, log1p, pow, sin, sqrt, tanh
 from typing import Any, Iterable, Sequence, Union
 
 from .anomaly import _ANOMALY, checked_propagate
-from .checks import _digits, shown  # (sizes from bit length: never str() of a huge int)
+from .checks import _digits, finite_real, shown  # (sizes from bit length, not str())
 from .errors import op_error
 from .functions import sigmoid
 from .generated import propagate
@@ -73,16 +73,7 @@ def _constant_k(x: object, op_name: str, what: str, kinds: str = "a real number"
     A non-finite constant would give a finite result with a NaN derivative (``0.5 ** inf`` is 0,
     its derivative inf · 0), so it is refused like a non-finite Value.
     """
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{op_name}: {what} must be {kinds}, got {shown(x)}")
-    try:
-        k = float(x)
-    except OverflowError:
-        raise ValueError(f"{op_name}: {what} must be finite, got an integer too large for a float "
-                         f"(about 10**{_digits(int(x)) - 1})") from None  # type: ignore[call-overload]
-    if k - k != 0.0:
-        raise ValueError(f"{op_name}: {what} must be finite, got {k!r}")
-    return k
+    return finite_real(x, f"{op_name}: {what}", kinds)
 
 
 def _leaf(data: float, label: str | None = None) -> Value:

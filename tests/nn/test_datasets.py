@@ -171,7 +171,7 @@ def test_numpy_integers_and_huge_integers_in_the_generators():
     assert len(ds.moons(n=np.int64(6), seed=np.int64(1))[0]) == 6
     with pytest.raises(ValueError, match="at most 1000000 .*about 5001 digits"):
         ds.moons(n=10**5000)
-    with pytest.raises(ValueError, match="noise must be finite"):
+    with pytest.raises(ValueError, match=r"noise must be finite, .* \(about 10\*\*5000\)"):
         ds.circles(noise=10**5000)
     with pytest.raises(TypeError, match="n must be an integer, got str"):
         ds.xor(n="4")
