@@ -27,8 +27,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse
-import gc
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -37,6 +35,7 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 import numpy as np
+from timing import median_of  # benchmarks/timing.py
 
 from micrograd_mlp import MLP, Value
 from micrograd_mlp.compile import compile_batch, compile_model
@@ -200,21 +199,6 @@ def numpy_by_hand(n: int, width: int, steps: int) -> tuple[float, float]:
     return (time.perf_counter() - t0) / steps, loss
 
 
-def medians(repeat: int, contenders: dict[str, Callable[[], tuple[float, float]]],
-            once: tuple[str, ...] = ()) -> dict[str, tuple[float, float]]:
-    """name -> (median seconds per step, final loss); contenders interleaved in every round."""
-    times: dict[str, list[float]] = {k: [] for k in contenders}
-    results: dict[str, float] = {}
-    for r in range(repeat):
-        for name, fn in contenders.items():
-            if r and name in once:
-                continue
-            gc.collect()
-            t, results[name] = fn()
-            times[name].append(t)
-    return {k: (statistics.median(v), results[k]) for k, v in times.items()}
-
-
 def demo(repeat: int, steps: int) -> tuple[list[str], dict[str, tuple[float, float]]]:
     n, width = 100, 16
     contenders: dict[str, Callable[[], tuple[float, float]]] = {
@@ -231,7 +215,7 @@ def demo(repeat: int, steps: int) -> tuple[list[str], dict[str, tuple[float, flo
         contenders["PyTorch CPU float64"] = lambda: pytorch(n, width, steps)
     if MGValue is not None:
         contenders["micrograd 0.1.0"] = lambda: micrograd(n, width, steps)
-    rows = medians(repeat, contenders, once=("micrograd 0.1.0", "eager (rebuild + backward + "
+    rows = median_of(repeat, contenders, once=("micrograd 0.1.0", "eager (rebuild + backward + "
                                                                  "SGD.step)"))
     ref = rows.get("PyTorch CPU float64")
     lines = [f"## micrograd's demo workload: 2-16-16-1 ReLU, 100 moons points, SVM loss + L2, "
@@ -268,7 +252,7 @@ def grid(repeat: int, steps: int) -> tuple[list[str], dict[tuple[int, int], dict
                 contenders["eager"] = lambda: ours_eager(n, w, min(steps, 3))
                 contenders["batch"] = lambda: ours_compiled("batch", n, w, min(steps, 3),
                                                             include_compile=False)
-            rows = medians(repeat, contenders, once=("eager", "batch"))
+            rows = median_of(repeat, contenders, once=("eager", "batch"))
             cell = {k: t for k, (t, _) in rows.items()}
             cells[(n, w)] = cell
 

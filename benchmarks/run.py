@@ -32,13 +32,11 @@ import gc
 import math
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
 import tracemalloc
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
@@ -48,6 +46,7 @@ from micrograd_mlp.engine import Value
 from micrograd_mlp.losses import half_squared_error, mse
 from micrograd_mlp.optim import SGD
 from micrograd_mlp.training import train
+from timing import median_of  # benchmarks/timing.py
 
 from micrograd_mlp import article, manual
 from micrograd_mlp.nn import MLP
@@ -325,28 +324,6 @@ def b3_memory(cls: type, n: int) -> float:
 
 
 # --- running and reporting --------------------------------------------------------------------------
-def median_of(repeat: int, contenders: dict[str, Callable[[], float | tuple[float, float]]],
-            once: tuple[str, ...] = ()) -> dict[str, tuple[float, float]]:
-    """name -> (median seconds, result); contenders interleaved across repeats; those in ``once``
-    run only in the first round (they are slow enough for one run to be stable). A contender
-    that returns ``(seconds, result)`` times itself."""
-    times: dict[str, list[float]] = {k: [] for k in contenders}
-    results: dict[str, float] = {}
-    for r in range(repeat):
-        for name, fn in contenders.items():
-            if r and name in once:
-                continue
-            gc.collect()
-            t0 = time.perf_counter()
-            got = fn()
-            seconds = time.perf_counter() - t0
-            if isinstance(got, tuple):
-                seconds, got = got
-            results[name] = got
-            times[name].append(seconds)
-    return {k: (statistics.median(v), results[k]) for k, v in times.items()}
-
-
 def table(title: str, rows: dict[str, tuple[float, float]], per: int, unit: str,
           reference: str = "micrograd", floor: str | None = None) -> list[str]:
     ref = rows.get(reference)
