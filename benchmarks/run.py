@@ -22,7 +22,8 @@ Contenders
 
 Every contender of a benchmark starts from the same parameters and must end at the same loss (the
 table prints it); times are the medians of ``--repeat`` runs, contenders interleaved.
-micrograd's demo workload, PyTorch, hand-written NumPy and the scaling grid: benchmarks/demo.py.
+micrograd's demo workload, PyTorch and hand-written NumPy: benchmarks/demo.py; the scaling grid:
+``--grid`` (``--plot scaling.png`` draws it), which runs benchmarks/demo.py's.
 """
 
 from __future__ import annotations
@@ -393,6 +394,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instructions", action="store_true",
                         help="benchmark 1 counted in machine instructions by valgrind (a few "
                              "minutes; deterministic, so it does not move with the load)")
+    parser.add_argument("--grid", action="store_true",
+                        help="the scaling grid instead: eager, compiled, lowered, PyTorch CPU and "
+                             "NumPy by hand over samples 100/1,000/10,000 × width 16/64/128 "
+                             "(benchmarks/demo.py --grid-only, in a process of its own)")
+    parser.add_argument("--plot", metavar="PATH", help="plot the grid to PATH (implies --grid)")
     parser.add_argument("--count", nargs=2, metavar=("CONTENDER", "ROUNDS"),
                         help=argparse.SUPPRESS)  # one contender, once: what --instructions runs
     args = parser.parse_args(argv)
@@ -402,6 +408,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.instructions:
         print("\n".join(count_report(40 if args.quick else 400)))
         return 0
+    if args.grid or args.plot:  # demo.py sets one BLAS thread before NumPy loads: its own process
+        command = [sys.executable, str(Path(__file__).with_name("demo.py")), "--grid-only",
+                   "--grid-steps", "3" if args.quick else "20"]
+        if args.repeat:
+            command += ["--repeat", str(2 * args.repeat)]  # demo.py halves it for the grid
+        return subprocess.run(command + (["--plot", args.plot] if args.plot else [])).returncode
     if args.gc_off:
         gc.disable()  # median_of still collects between runs
     if MGValue is None:
