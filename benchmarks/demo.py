@@ -215,8 +215,8 @@ def demo(repeat: int, steps: int) -> tuple[list[str], dict[str, tuple[float, flo
         contenders["PyTorch CPU float64"] = lambda: pytorch(n, width, steps)
     if MGValue is not None:
         contenders["micrograd 0.1.0"] = lambda: micrograd(n, width, steps)
-    rows = median_of(repeat, contenders, once=("micrograd 0.1.0", "eager (rebuild + backward + "
-                                                                 "SGD.step)"))
+    rows = median_of(repeat, contenders, once=("micrograd 0.1.0",
+                                               "eager (rebuild + backward + SGD.step)"))
     ref = rows.get("PyTorch CPU float64")
     lines = [f"## micrograd's demo workload: 2-16-16-1 ReLU, 100 moons points, SVM loss + L2, "
              f"{steps} SGD steps (median of {repeat} interleaved runs; micrograd and eager: one)",

@@ -522,8 +522,8 @@ class LoweredBatch(_Batch):
     with none, the code is the vectorised one.
 
     Each thread that steps the program gets its own :meth:`scratch` arrays - a layer's ``Z``,
-    ``A``, ``dZ`` and ``dH``, four (samples × width) arrays - kept while the program lives, so
-    that a step allocates no big array.
+    ``A`` and ``dZ`` (samples × width) and ``dH`` (samples × inputs) - kept while the program
+    lives, so that a step allocates no big array.
     """
 
     def __init__(self, batch: BatchGraph) -> None:

@@ -168,8 +168,8 @@ _UFUNCS: list[Callable[..., Any]] = []  # what _np made
 def _np(name: str) -> Callable[..., Any]:
     """NumPy's own ``name`` (``exp``, ``log`` ...), looked up when first called; like the ufunc
     it is, it takes ``out=`` (an array to write the result into: see :data:`WRITES_OUT`)."""
-    def call(*args: Any, **out: Any) -> Any:
-        return getattr(_numpy(), name)(*args, **out)
+    def call(*args: Any, **keywords: Any) -> Any:
+        return getattr(_numpy(), name)(*args, **keywords)
 
     call.__name__ = name
     _UFUNCS.append(call)
