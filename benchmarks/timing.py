@@ -29,3 +29,22 @@ def median_of(repeat: int, contenders: dict[str, Callable[[], Any]],
             results[name] = got
             times[name].append(seconds)
     return {k: (statistics.median(v), results[k]) for k, v in times.items()}
+
+
+def paired_ratio(repeat: int, numerator: Callable[[], Any], denominator: Callable[[], Any]
+                 ) -> tuple[float, float, float]:
+    """The median, over ``repeat`` pairs, of ``time(numerator) / time(denominator)`` with the two
+    run back to back (in alternating order, so neither always runs first): a change in the
+    machine's load falls on both halves of a pair alike. Returns (median, lower quartile, upper
+    quartile)."""
+    ratios = []
+    for r in range(repeat):
+        seconds = {}
+        for name, fn in (("n", numerator), ("d", denominator))[::1 if r % 2 else -1]:
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            seconds[name] = time.perf_counter() - t0
+        ratios.append(seconds["n"] / seconds["d"])
+    low, mid, high = statistics.quantiles(ratios, n=4) if repeat > 1 else ratios * 3
+    return mid, low, high

@@ -14,7 +14,10 @@ that a later checked one carries is left out, see :func:`_covered`), and the
     ∂L/∂operand += ∂L/∂node · ∂node/∂operand          (the table's partial for that operand)
 
 with each node's contributions summed in the order the engine adds them. A failed check raises
-``FloatingPointError``; the caller then replays the step with the eager engine.
+``FloatingPointError``; the caller then replays the step with the eager engine. In the float code
+the forward values are checked together with the loss and the gradients, once at the end of the
+step, and a value assigned once and read once is written into the line that reads it
+(:func:`_written_into_use`): the same float operations, fewer loads and stores.
 
 The targets differ only in what one step covers:
 
@@ -30,6 +33,7 @@ argument, ``scratch``: the arrays its layers are written into, ``forward(P, X, s
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import linecache
 import re
@@ -39,8 +43,9 @@ from itertools import chain
 from typing import Any, Callable, Sequence
 
 from ..core.functions import WRITES_OUT, namespace
+from .inline import parse
 from .rules import Rules, carries_nonfinite, is_simple, keeps_finite, left_sum, times
-from .trace import Instruction, Listing
+from .trace import Instruction, Listing, is_constant
 
 __all__ = ["Target", "SCALAR", "BATCH", "NUMPY", "LOWERED", "emit", "emit_lowered",
            "emit_reduced", "GeneratedCode"]
@@ -76,6 +81,95 @@ def _check(names: list[str], arrays: bool = False) -> list[str]:
     return [*lines, "if _c - _c != 0.0:", "    raise FloatingPointError"]
 
 
+_TEMPORARY = re.compile(r"\b(d?v\d+)\b")  # a node's value or gradient: v12, dv12
+_DEFINITION = re.compile(r"(d?v\d+) = (.*)")
+_GRADIENT = re.compile(r"\b(dp\d+)\b"), re.compile(r"(dp\d+) = (.*)")  # a parameter's: dp3
+
+
+def _written_into_use(lines: list[str], gradients: bool = False) -> list[str]:
+    """``lines`` (straight-line float code) with each value that is assigned once and read once
+    written into the line that reads it: ``v19 = v18 ** 2.0`` and ``v20 = 0.5 * v19`` become
+    ``0.5 * v18 ** 2.0`` where ``v20`` is read. The same float operations run on the same floats,
+    one store and one load fewer each. Not moved: a value read in a branch of a conditional (it
+    might not run there, and its own error must still refuse the step) and an expression that
+    assigns (``_t1 := ...``). With ``gradients`` the parameters' gradients (``dp3``) are moved
+    instead (in the training loop, into their update; only the lines that name one are read)."""
+    if gradients:
+        at = [i for i, line in enumerate(lines) if "dp" in line]
+        some = _moved(lines, at, *_GRADIENT)
+        return [line for line in some if line is not None]
+    some = _moved(lines, range(len(lines)), _TEMPORARY, _DEFINITION)
+    return [line for line in some if line is not None]
+
+
+def _moved(lines: list[str], at: Sequence[int], temporary: re.Pattern[str],
+           definitions: re.Pattern[str]) -> list[str | None]:
+    """:func:`_written_into_use` on the lines ``at`` (the only ones that name a value the pattern
+    ``temporary`` matches): ``lines`` with those changed, a moved line as None."""
+    matches = {i: definitions.fullmatch(lines[i]) for i in at}
+    read = {i: temporary.findall(m.group(2) if m else lines[i]) for i, m in matches.items()}
+    assigned: dict[str, int] = {}
+    reads: dict[str, int] = {}
+    last_read: dict[str, int] = {}
+    for i, m in matches.items():
+        for name in read[i]:
+            reads[name] = reads.get(name, 0) + 1
+            last_read[name] = i
+        if m:
+            assigned[m.group(1)] = assigned.get(m.group(1), 0) + 1
+    pending: dict[str, str] = {}  # a value to write into its one use: its expression
+    out: list[str | None] = list(lines)
+    for i, m in matches.items():
+        names = read[i]
+        if pending and any(n in pending for n in names):
+            out[i] = _substitute(lines[i], {n: pending.pop(n) for n in names if n in pending},
+                                 temporary)
+            m = definitions.fullmatch(out[i] or "")
+        if m:
+            name, expression = m.groups()
+            if (assigned[name] == 1 and reads.get(name) == 1 and ":=" not in expression
+                    and not _read_in_branch(lines[last_read[name]], name, temporary)):
+                pending[name] = expression
+                out[i] = None
+    assert not pending, pending
+    return out
+
+
+def _substitute(line: str, expressions: dict[str, str], temporary: re.Pattern[str]) -> str:
+    """``line`` with each named value replaced by its expression, in parentheses unless it is a
+    name or a number or the whole right-hand side (so the tree is the one the two lines made)."""
+    whole = re.fullmatch(r"\S+ [-+*/]?= (\S+)", line)
+
+    def put(m: re.Match[str]) -> str:
+        code = expressions.get(m.group(1))
+        if code is None:
+            return m.group(0)
+        return code if is_simple(code) or (whole and whole.group(1) == m.group(1)) else f"({code})"
+
+    return temporary.sub(put, line)
+
+
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d*)?(?:e[-+]?\d+)?")
+
+
+def _read_in_branch(line: str, name: str, temporary: re.Pattern[str]) -> bool:
+    """Whether the statement ``line`` reads ``name`` in a branch of a conditional
+    (``x if c else y``). Worked out once per shape of line (names and numbers written alike)."""
+    if " if " not in line:
+        return False
+    shape = _NUMBER.sub("1.0", temporary.sub(lambda m: "_x_" if m.group(1) == name else "_v_",
+                                             line))
+    return _shape_reads_in_branch(shape)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shape_reads_in_branch(shape: str) -> bool:
+    return any(isinstance(node, ast.IfExp) and any(
+        isinstance(n, ast.Name) and n.id == "_x_"
+        for branch in (node.body, node.orelse) for n in ast.walk(branch))
+        for node in ast.walk(parse(shape, mode="exec")))
+
+
 def _covered(listing: Listing, member: dict[int, Any]) -> set[str]:
     """The scalar nodes that need no check of their own: a later check sees them, because a node
     that carries them (:func:`.rules.carries_nonfinite`: not finite when they are not) is checked
@@ -107,9 +201,11 @@ def _to_check(listing: Listing, member: dict[int, Any]) -> list[str]:
 
 @dataclass
 class _Pieces:
-    forward: list[str]  # one sample's forward lines, then their check
+    forward: list[str]  # one sample's forward lines
+    checked: list[str]  # the forward values that need a check of their own (see _to_check)
     backward: list[str]  # its reverse sweep
     gradients: list[str]  # per parameter: its gradient's name, or "0.0" if it does not reach
+    gradients_checked: list[str]  # the gradients that need a check of their own (one graph's)
 
 
 def _backward_step(ins: Instruction, rules: Rules, needs: frozenset[str],
@@ -135,7 +231,7 @@ def _backward_step(ins: Instruction, rules: Rules, needs: frozenset[str],
 def _pieces(listing: Listing, target: Target) -> _Pieces:
     rules = Rules(target.backend)
     forward = [line for ins in listing.instructions for line in rules.forward_lines(ins)]
-    forward += _check(_to_check(listing, {}), target.total)
+    checked = _to_check(listing, {})
     needs = listing.differentiable
     # contributions[name]: the terms ∂L/∂node · ∂node/∂name, in the order the engine adds them
     contributions: dict[str, list[str]] = {listing.result: [target.seed]} \
@@ -150,29 +246,79 @@ def _pieces(listing: Listing, target: Target) -> _Pieces:
             gradients.append(f"d{p}")
         else:
             gradients.append("0.0")
-    return _Pieces(forward, backward, gradients)
+    terms = {f"d{p}": contributions[p] for p in listing.params if p in contributions}
+    return _Pieces(forward, checked, backward, gradients, _gradients_to_check(listing, terms))
+
+
+_PRODUCT = re.compile(r"(-?)([A-Za-z_]\w*)(?: \* ([\w.+-]+))?")  # g, -g or g * m (m simple)
+
+
+def _gradients_to_check(listing: Listing, terms: dict[str, list[str]]) -> list[str]:
+    """The parameter gradients (name -> its terms) that need a check of their own. Not those of
+    one term ``g · m`` with ``|m| ≤ 1`` - a number, or a node whose op has ``bound`` 1 (σ, tanh) -
+    whose ``g`` another checked gradient of one term ``g · m′`` carries: a non-finite ``g`` makes
+    ``g · m′`` non-finite whatever finite ``m′`` (inf · 0 is nan; the forward values are checked
+    in the same check), and a finite ``g`` keeps ``|g · m| ≤ |g|`` finite. The article's
+    ``∂L/∂w2 = δ_h1 · 0.1`` needs no check once ``∂L/∂w1 = δ_h1 · 0.05`` has one."""
+    bounded = {ins.target for ins in listing.instructions
+               if ins.op.bound is not None and ins.op.bound <= 1.0}
+    factors: dict[str, tuple[str, bool]] = {}  # gradient -> (g, |m| ≤ 1)
+    for name, [*parts] in terms.items():
+        found = _PRODUCT.fullmatch(parts[0]) if len(parts) == 1 else None
+        if found is None or is_constant(found.group(2)):
+            continue
+        m = found.group(3)
+        small = m is None or m in bounded or (is_constant(m) and abs(float(m)) <= 1.0)
+        factors[name] = (found.group(2), small)
+    carried = {g for g, small in factors.values() if not small}  # by a gradient checked below
+    wanted = []
+    for name in terms:
+        factor = factors.get(name)
+        if factor is not None and factor[1]:
+            if factor[0] in carried:
+                continue
+            carried.add(factor[0])
+        wanted.append(name)
+    return wanted
 
 
 def _step(listing: Listing, pc: _Pieces, target: Target, backward: bool
           ) -> tuple[list[str], list[str]]:
     """Lines of one step at the current ``P`` - setting ``loss`` and, with ``backward``, the
-    gradients - and the gradients' names (``"0.0"`` for a parameter that does not reach)."""
-    sample = pc.forward + (pc.backward if backward else [])
+    gradients - and the gradients' names (``"0.0"`` for a parameter that does not reach).
+
+    On floats the forward values are checked with the loss and the gradients, in one check at
+    the end of the step: nothing the backward lines do with a value that is not finite can hide
+    it (a sum has it), and an error they raise refuses the step as a failed check does. On
+    arrays they are checked before the backward lines run on them."""
+    if target.total:
+        sample = [*pc.forward, *_check(pc.checked, arrays=True), *(pc.backward if backward else [])]
+        late: list[str] = []
+    elif target.rows:  # each row's forward values, at the end of the row's lines
+        sample = [*pc.forward, *(pc.backward if backward else []), *_check(pc.checked)]
+        late = []
+    else:
+        sample, late = [*pc.forward, *(pc.backward if backward else [])], pc.checked
     grads = pc.gradients if backward else []
     summed = {g: f"sum_{g}" for g in grads if g != "0.0"}  # a batch's Σ of each gradient
     if target.rows:  # Σ over the rows of X
         row = "".join(f"{x}, " for x in listing.inputs) or "_ "
+        body = _written_into_use([*sample, f"sum_loss += {listing.result}",
+                                  *(f"{s} += {g}" for g, s in summed.items())])
         lines = ["sum_loss = 0.0", *(f"{s} = 0.0" for s in summed.values()), f"for {row}in X:",
-                 *_block([*sample, f"sum_loss += {listing.result}",
-                          *(f"{s} += {g}" for g, s in summed.items())], 1),
+                 *_block(body, 1),
                  f"loss = sum_loss * {target.seed}"]
     elif target.total:  # Σ over the arrays' elements
         lines = [*sample, f"loss = total({listing.result}) * {target.seed}",
                  *(f"{s} = total({g})" for g, s in summed.items())]
-    else:  # one graph: its own gradients
+    else:  # one graph: its own gradients, those that no other check covers checked
         summed = {g: g for g in summed}
         lines = [*sample, f"loss = {listing.result}"]
-    lines += _check(["loss", *summed.values()])
+    checked = pc.gradients_checked if backward and not (target.rows or target.total) else \
+        list(summed.values())
+    lines += _check(["loss", *checked, *late])
+    if not target.total:
+        lines = _written_into_use(lines)
     return lines, [summed.get(g, "0.0") for g in grads]
 
 
@@ -197,7 +343,10 @@ def emit(listing: Listing, target: Target) -> dict[str, str]:
     updates = [f"{p} -= lr * {g}" for p, g in zip(listing.params, grads) if g != "0.0"]
     # + 0.0: a gradient is 0.0 + Σ terms in the engine (a leaf starts at 0.0), so never -0.0
     returned = ", ".join(g if g == "0.0" else f"{g} + 0.0" for g in grads)
-    loop = ["for _step in range(steps):", *_block([*step, "record(loss)", *updates], 1)]
+    body = [*step, "record(loss)", *updates]
+    if not (target.rows or target.total):  # a gradient read once: written into its update
+        body = _written_into_use(body, gradients=True)
+    loop = ["for _step in range(steps):", *_block(body, 1)]
     return {
         "forward": _define(f"forward(P, X, seed{tail})", [*head, *forward, "return loss"]),
         "forward_backward": _define(f"forward_backward(P, X, seed{tail})",

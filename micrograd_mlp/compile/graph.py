@@ -573,6 +573,8 @@ class LoweredBatch(_Batch):
             names[key] = matrix(*(self.columns[c] for c in cols))
         self._scratch_columns = scratch
         self._threads = threading.local()  # each thread's own scratch arrays
+        np.zeros(1).sum()  # NumPy imports ndarray.sum's Python half on its first call, with the
+        # caller's builtins: the generated code, which calls it, has none (KeyError: __import__)
         self._code = GeneratedCode(functions, {
             **namespace("numpy"), **names, "where": np.where, "total": total, "matrix": matrix,
             "zeros": np.zeros, "colsum": colsum, "bincount": bincount,

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..core.functions import namespace
 from .inline import Inline, parse
 from .trace import Instruction, is_constant, width
 
@@ -146,6 +147,23 @@ class _Fold(ast.NodeTransformer):
         return node
 
 
+class _PowOperator(ast.NodeTransformer):
+    """Float code: ``pow(x, k)`` → ``x ** k`` for an integral number ``k`` (``pow`` is
+    ``math.pow``). The operator skips a call and runs the same C ``pow``; at an integral exponent
+    it gives the same float (a negative ``x`` too) and refuses what ``math.pow`` refuses
+    (``OverflowError``; ``ZeroDivisionError`` for ``0.0 ** -1.0`` where ``math.pow`` raises
+    ``ValueError``: either refuses the step). At a fractional ``k`` a negative ``x`` would give a
+    complex number, so those stay calls."""
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "pow" and len(node.args) == 2:
+            known, k = _known(node.args[1])
+            if known and isinstance(k, float) and math.isfinite(k) and k == int(k):
+                return ast.BinOp(node.args[0], ast.Pow(), node.args[1])
+        return node
+
+
 class _Vectorize(ast.NodeTransformer):
     """Float code → NumPy code: ``x if c else y`` → ``where(c, x, y)`` (both sides computed, one
     picked per element) and ``a < b < c`` → ``(a < b) & (b < c)``.
@@ -229,10 +247,34 @@ def _carries(rule: str, name: str) -> bool:
     return carries(tree.body)
 
 
+@functools.cache
+def _unary_carries(rule: str, constant: float | None) -> bool:
+    """Whether the unary rule ``rule`` (of ``a``, with ``k`` = ``constant``) is not finite, or
+    refuses (an ``ArithmeticError`` or ``ValueError``: the step is refused then too), for each of
+    the three values a non-finite ``a`` can be: inf, -inf, nan. Three inputs, so they are tried:
+    ``pow(a, 2.0)`` carries them, ``pow(a, 0.0)`` (1.0 at nan) and ``exp(a)`` (0.0 at -inf) do
+    not."""
+    tree = parse(rule)
+    assert isinstance(tree, ast.Expression)
+    code = compile(tree, "<rule>", "eval")
+    names = {"__builtins__": {}, **namespace("float")}
+    for a in (math.inf, -math.inf, math.nan):
+        try:
+            out = eval(code, names, {"a": a, "k": constant})  # a rule of the table
+        except (ArithmeticError, ValueError):
+            continue
+        if not isinstance(out, float) or math.isfinite(out):
+            return False
+    return True
+
+
 def carries_nonfinite(ins: Instruction, i: int) -> bool:
-    """Whether node ``ins`` is not finite whenever its operand ``i`` is not (read off the op's
+    """Whether node ``ins`` is not finite whenever its operand ``i`` is not (a unary op's rule
+    tried at the non-finite floats, see :func:`_unary_carries`; a binary op's read off its
     forward rule, see :func:`_carries`): then a check of the node also checks that operand."""
     op = ins.op
+    if op.arity == 1:
+        return _unary_carries(op.forward, ins.constant)
     if op.arity > 0:
         return _carries(op.forward, op.operand_names[i])
     n, groups = width(op, len(ins.operands), ins.constant), len(op.terms)
@@ -355,7 +397,7 @@ class Rules:
             assert isinstance(tree, ast.Expression)
             body = _Fold(fields).visit(tree.body)
             if self.backend == "float":
-                body = _Fold().visit(Inline().visit(body))
+                body = _PowOperator().visit(_Fold().visit(Inline().visit(body)))
             else:
                 body = _Vectorize().visit(body)
             text = self._expressions[key] = ast.unparse(body)

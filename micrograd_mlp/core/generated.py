@@ -14,7 +14,7 @@ fails when this file and the table disagree (``tests/core/test_generated.py``).
 
 from __future__ import annotations
 
-from math import cos, pow, sin
+from math import cos, exp, pow, sin
 from typing import Any
 
 from .errors import backward_error
@@ -58,6 +58,7 @@ _AFFINE = PRIMITIVES["affine"]
 value_bce_p_partial = FUNCTIONS["bce_p_partial"].value
 value_bce_t_partial = FUNCTIONS["bce_t_partial"].value
 value_cos = FUNCTIONS["cos"].value
+value_exp = FUNCTIONS["exp"].value
 value_pow = FUNCTIONS["pow"].value
 value_pow_base_partial = FUNCTIONS["pow_base_partial"].value
 value_pow_exponent_partial = FUNCTIONS["pow_exponent_partial"].value
@@ -93,7 +94,7 @@ def propagate(order: list[Any]) -> None:
                 x = prev[0]
                 a = x.data
                 out = node.data
-                x.grad += g * (out * (1.0 - out) if out < 0.9 else out * sigmoid(-a))
+                x.grad += g * (out * (1.0 - out) if out < 0.9 else out * out * exp(-a))
             elif op is _TANH:  # tanh′(a) = 1 − out²
                 x = prev[0]
                 a = x.data
@@ -234,7 +235,7 @@ def local_partials(node: Any) -> tuple[Any, ...]:
     elif op is _SIGMOID:
         a = prev[0].data
         out = node.data
-        return (out * (1.0 - out) if out < 0.9 else out * sigmoid(-a),)
+        return (out * (1.0 - out) if out < 0.9 else out * out * exp(-a),)
     elif op is _RELU:
         a = prev[0].data
         return (step(a),)
@@ -315,7 +316,7 @@ def value_partials(node: Any) -> tuple[Any, ...]:
     elif op is _SIGMOID:
         a = prev[0]
         out = node
-        return (out * (1.0 - out) if out < 0.9 else out * value_sigmoid(-a),)
+        return (out * (1.0 - out) if out < 0.9 else out * out * value_exp(-a),)
     elif op is _RELU:
         a = prev[0]
         return (value_step(a),)

@@ -9,12 +9,13 @@ Each :class:`Primitive` is data. Its rules are short Python expressions over the
 and the functions of :mod:`.functions` (``exp``, ``sigmoid``, ``sech2`` ...). Beside each rule that
 runs (``partials``: written for numerical care) stands the math a learner reads (``math``):
 
-    sigmoid:  partials = "out * (1.0 - out) if out < 0.9 else out * sigmoid(-a)"
+    sigmoid:  partials = "out * (1.0 - out) if out < 0.9 else out * out * exp(-a)"
               math     = "σ′(a) = out·(1 − out)"
 
 The two n-ary primitives, ``sum`` and ``affine``, are declared *per term*: their operands are
 ``n`` of each name in ``terms`` (``w₁..wₙ`` then ``x₁..xₙ`` for affine), then an optional ``extra``
-operand (the bias), and each rule speaks of one term.
+operand (the bias), and each rule speaks of one term. ``bound``, where given, caps the result's
+magnitude (``|σ(a)| ≤ 1``): the compiler leaves out a check that it makes redundant.
 
 Nothing here runs: ``tools/generate_ops.py`` turns the table into the operators of
 :class:`~micrograd_mlp.core.value.Value` and the backward pass of :mod:`.generated` (checked-in
@@ -51,6 +52,7 @@ class Primitive:
     terms: tuple[str, ...] = ()  # n-ary only: operand groups, n operands each
     extra: str | None = None  # n-ary only: one optional operand after the groups (the bias)
     parameters: tuple[str, ...] = ()  # n-ary only: the generated method's parameter names
+    bound: float | None = None  # |out| ≤ bound at every operand it accepts (σ, tanh, sin, cos: 1)
 
     @property
     def operand_names(self) -> tuple[str, ...]:
@@ -118,13 +120,15 @@ _TABLE = [
     Primitive("sqrt", 1, "√", "sqrt(a)", ("0.5 / out",), ("√′(a) = 1/(2√a) = 1/(2·out)",),
               "√a", "a ≥ 0 (a > 0 for the derivative)", methods=("sqrt",)),
     # tanh′ = 1 − out², σ′ = out·(1 − out); near saturation (|out| → 1) the subtraction cancels, so
-    # there the same derivative is taken from a (sech²a, out·σ(−a)) to full relative precision.
+    # there the same derivative is taken from a to full relative precision: sech²a, and for σ
+    # (out ≥ 0.9, so a > 0) 1 − out = σ(−a) = e^(−a)/(1 + e^(−a)) = out·e^(−a): σ′ = out²·e^(−a).
     Primitive("tanh", 1, "tanh", "tanh(a)",
               ("1.0 - out * out if -0.9 < out < 0.9 else sech2(a)",),
-              ("tanh′(a) = 1 − out²",), "tanh a", methods=("tanh",)),
+              ("tanh′(a) = 1 − out²",), "tanh a", methods=("tanh",), bound=1.0),
     Primitive("sigmoid", 1, "σ", "sigmoid(a)",
-              ("out * (1.0 - out) if out < 0.9 else out * sigmoid(-a)",),
-              ("σ′(a) = out·(1 − out)",), "σ(a) = 1/(1+e^(−a))", methods=("sigmoid",)),
+              ("out * (1.0 - out) if out < 0.9 else out * out * exp(-a)",),
+              ("σ′(a) = out·(1 − out)",), "σ(a) = 1/(1+e^(−a))", methods=("sigmoid",),
+              bound=1.0),
     Primitive("relu", 1, "ReLU", "a if a > 0 else 0.0", ("step(a)",),
               ("ReLU′(a) = [a > 0]",), "max(a, 0)", methods=("relu",)),
     Primitive("leaky_relu", 1, "LReLU", "a if a > 0 else k * a", ("1.0 if a > 0 else k",),
@@ -133,9 +137,9 @@ _TABLE = [
     Primitive("abs", 1, "|·|", "abs(a)", ("sign(a)",), ("|a|′ = sign a",), "|a|",
               methods=("__abs__",)),
     Primitive("sin", 1, "sin", "sin(a)", ("cos(a)",), ("sin′(a) = cos a",), "sin a",
-              methods=("sin",)),
+              methods=("sin",), bound=1.0),
     Primitive("cos", 1, "cos", "cos(a)", ("-sin(a)",), ("cos′(a) = −sin a",), "cos a",
-              methods=("cos",)),
+              methods=("cos",), bound=1.0),
     Primitive("softplus", 1, "softplus", "max(a, 0.0) + log1p(exp(-abs(a)))", ("sigmoid(a)",),
               ("softplus′(a) = σ(a)",), "ln(1 + e^a)", methods=("softplus",)),
     # Binary cross-entropy of a sigmoid's output p = σ(z) against a target t, with the logit z as a

@@ -258,3 +258,103 @@ def test_the_trace_module_example_holds():
     import micrograd_mlp.compile.trace as module
 
     assert doctest.testmod(module).failed == 0
+
+
+# --- the float code's small rewrites: pow as an operator, a value read once written into its read
+@given(st.floats(-1e3, 1e3, allow_nan=False), st.sampled_from([2.0, 3.0, -1.0, -2.0, 5.0, 0.5]))
+def test_an_integral_power_is_the_operator_and_computes_what_math_pow_does(x, k):
+    """``pow(a, k)`` (math.pow) becomes ``a ** k`` at an integral k: the same float, or a refusal
+    where math.pow refuses; at k = 0.5 it stays a call (a negative ``a`` would give a complex)."""
+    a = Value(1.0, label="a")
+    program = compile_graph(a ** k, [a])
+    forward = program.source.split("def forward_backward")[0]
+    assert (" ** " in forward) is (k != 0.5) and ("pow(" in forward) is (k == 0.5)
+    try:
+        expected: object = math.pow(x, k)
+    except (ArithmeticError, ValueError) as exc:
+        expected = type(exc)
+    try:
+        got: object = program.forward([x])
+    except (ArithmeticError, ValueError) as exc:
+        got = ArithmeticError if isinstance(exc, ArithmeticError) else ValueError
+    if isinstance(expected, float):
+        assert got == expected and math.copysign(1.0, got) == math.copysign(1.0, expected)
+    else:
+        assert isinstance(got, type)  # refused too (eager's error, raised on replay)
+
+
+def test_a_refused_integral_power_raises_eagers_error():
+    a = Value(1.0, label="a")
+    program = compile_graph(a ** -1.0, [a])
+    with pytest.raises(ValueError) as compiled:
+        program.forward([0.0])
+    with pytest.raises(ValueError) as eager:
+        Value(0.0, label="a") ** -1.0
+    assert type(compiled.value) is type(eager.value) and str(compiled.value) == str(eager.value)
+
+
+@pytest.mark.parametrize("lines, expected", [
+    (["v1 = p0 * 2.0", "v2 = v1 + 1.0", "loss = v2"], ["loss = (p0 * 2.0) + 1.0"]),
+    (["v1 = p0 + 1.0", "v2 = v1 * 2.0", "loss = v2"], ["loss = (p0 + 1.0) * 2.0"]),
+    (["dv3 = -dv4", "dv2 = dv3 * v1"], ["dv2 = (-dv4) * v1"]),
+    (["v1 = p0 ** -1.0", "loss = v1 ** 2.0"], ["loss = (p0 ** -1.0) ** 2.0"]),  # not p0 ** -1.0 ** 2.0
+    (["v1 = p0 * 2.0", "loss = v1 * v1"], ["v1 = p0 * 2.0", "loss = v1 * v1"]),  # read twice
+    (["v1 = p0 ** 2.0", "loss = v1 if p0 > 0.0 else 0.0"],  # read in a branch: kept
+     ["v1 = p0 ** 2.0", "loss = v1 if p0 > 0.0 else 0.0"]),
+    (["v1 = p0 ** 2.0", "loss = 1.0 if v1 > 1.0 else 0.0"],  # read in the test: always runs
+     ["loss = 1.0 if (p0 ** 2.0) > 1.0 else 0.0"]),
+    (["v1 = (_t1 := exp(p0)) / (1.0 + _t1)", "loss = v1 + p1"],  # assigns: kept
+     ["v1 = (_t1 := exp(p0)) / (1.0 + _t1)", "loss = v1 + p1"]),
+    (["dv1 = p0 + p1", "dv1 = dv1 + p2", "loss = dv1"],  # a long sum over lines: kept
+     ["dv1 = p0 + p1", "dv1 = dv1 + p2", "loss = dv1"]),
+    (["v1 = p0 * 2.0", "_c = loss + v1", "if _c - _c != 0.0:", "    raise FloatingPointError"],
+     ["_c = loss + (p0 * 2.0)", "if _c - _c != 0.0:", "    raise FloatingPointError"]),
+])
+def test_a_value_read_once_is_written_into_its_read(lines, expected):
+    from micrograd_mlp.compile.emit import _written_into_use
+
+    assert _written_into_use(lines) == expected
+    # the same floats: the lines as written and as moved compute the same numbers
+    names = {"p0": -1.7, "p1": 0.3, "p2": 2.5, "v1": 0.7, "dv4": 0.25, "loss": 0.5,
+             "exp": math.exp}
+    before, after = dict(names), dict(names)
+    exec("\n".join(line for line in lines if not line.startswith(("if", " "))), before)
+    exec("\n".join(line for line in expected if not line.startswith(("if", " "))), after)
+    assigned = [line.split(" = ")[0] for line in expected if " = " in line]
+    assert [before[name] for name in assigned] == [after[name] for name in assigned]
+
+
+def test_a_gradient_read_once_is_written_into_its_update():
+    from micrograd_mlp.compile.emit import _written_into_use
+
+    lines = ["dv3 = p0 * 2.0", "dp0 = dv3 * 0.05", "dp1 = dv3 * 0.1", "_c = loss + dp0",
+             "p0 -= lr * dp0", "p1 -= lr * dp1"]
+    assert _written_into_use(lines, gradients=True) == [
+        "dv3 = p0 * 2.0", "dp0 = dv3 * 0.05", "_c = loss + dp0", "p0 -= lr * dp0",
+        "p1 -= lr * (dv3 * 0.1)"]  # dv3 (a node's value) is left to the first pass
+
+
+def test_the_articles_loop_stores_only_what_is_read_twice():
+    """The article's training loop: no line for the squares, halves and sum of the loss, nor for
+    the gradients each read once; its numbers are eager's."""
+    model = article.network()
+    program = compile_graph(article_loss(model), model.parameters())
+    loop = program.source.split("def train")[1]
+    assert "loss = (0.5 * (v27 ** 2.0)) + (0.5 * (v18 ** 2.0))" in loop
+    assert loop.count("_c = ") == 1  # one check a step
+    assigned = [line.split(" = ")[0].strip() for line in loop.splitlines() if " = " in line]
+    for name in assigned:
+        if name.startswith(("v", "dv")):
+            assert loop.count(name + " ") + loop.count(name + ")") + loop.count(name + "\n") >= 2
+    history = program.train(5, article.LEARNING_RATE, params=[p.data for p in model.parameters()])
+    eager = article.network()
+    from micrograd_mlp.nn import SGD
+    opt = SGD(eager.parameters(), lr=article.LEARNING_RATE)
+    expected = []
+    for _ in range(5):
+        loss = article_loss(eager)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        expected.append(loss.data)
+    assert history == expected

@@ -65,6 +65,48 @@ def test_train_stops_on_non_finite_gradient_with_parameters_unchanged():
     assert str(info.value) == str(expected) and v.data == 0.0
 
 
+
+def _gradient_check(program) -> list[str]:
+    """The names in the training loop's one check (``_c = loss + ...``)."""
+    (line,) = [ln.strip() for ln in program.source.split("def train")[1].splitlines()
+               if ln.strip().startswith("_c = ")]
+    return line.removeprefix("_c = ").split(" + ")
+
+
+def test_a_gradient_is_checked_unless_a_checked_one_carries_it_and_it_is_no_larger():
+    """w0·0.05 + w1·2 scaled by s: ∂L/∂w0 = s·0.05 and ∂L/∂w1 = s·2 have the same factor s. The
+    check of s·2 covers s·0.05 (s is finite when s·2 is, and |s·0.05| ≤ |s|), not the other way
+    round: at s = 10³⁰⁸, s·0.05 is finite and s·2 is not, and the loop refuses that step with
+    eager's error, the parameters as they were."""
+    w0, w1, s = Value(1.0, label="w0"), Value(0.0, label="w1"), Value(1.0, label="s")
+    program = compile_graph((w0 * 0.05 + w1 * 2.0) * s, [w0, w1, s])
+    checked = _gradient_check(program)
+    assert "dp1" in checked and "dp0" not in checked and "dp2" in checked
+    P = [1.0, 0.0, 1e308]
+    assert program.forward_backward(P)[1] == [1e308 * 0.05, math.inf, 0.05]  # as eager's
+    with pytest.raises(ValueError, match=r"gradient of parameter w1 is not finite \(inf\) at "
+                                         r"step 0; no step taken"):
+        program.train(3, 0.1, params=P)
+    assert P == [1.0, 0.0, 1e308]
+    history = program.train(2, 0.1, params=[1.0, 0.0, 2.0])
+    w0.data, w1.data, s.data = 1.0, 0.0, 2.0
+    opt, expected = SGD([w0, w1, s], lr=0.1), []
+    for _ in range(2):
+        loss = (w0 * 0.05 + w1 * 2.0) * s
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        expected.append(loss.data)
+    assert history == expected
+
+
+def test_a_gradient_times_a_sigmoid_needs_no_check_of_its_own():
+    """∂L/∂w = g·σ(z) and ∂L/∂b = g: σ's ``bound`` (|σ| ≤ 1) lets g's check cover g·σ(z)."""
+    w, b, z = Value(0.3, label="w"), Value(0.2, label="b"), Value(0.5, label="z")
+    program = compile_graph((w * z.sigmoid() + b).tanh(), [w, b], [z])
+    checked = _gradient_check(program)
+    assert checked.count("dp0") + checked.count("dp1") == 1
+
 def test_argument_errors():
     w, x = Value(1.0), Value(2.0)
     root = w * x

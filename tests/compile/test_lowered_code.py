@@ -4,6 +4,8 @@ unnecessary, and the gradient vector as one concatenation - each equal to the ea
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import pytest
 
@@ -97,6 +99,50 @@ def test_carries_nonfinite_reads_the_rules():
     assert all(carries_nonfinite(affine, i) for i in range(5))
 
 
+
+@pytest.mark.parametrize("name, k, carries", [
+    ("powc", 2.0, True), ("powc", 3.0, True), ("powc", 0.5, True),  # inf**k = inf, nan**k = nan
+    ("powc", 0.0, False), ("powc", -1.0, False),  # nan**0 = 1, inf**-1 = 0
+    ("leaky_relu", 0.0, True),  # 0·(−inf) = nan
+    ("abs", None, True), ("log", None, True), ("sqrt", None, True), ("neg", None, True),
+    ("softplus", None, False),  # softplus(−inf) = 0
+])
+def test_a_unary_node_carries_what_its_rule_gives_at_inf_and_nan(name, k, carries):
+    """A unary rule is tried at inf, −inf and nan with the node's constant: it carries a
+    non-finite operand when it gives no finite float there (a refusal counts: log(−inf))."""
+    assert carries_nonfinite(Instruction("o", PRIMITIVES[name], ("a",), k), 0) is carries
+
+
+def _checked(source: str) -> set[str]:
+    """The names summed into the finiteness checks of ``forward`` (``_c = a + b ...``)."""
+    forward = source.split("def forward_backward")[0]
+    return {name for line in forward.splitlines() if line.strip().startswith("_c = ")
+            for name in line.strip().removeprefix("_c = ").split(" + ")}
+
+
+@pytest.mark.parametrize("k", [2.0, 3.0, 0.5, 0.0, -1.0])
+def test_a_power_checks_its_base_only_when_it_would_hide_it(k):
+    """y = w·10³⁰⁰ (1 at first) overflows at w = 10¹⁰. For k > 0, y**k is inf too and the loss's check sees it,
+    so y gets no check of its own; for k ≤ 0 (inf**0 = 1, inf**-1 = 0) y is checked. Either way
+    the compiled step is refused with eager's error."""
+    w = Value(1e-300, label="w")
+
+    def build():
+        return (w * 1e300) ** k + w
+
+    program = compile_graph(build(), [w])
+    (y,) = [ins.target for ins in program.listing.instructions if ins.op.name == "mul"]
+    assert (y in _checked(program.source)) is (k <= 0)
+    loss, grads = program.forward_backward()
+    expected, eager_grads = eager_loss_and_grads(build, [w])
+    assert close(loss, expected) and all_close(grads, eager_grads)
+    with pytest.raises(ArithmeticError) as compiled:
+        program.forward_backward([1e10])
+    w.data = 1e10
+    with pytest.raises(ArithmeticError) as eager:
+        build()
+    assert type(compiled.value) is type(eager.value) and str(compiled.value) == str(eager.value)
+
 def _tail_model():
     """A tanh network whose output feeds y = out·c, z = y·c and then tanh(z): z may overflow while
     the loss, tanh(z), stays finite - only z's own check sees it; y needs none (z carries it)."""
@@ -182,10 +228,9 @@ def test_every_target_checks_what_no_later_check_covers():
     big = [p.data * 1e10 if k >= len(params) - 3 else p.data for k, p in enumerate(params)]
     for program in (one, batch, batch.vectorized()):
         forward = program.source.split("def forward_backward")[0]
-        (check,) = [line.strip() for line in forward.splitlines() if line.strip().startswith(
-            "_c = ") and "loss" not in line and "total(" not in line]
+        checked = {name for line in forward.splitlines() if line.strip().startswith("_c = ")
+                   for name in line.strip().removeprefix("_c = ").split(" + ")}
         y, z = [ins.target for ins in program.listing.instructions if ins.op.name == "mul"]
-        checked = check.removeprefix("_c = ").split(" + ")
         assert z in checked and y not in checked  # y is carried by z
         assert program.listing.result not in checked  # the loss's check sees the result
         with pytest.raises(ArithmeticError) as lowered:
@@ -280,3 +325,19 @@ def test_threads_have_their_own_scratch():
         t.join()
     assert wrong == []
     assert low.scratch() is low.scratch()  # one thread: the same arrays each step
+
+
+
+def test_lowered_code_runs_in_a_process_where_it_calls_ndarray_sum_first():
+    """NumPy imports the Python half of ``ndarray.sum`` on its first call, through the caller's
+    builtins, and the generated code has none. The article's lowered step checks its arrays with
+    ``.sum()`` only (no scalar value needs a check), so in a fresh process it is the first."""
+    program = ("from micrograd_mlp import article, compile_batch\n"
+               "from micrograd_mlp.nn import half_squared_error\n"
+               "m = article.network()\n"
+               "x, t = list(article.INPUTS), list(article.TARGETS)\n"
+               "print(compile_batch([half_squared_error(m(x), t)], m).lowered().forward_backward()[0])")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert close(float(done.stdout), 0.2983711087600027)

@@ -355,11 +355,39 @@ def test_softplus_of_plus_minus_1000():
     assert w.grad == 0.0
 
 
+@pytest.mark.parametrize("a", [-700.0, -30.0, -2.5, -1e-3, 0.0, 1e-3, 2.0, 2.1972245773362196,
+                               2.2, 2.5, 5.0, 17.5, 36.7, 100.0, 700.0])
+def test_sigmoid_derivative_on_both_branches_is_relatively_accurate(a):
+    """σ′ is out·(1 − out) below out = 0.9 and out²·e^(−a) above it (a ≈ 2.197): both within a
+    few ulps of the 100-digit value, at the switch and deep in either tail."""
+    v = Value(a)
+    v.sigmoid().backward()
+    with mpmath.workdps(DPS):
+        s = 1 / (1 + mpmath.exp(-mpmath.mpf(a)))
+        exact = float(s * (1 - s))
+    assert _close(v.grad, exact, 1e-15)
+
 def test_sigmoid_saturated_derivative_is_relatively_accurate():
-    """σ'(30) ≈ 9.4e-14: out·(1 − out) would lose ~3 digits; the table's σ(−a) branch does not."""
+    """σ'(30) ≈ 9.4e-14: out·(1 − out) would lose ~3 digits; the table's out²·e^(−a) does not."""
     v = Value(30.0)
     v.sigmoid().backward()
     with mpmath.workdps(DPS):
         s = 1 / (1 + mpmath.exp(-30))
         exact = float(s * (1 - s))
     assert _close(v.grad, exact, REL)
+
+
+# --- a declared bound holds: |out| ≤ bound wherever the op accepts its operand -----------------
+BOUNDED = sorted(name for name, prim in PRIMITIVES.items() if prim.bound is not None)
+
+
+def test_the_squashing_ops_declare_their_bound():
+    assert BOUNDED == ["cos", "sigmoid", "sin", "tanh"]
+    assert all(PRIMITIVES[name].bound == 1.0 for name in BOUNDED)
+
+
+@pytest.mark.parametrize("name", BOUNDED)
+@given(x=st.floats(allow_nan=False, allow_infinity=False))
+def test_a_declared_bound_holds_for_every_finite_operand(name, x):
+    op = getattr(Value(x), PRIMITIVES[name].methods[0])
+    assert abs(op().data) <= PRIMITIVES[name].bound
