@@ -16,8 +16,9 @@ that a later checked one carries is left out, see :func:`_covered`), and the
 with each node's contributions summed in the order the engine adds them. A failed check raises
 ``FloatingPointError``; the caller then replays the step with the eager engine. In the float code
 the forward values are checked together with the loss and the gradients, once at the end of the
-step, and a value assigned once and read once is written into the line that reads it
-(:func:`_written_into_use`): the same float operations, fewer loads and stores.
+step (one graph's gradients: those :func:`_gradients_to_check` keeps), and a value assigned once
+and read once is written into the line that reads it (:func:`_written_into_use`): the same float
+operations, fewer loads and stores.
 
 The targets differ only in what one step covers:
 
@@ -89,7 +90,7 @@ _GRADIENT = re.compile(r"\b(dp\d+)\b"), re.compile(r"(dp\d+) = (.*)")  # a param
 def _written_into_use(lines: list[str], gradients: bool = False) -> list[str]:
     """``lines`` (straight-line float code) with each value that is assigned once and read once
     written into the line that reads it: ``v19 = v18 ** 2.0`` and ``v20 = 0.5 * v19`` become
-    ``0.5 * v18 ** 2.0`` where ``v20`` is read. The same float operations run on the same floats,
+    ``0.5 * (v18 ** 2.0)`` where ``v20`` is read. The same float operations run on the same floats,
     one store and one load fewer each. Not moved: a value read in a branch of a conditional (it
     might not run there, and its own error must still refuse the step) and an expression that
     assigns (``_t1 := ...``). With ``gradients`` the parameters' gradients (``dp3``) are moved
@@ -317,7 +318,7 @@ def _step(listing: Listing, pc: _Pieces, target: Target, backward: bool
     checked = pc.gradients_checked if backward and not (target.rows or target.total) else \
         list(summed.values())
     lines += _check(["loss", *checked, *late])
-    if not target.total:
+    if not (target.rows or target.total):  # (a row's lines were done above)
         lines = _written_into_use(lines)
     return lines, [summed.get(g, "0.0") for g in grads]
 
