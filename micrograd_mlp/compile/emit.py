@@ -550,8 +550,8 @@ def emit_lowered(listing: Listing, layers: list[Any]) -> tuple[
         if source is not None:
             h = f"A{source.name}"
         elif all(x in data for x in layer.inputs):  # the batch's own columns: built once
-            h = f"D{name}"
-            constants[h] = tuple(data.index(x) for x in layer.inputs)
+            h = f"scratch.D{name}"
+            constants[f"D{name}"] = tuple(data.index(x) for x in layer.inputs)
         else:
             h = f"matrix({', '.join(layer.inputs)})"
         forward.append(f"H{name} = {h}")

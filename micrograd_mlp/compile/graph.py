@@ -23,12 +23,20 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
+from itertools import pairwise
 from operator import attrgetter
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable, Sequence
 
 from ..core import Primitive, Value, enable_grad, topological_order
-from ..core.checks import finite_real, nonnegative_int, one_of, positive_real, type_name
+from ..core.checks import (
+    finite_real,
+    nonnegative_int,
+    one_of,
+    positive_int,
+    positive_real,
+    type_name,
+)
 from ..core.functions import namespace
 from ..nn.training import reduce_batch
 from .emit import (
@@ -446,10 +454,11 @@ class BatchGraph(_Batch):
     def _eager_forward_backward(self, P: list[float], X: Any) -> tuple[float, list[float]]:
         return _gradients(*self._replay(P))
 
-    def lowered(self) -> LoweredBatch:
+    def lowered(self, block_rows: int | None = None) -> LoweredBatch:
         """The same batch with its layers as matrix products and the rest as array code (needs
-        NumPy, imported only here)."""
-        return LoweredBatch(self)
+        NumPy, imported only here), run over blocks of ``block_rows`` rows (by default as many
+        as keep a block's arrays near 256 KB: see :class:`LoweredBatch`)."""
+        return LoweredBatch(self, block_rows)
 
     def vectorized(self) -> VectorizedBatch:
         """The same per-sample code over NumPy arrays: one array operation per node for the
@@ -509,6 +518,27 @@ class VectorizedBatch(_Batch):
         return f"<VectorizedBatch: {len(self.batch.rows)} samples on NumPy arrays>"
 
 
+BLOCK_FLOATS = 2 ** 15  # a lowered block's rows × its widest layer: arrays of 256 KB
+
+
+def bincount_of(np: Any) -> Callable[..., Any]:
+    def bincount(index: Any, weights: Any, size: int) -> Any:
+        """Σ of ``weights`` per index: each parameter's gradient entries, summed."""
+        return np.bincount(index, weights, size)
+
+    return bincount
+
+
+def _lanes(np: Any) -> Callable[..., Any]:
+    ndarray = np.ndarray
+
+    def lanes(a: Any, k: int) -> Any:
+        """``a`` as an array of ``k`` lanes (a number fills them), to be written to."""
+        return a if type(a) is ndarray and a.shape == (k,) else np.full(k, float(a))
+
+    return lanes
+
+
 class LoweredBatch(_Batch):
     """A :class:`BatchGraph` with its layers lowered to matrix products (:mod:`.lower`).
 
@@ -526,15 +556,63 @@ class LoweredBatch(_Batch):
     lives, so that a step allocates no big array.
     """
 
-    def __init__(self, batch: BatchGraph) -> None:
+    def __init__(self, batch: BatchGraph, block_rows: int | None = None) -> None:
         import numpy as np
 
         self.batch = batch
         self.columns = [np.array(column, dtype=float) for column in zip(*batch.rows)]
-        n = len(batch.rows)
         self.layers = find_layers(batch.listing)
         self._np = np
+        n = len(batch.rows)
+        if block_rows is None:  # a block's arrays about 256 KB each: they stay in the caches
+            widest = max([len(layer.weights) for layer in self.layers]
+                         + [len(layer.inputs) for layer in self.layers] + [1])
+            block_rows = max(BLOCK_FLOATS // widest, 1)
+        block_rows = positive_int(block_rows, "lowered: block_rows")
+        count = -(-n // block_rows)  # ceil: blocks of sizes as equal as can be (two at most)
+        bounds = [n * k // count for k in range(count + 1)]
+        self.blocks = list(pairwise(bounds))
+        self._functions, names, stacked, self._scratch_columns = emit_lowered(
+            batch.listing, self.layers)
+        self._stacked = {key: self._helpers(n)[1](*(self.columns[c] for c in cols))
+                         for key, cols in stacked.items()}  # the input matrices, stacked once
+        self._index_arrays = names  # what the code reads besides P, X and its block's arrays
+        self._block_columns = [[c[a:b] for c in self.columns] for a, b in self.blocks]
+        self._codes = {size: self._generated(size) for size in {b - a for a, b in self.blocks}}
+        self._code = self._codes[self.blocks[0][1] - self.blocks[0][0]]
+        self._seed = batch.scale
+        self._errstate = np.errstate
+        self.penalty = batch.penalty
+        self.listing = batch.listing
+        self.params = batch.params
+        self.node_count = batch.node_count
+        self._threads = threading.local()  # each thread's own scratch arrays
+        np.zeros(1).sum()  # NumPy imports ndarray.sum's Python half on its first call, with the
+        # caller's builtins: the generated code, which calls it, has none (KeyError: __import__)
+        self.reductions = []  # the penalty's sums over parameters, as array code
+        self._penalty: Callable[..., Any] | None = None
+        if batch.penalty is not None:
+            self.reductions = find_reductions(batch.penalty.listing)
+            source, more = emit_reduced(batch.penalty.listing, self.reductions)
+            self._penalty = GeneratedCode({"penalty": source}, {
+                **namespace("numpy"), **more, "where": np.where, "zeros": np.zeros,
+                "total": lambda a: float(a.sum()), "bincount": bincount_of(np),
+                "lanes": _lanes(np), "concatenate": np.concatenate,
+            }, "penalty").function("penalty")
 
+    def _generated(self, n: int) -> GeneratedCode:
+        """The code for a block of ``n`` rows (its ``total`` and ``matrix`` know ``n``)."""
+        np = self._np
+        total, matrix = self._helpers(n)
+        return GeneratedCode(self._functions, {
+            **namespace("numpy"), **self._index_arrays, "where": np.where, "total": total,
+            "matrix": matrix, "zeros": np.zeros, "bincount": bincount_of(np),
+            "concatenate": np.concatenate, "matmul": np.matmul, "multiply": np.multiply},
+            LOWERED.name)
+
+    def _helpers(self, n: int) -> tuple[Callable[..., float], Callable[..., Any]]:
+        """``total`` and ``matrix`` for a block of ``n`` rows."""
+        np = self._np
         ndarray = np.ndarray
 
         def total(a: Any) -> float:
@@ -550,46 +628,7 @@ class LoweredBatch(_Batch):
                 out[:, j] = c
             return out
 
-        def bincount(index: Any, weights: Any, size: int) -> Any:
-            """Σ of ``weights`` per index: each parameter's gradient entries, summed."""
-            return np.bincount(index, weights, size)
-
-        def colsum(a: Any) -> Any:
-            """Σ over the rows (the batch) of each column."""
-            return a.sum(0)
-
-        def lanes(a: Any, k: int) -> Any:
-            """``a`` as an array of ``k`` lanes (a number fills them), to be written to."""
-            return a if type(a) is ndarray and a.shape == (k,) else np.full(k, float(a))
-
-        self._seed = batch.scale
-        self._errstate = np.errstate
-        self.penalty = batch.penalty
-        self.listing = batch.listing
-        self.params = batch.params
-        self.node_count = batch.node_count
-        functions, names, stacked, scratch = emit_lowered(batch.listing, self.layers)
-        for key, cols in stacked.items():  # the input matrices: the data, stacked once
-            names[key] = matrix(*(self.columns[c] for c in cols))
-        self._scratch_columns = scratch
-        self._threads = threading.local()  # each thread's own scratch arrays
-        np.zeros(1).sum()  # NumPy imports ndarray.sum's Python half on its first call, with the
-        # caller's builtins: the generated code, which calls it, has none (KeyError: __import__)
-        self._code = GeneratedCode(functions, {
-            **namespace("numpy"), **names, "where": np.where, "total": total, "matrix": matrix,
-            "zeros": np.zeros, "colsum": colsum, "bincount": bincount,
-            "concatenate": np.concatenate, "matmul": np.matmul, "multiply": np.multiply},
-            LOWERED.name)
-        self.reductions = []  # the penalty's sums over parameters, as array code
-        self._penalty: Callable[..., Any] | None = None
-        if batch.penalty is not None:
-            self.reductions = find_reductions(batch.penalty.listing)
-            source, more = emit_reduced(batch.penalty.listing, self.reductions)
-            self._penalty = GeneratedCode({"penalty": source}, {
-                **namespace("numpy"), **more, "where": np.where, "zeros": np.zeros,
-                "total": lambda a: float(a.sum()), "bincount": bincount,
-                "lanes": lanes, "concatenate": np.concatenate,
-            }, "penalty").function("penalty")
+        return total, matrix
 
     def _data(self) -> list[Any]:
         return self.columns
@@ -597,23 +636,42 @@ class LoweredBatch(_Batch):
     def _param_values(self, params: object) -> Any:
         return self._np.array(super()._param_values(params), dtype=float)
 
-    def scratch(self) -> SimpleNamespace:
-        """The arrays the code writes a layer's ``Z``, ``A``, ``dZ`` and ``dH`` into (one row
-        per sample), made on a thread's first step and reused by its later ones."""
-        arrays: SimpleNamespace | None = getattr(self._threads, "arrays", None)
-        if arrays is None:
-            n, empty = len(self.batch.rows), self._np.empty
-            arrays = SimpleNamespace(**{name: empty((n, columns))
-                                        for name, columns in self._scratch_columns.items()})
-            self._threads.arrays = arrays
-        return arrays
+    def scratch(self) -> list[SimpleNamespace]:
+        """For each block of rows, what its code reads and writes besides ``P``: the input
+        matrices (``D…``, views of the data stacked once) and the arrays it writes a layer's
+        ``Z``, ``A``, ``dZ`` and ``dH`` into, made on a thread's first step and reused by its
+        later ones."""
+        blocks: list[SimpleNamespace] | None = getattr(self._threads, "arrays", None)
+        if blocks is None:
+            empty, made = self._np.empty, self._scratch_columns.items()
+            blocks = [SimpleNamespace(
+                **{key: matrix[a:b] for key, matrix in self._stacked.items()},
+                **{name: empty((b - a, columns)) for name, columns in made})
+                for a, b in self.blocks]
+            self._threads.arrays = blocks
+        return blocks
+
+    def _run(self, name: str, P: Any) -> Any:
+        """The generated ``name`` on each block of rows, summed: the loss, or ``(loss, G)``."""
+        result: Any = None
+        for (a, b), columns, arrays in zip(self.blocks, self._block_columns, self.scratch()):
+            got = self._codes[b - a].function(name)(P, columns, self._seed, arrays)
+            if result is None:
+                result = got
+            elif name == "forward":
+                result += got
+            else:
+                loss, G = result
+                G += got[1]  # G is the first block's new array
+                result = loss + got[0], G
+        return result
 
     def _function(self, name: str) -> Callable[..., Any]:
-        fn, errstate = self._code.function(name), self._errstate
+        errstate = self._errstate
 
-        def run(*args: Any) -> Any:
+        def run(P: Any, X: Any, seed: float) -> Any:  # X, seed: the batch's own (per block)
             with errstate(all="ignore"):
-                return fn(*args, self.scratch())
+                return self._run(name, P)
 
         return run
 
@@ -627,8 +685,7 @@ class LoweredBatch(_Batch):
         :meth:`quiet`; a step the code refuses is run by the eager engine (its error raised, or
         its non-finite gradient returned)."""
         try:
-            loss, G = self._code.function("forward_backward")(P, self.columns, self._seed,
-                                                               self.scratch())
+            loss, G = self._run("forward_backward", P)
         except (ArithmeticError, ValueError):
             loss, grads = self.batch.eager_forward_backward(P.tolist())
             return loss, self._np.array(grads, dtype=float)

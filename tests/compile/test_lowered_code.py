@@ -247,7 +247,7 @@ def test_every_target_checks_what_no_later_check_covers():
 
 # --- the scratch arrays: a layer's Z, A, dZ and dH are written into arrays made once -------------
 
-def _two_layer(activation: str, bias: str = "neuron", n: int = 7):
+def _two_layer(activation: str, bias: str = "neuron", n: int = 7, block_rows=None):
     """A 3-4-4-1 network of ``activation`` over ``n`` rows: its two hidden layers have the same
     width, so arrays mixed up between them give wrong numbers rather than a shape error."""
     model = MLP(3, [4, 4, 1], hidden_activation=activation, output_activation="linear",
@@ -257,7 +257,7 @@ def _two_layer(activation: str, bias: str = "neuron", n: int = 7):
     def total():
         return Value.sum([mse(model(x), t) for x, t in data]) * (1.0 / n)
 
-    low = compile_batch([mse(model(x), t) for x, t in data], model).lowered()
+    low = compile_batch([mse(model(x), t) for x, t in data], model).lowered(block_rows)
     return model, total, low
 
 
@@ -271,7 +271,7 @@ def test_a_layers_arrays_are_written_into_scratch(activation):
         assert f"{array} = " in backward and f"out=scratch.{array})" in backward, array
     if activation in ("relu", "tanh"):  # one ufunc call: written in place too
         assert "out=scratch.AL0)" in backward
-    arrays = low.scratch()
+    (arrays,) = low.scratch()  # 7 rows: one block
     assert arrays.ZL0.shape == (7, 4) and arrays.dHL1.shape == (7, 4)
     loss, grads = low.forward_backward()
     expected, eager_grads = eager_loss_and_grads(total, model.parameters())
@@ -299,12 +299,13 @@ def test_a_later_step_changes_no_earlier_result(activation, bias):
         assert close(loss, expected) and all_close(G, eager_grads)
 
 
-def test_threads_have_their_own_scratch():
+@pytest.mark.parametrize("block_rows", [None, 64])
+def test_threads_have_their_own_scratch(block_rows):
     """NumPy lets go of the GIL in a matrix product: two threads stepping one program at once
-    would overwrite each other's arrays if they shared them."""
+    would overwrite each other's arrays if they shared them (one block of 400 rows, or 7)."""
     import threading
 
-    model, _, low = _two_layer("tanh", n=400)
+    model, _, low = _two_layer("tanh", n=400, block_rows=block_rows)
     base = np.array([p.data for p in model.parameters()])
     points = [base * (1.0 + 0.1 * k) for k in range(2)]
     with low.quiet():
@@ -341,3 +342,55 @@ def test_lowered_code_runs_in_a_process_where_it_calls_ndarray_sum_first():
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert close(float(done.stdout), 0.2983711087600027)
+
+
+
+# --- blocks of rows: a big batch runs the code once per block, its arrays staying in the caches --
+@pytest.mark.parametrize("activation, bias, rows", [
+    ("relu", "neuron", 3), ("tanh", "shared", 2), ("sigmoid", "none", 4), ("linear", "neuron", 1)])
+def test_blocks_of_rows_give_the_batchs_loss_and_gradient(activation, bias, rows):
+    """11 samples in blocks of ``rows`` (sizes as equal as can be): the summed losses and
+    gradients are the whole batch's (eager's to 1e-12), steps and training included."""
+    model, total, _ = _two_layer(activation, bias, n=11)
+    data = [([0.3 * k - 1.0, 0.5 - 0.1 * k, (-1.0) ** k], [0.2 * k]) for k in range(11)]
+    losses = [mse(model(x), t) for x, t in data]
+    whole = compile_batch(losses, model).lowered(block_rows=11)
+    low = compile_batch(losses, model).lowered(block_rows=rows)
+    sizes = [b - a for a, b in low.blocks]
+    assert len(low.blocks) == -(-11 // rows) and sum(sizes) == 11 and max(sizes) - min(sizes) <= 1
+    assert [a for a, _ in low.blocks][1:] == [b for _, b in low.blocks][:-1]  # they tile the rows
+    assert len(whole.blocks) == 1
+    loss, grads = low.forward_backward()
+    expected, eager_grads = eager_loss_and_grads(total, model.parameters())
+    assert close(loss, expected) and all_close(grads, eager_grads)
+    assert close(low.forward(), expected)
+    assert all_close(low.train(5, 0.1, params=[p.data for p in model.parameters()]),
+                     whole.train(5, 0.1, params=[p.data for p in model.parameters()]))
+    assert [arrays.ZL0.shape[0] for arrays in low.scratch()] == sizes
+
+
+def test_a_refused_block_refuses_the_step_with_eagers_error():
+    """An overflow in the last block's rows only: the step is eager's, with eager's error."""
+    model, losses = _tail_model()
+    params = model.parameters()
+    low = compile_batch(losses(), model).lowered(block_rows=1)
+    assert len(low.blocks) == 3
+    big = [p.data * 1e10 if k >= len(params) - 3 else p.data for k, p in enumerate(params)]
+    with pytest.raises(ArithmeticError) as lowered:
+        low.forward_backward(big)
+    for p, x in zip(params, big):
+        p.data = x
+    with pytest.raises(ArithmeticError) as eager:
+        losses()
+    assert type(lowered.value) is type(eager.value) and str(lowered.value) == str(eager.value)
+
+
+def test_the_default_block_keeps_a_blocks_arrays_near_256_kb():
+    from micrograd_mlp.compile.graph import BLOCK_FLOATS
+
+    model = MLP(2, [128, 1], hidden_activation="relu", output_activation="linear", seed=1)
+    data = [([math.sin(k), math.cos(k)], [0.1 * k]) for k in range(600)]
+    low = compile_batch([mse(model(x), t) for x, t in data], model).lowered()
+    assert BLOCK_FLOATS // 128 == 256 and [b - a for a, b in low.blocks] == [200, 200, 200]
+    with pytest.raises(ValueError, match="block_rows"):
+        compile_batch([mse(model(x), t) for x, t in data[:3]], model).lowered(block_rows=0)
