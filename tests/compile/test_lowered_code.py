@@ -385,12 +385,14 @@ def test_a_refused_block_refuses_the_step_with_eagers_error():
     assert type(lowered.value) is type(eager.value) and str(lowered.value) == str(eager.value)
 
 
-def test_the_default_block_keeps_a_blocks_arrays_near_256_kb():
+def test_the_default_blocks_keep_a_blocks_arrays_near_256_kb():
     from micrograd_mlp.compile.graph import BLOCK_FLOATS
 
     model = MLP(2, [128, 1], hidden_activation="relu", output_activation="linear", seed=1)
-    data = [([math.sin(k), math.cos(k)], [0.1 * k]) for k in range(600)]
+    data = [([math.sin(k), math.cos(k)], [0.1 * k]) for k in range(1100)]
     low = compile_batch([mse(model(x), t) for x, t in data], model).lowered()
-    assert BLOCK_FLOATS // 128 == 256 and [b - a for a, b in low.blocks] == [200, 200, 200]
+    assert BLOCK_FLOATS // 128 == 256 and [b - a for a, b in low.blocks] == [220] * 5
+    one = compile_batch([mse(model(x), t) for x, t in data[:1024]], model).lowered()
+    assert one.blocks == [(0, 1024)]  # 1024 × 128 floats: 1 MB, one block
     with pytest.raises(ValueError, match="block_rows"):
         compile_batch([mse(model(x), t) for x, t in data[:3]], model).lowered(block_rows=0)
