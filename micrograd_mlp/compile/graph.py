@@ -522,7 +522,7 @@ BLOCK_FLOATS = 2 ** 15  # a lowered block's rows × its widest layer: arrays of 
 # whose arrays are at most 1 MB is one block)
 
 
-def bincount_of(np: Any) -> Callable[..., Any]:
+def _bincount(np: Any) -> Callable[..., Any]:  # (the lowered code's helpers, over NumPy `np`)
     def bincount(index: Any, weights: Any, size: int) -> Any:
         """Σ of ``weights`` per index: each parameter's gradient entries, summed."""
         return np.bincount(index, weights, size)
@@ -603,7 +603,7 @@ class LoweredBatch(_Batch):
             source, more = emit_reduced(batch.penalty.listing, self.reductions)
             self._penalty = GeneratedCode({"penalty": source}, {
                 **namespace("numpy"), **more, "where": np.where, "zeros": np.zeros,
-                "total": lambda a: float(a.sum()), "bincount": bincount_of(np),
+                "total": lambda a: float(a.sum()), "bincount": _bincount(np),
                 "lanes": _lanes(np), "concatenate": np.concatenate,
             }, "penalty").function("penalty")
 
@@ -613,7 +613,7 @@ class LoweredBatch(_Batch):
         total, matrix = self._helpers(n)
         return GeneratedCode(self._functions, {
             **namespace("numpy"), **self._index_arrays, "where": np.where, "total": total,
-            "matrix": matrix, "zeros": np.zeros, "bincount": bincount_of(np),
+            "matrix": matrix, "zeros": np.zeros, "bincount": _bincount(np),
             "concatenate": np.concatenate, "matmul": np.matmul, "multiply": np.multiply},
             LOWERED.name)
 
