@@ -263,6 +263,8 @@ def _unary_carries(rule: str, constant: float | None) -> bool:
             out = eval(code, names, {"a": a, "k": constant})  # a rule of the table
         except (ArithmeticError, ValueError):
             continue
+        except TypeError:  # (a rule that needs a constant the node lacks: assume nothing)
+            return False
         if not isinstance(out, float) or math.isfinite(out):
             return False
     return True

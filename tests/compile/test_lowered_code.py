@@ -103,6 +103,7 @@ def test_carries_nonfinite_reads_the_rules():
 @pytest.mark.parametrize("name, k, carries", [
     ("powc", 2.0, True), ("powc", 3.0, True), ("powc", 0.5, True),  # inf**k = inf, nan**k = nan
     ("powc", 0.0, False), ("powc", -1.0, False),  # nan**0 = 1, inf**-1 = 0
+    ("powc", None, False),  # no constant: the rule cannot be tried, nothing is assumed
     ("leaky_relu", 0.0, True),  # 0·(−inf) = nan
     ("abs", None, True), ("log", None, True), ("sqrt", None, True), ("neg", None, True),
     ("softplus", None, False),  # softplus(−inf) = 0
