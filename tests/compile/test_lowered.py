@@ -79,8 +79,9 @@ def test_the_article_network_equals_eager():
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(networks(), st.sampled_from(["mean", "sum"]))
-def test_drawn_networks_equal_eager(net, reduction):
+@given(networks(), st.sampled_from(["mean", "sum"]), st.sampled_from([None, 1, 2]))
+def test_drawn_networks_equal_eager(net, reduction, block_rows):
+    """A drawn MLP and loss, lowered - in one block of rows, or in blocks of 1 or 2 - is eager."""
     model, xs, ts, loss_fn, shift = net
     params = model.parameters()
     if not params:
@@ -88,8 +89,9 @@ def test_drawn_networks_equal_eager(net, reduction):
     for p, s in zip(params, shift):
         p.data += s
     losses = [loss_fn(model(x), t) for x, t in zip(xs, ts)]
-    low = compile_batch(losses, params, reduction=reduction).lowered()
+    low = compile_batch(losses, params, reduction=reduction).lowered(block_rows)
     assert low.layers  # every drawn MLP has at least its output layer grouped
+    assert len(low.blocks) == (1 if block_rows is None else -(-len(xs) // block_rows))
 
     def build():
         total = Value.sum([loss_fn(model(x), t) for x, t in zip(xs, ts)])
