@@ -154,9 +154,12 @@ _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d*)?(?:e[-+]?\d+)?")
 
 
 def _read_in_branch(line: str, name: str, temporary: re.Pattern[str]) -> bool:
-    """Whether the statement ``line`` reads ``name`` in a branch of a conditional
-    (``x if c else y``). Worked out once per shape of line (names and numbers written alike)."""
-    if " if " not in line:
+    """Whether the statement ``line`` reads ``name`` where it might not be evaluated: in a branch
+    of a conditional (``x if c else y``), after the first operand of ``and``/``or``, or after the
+    second of a chained comparison (``a < b < c``). Worked out once per shape of line (names and
+    numbers written alike)."""
+    if not (" if " in line or " and " in line or " or " in line or line.count("<")
+            + line.count(">") > 1):
         return False
     shape = _NUMBER.sub("1.0", temporary.sub(lambda m: "_x_" if m.group(1) == name else "_v_",
                                              line))
@@ -165,10 +168,18 @@ def _read_in_branch(line: str, name: str, temporary: re.Pattern[str]) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def _shape_reads_in_branch(shape: str) -> bool:
-    return any(isinstance(node, ast.IfExp) and any(
-        isinstance(n, ast.Name) and n.id == "_x_"
-        for branch in (node.body, node.orelse) for n in ast.walk(branch))
-        for node in ast.walk(parse(shape, mode="exec")))
+    def maybe(node: ast.AST) -> Sequence[ast.AST]:  # the parts of ``node`` that may not run
+        if isinstance(node, ast.IfExp):
+            return [node.body, node.orelse]
+        if isinstance(node, ast.BoolOp):
+            return node.values[1:]
+        if isinstance(node, ast.Compare):
+            return node.comparators[1:]
+        return []
+
+    return any(isinstance(n, ast.Name) and n.id == "_x_"
+               for node in ast.walk(parse(shape, mode="exec"))
+               for part in maybe(node) for n in ast.walk(part))
 
 
 def _covered(listing: Listing, member: dict[int, Any]) -> set[str]:

@@ -303,6 +303,12 @@ def test_a_refused_integral_power_raises_eagers_error():
      ["v1 = p0 ** 2.0", "loss = v1 if p0 > 0.0 else 0.0"]),
     (["v1 = p0 ** 2.0", "loss = 1.0 if v1 > 1.0 else 0.0"],  # read in the test: always runs
      ["loss = 1.0 if (p0 ** 2.0) > 1.0 else 0.0"]),
+    (["v1 = p0 ** 2.0", "loss = 1.0 if 0.0 < p1 < v1 else 0.0"],  # may not run: kept
+     ["v1 = p0 ** 2.0", "loss = 1.0 if 0.0 < p1 < v1 else 0.0"]),
+    (["v1 = p0 ** 2.0", "loss = 1.0 if 0.0 < v1 < 2.0 else 0.0"],  # always runs
+     ["loss = 1.0 if 0.0 < (p0 ** 2.0) < 2.0 else 0.0"]),
+    (["v1 = p0 ** 2.0", "loss = float(p1 > 0.0 and v1 > 1.0)"],  # may not run: kept
+     ["v1 = p0 ** 2.0", "loss = float(p1 > 0.0 and v1 > 1.0)"]),
     (["v1 = (_t1 := exp(p0)) / (1.0 + _t1)", "loss = v1 + p1"],  # assigns: kept
      ["v1 = (_t1 := exp(p0)) / (1.0 + _t1)", "loss = v1 + p1"]),
     (["dv1 = p0 + p1", "dv1 = dv1 + p2", "loss = dv1"],  # a long sum over lines: kept
