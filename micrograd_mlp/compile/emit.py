@@ -28,7 +28,8 @@ The targets differ only in what one step covers:
 * ``NUMPY``: the per-sample code once, on one array per input column, summed by ``total``.
 
 The lowered code (:func:`emit_lowered`: an MLP's layers as matrix products) takes one more
-argument, ``scratch``: the arrays its layers are written into, ``forward(P, X, seed, scratch)``.
+argument, ``scratch``: for the block of rows it runs on, the input matrices it reads and the
+arrays its layers are written into, ``forward(P, X, seed, scratch)``.
 """
 
 from __future__ import annotations
@@ -96,11 +97,11 @@ def _written_into_use(lines: list[str], gradients: bool = False) -> list[str]:
     assigns (``_t1 := ...``). With ``gradients`` the parameters' gradients (``dp3``) are moved
     instead (in the training loop, into their update; only the lines that name one are read)."""
     if gradients:
-        at = [i for i, line in enumerate(lines) if "dp" in line]
-        some = _moved(lines, at, *_GRADIENT)
-        return [line for line in some if line is not None]
-    some = _moved(lines, range(len(lines)), _TEMPORARY, _DEFINITION)
-    return [line for line in some if line is not None]
+        at: Sequence[int] = [i for i, line in enumerate(lines) if "dp" in line]
+        temporary, definitions = _GRADIENT
+    else:
+        at, temporary, definitions = range(len(lines)), _TEMPORARY, _DEFINITION
+    return [line for line in _moved(lines, at, temporary, definitions) if line is not None]
 
 
 def _moved(lines: list[str], at: Sequence[int], temporary: re.Pattern[str],
@@ -136,10 +137,13 @@ def _moved(lines: list[str], at: Sequence[int], temporary: re.Pattern[str],
     return out
 
 
+_WHOLE = re.compile(r"\S+ [-+*/]?= (\S+)")  # a statement whose right-hand side is one name
+
+
 def _substitute(line: str, expressions: dict[str, str], temporary: re.Pattern[str]) -> str:
     """``line`` with each named value replaced by its expression, in parentheses unless it is a
     name or a number or the whole right-hand side (so the tree is the one the two lines made)."""
-    whole = re.fullmatch(r"\S+ [-+*/]?= (\S+)", line)
+    whole = _WHOLE.fullmatch(line)
 
     def put(m: re.Match[str]) -> str:
         code = expressions.get(m.group(1))
@@ -262,7 +266,7 @@ def _pieces(listing: Listing, target: Target) -> _Pieces:
     return _Pieces(forward, checked, backward, gradients, _gradients_to_check(listing, terms))
 
 
-_PRODUCT = re.compile(r"(-?)([A-Za-z_]\w*)(?: \* ([\w.+-]+))?")  # g, -g or g * m (m simple)
+_PRODUCT = re.compile(r"-?([A-Za-z_]\w*)(?: \* ([\w.+-]+))?")  # g, -g or g * m (m simple)
 
 
 def _gradients_to_check(listing: Listing, terms: dict[str, list[str]]) -> list[str]:
@@ -275,13 +279,13 @@ def _gradients_to_check(listing: Listing, terms: dict[str, list[str]]) -> list[s
     bounded = {ins.target for ins in listing.instructions
                if ins.op.bound is not None and ins.op.bound <= 1.0}
     factors: dict[str, tuple[str, bool]] = {}  # gradient -> (g, |m| ≤ 1)
-    for name, [*parts] in terms.items():
+    for name, parts in terms.items():
         found = _PRODUCT.fullmatch(parts[0]) if len(parts) == 1 else None
-        if found is None or is_constant(found.group(2)):
+        if found is None or is_constant(found.group(1)):
             continue
-        m = found.group(3)
+        g, m = found.groups()
         small = m is None or m in bounded or (is_constant(m) and abs(float(m)) <= 1.0)
-        factors[name] = (found.group(2), small)
+        factors[name] = (g, small)
     carried = {g for g, small in factors.values() if not small}  # by a gradient checked below
     wanted = []
     for name in terms:
@@ -326,9 +330,9 @@ def _step(listing: Listing, pc: _Pieces, target: Target, backward: bool
     else:  # one graph: its own gradients, those that no other check covers checked
         summed = {g: g for g in summed}
         lines = [*sample, f"loss = {listing.result}"]
-    checked = pc.gradients_checked if backward and not (target.rows or target.total) else \
-        list(summed.values())
-    lines += _check(["loss", *checked, *late])
+    gradient_checks = pc.gradients_checked if backward and not (target.rows or target.total) \
+        else list(summed.values())
+    lines += _check(["loss", *gradient_checks, *late])
     if not (target.rows or target.total):  # (a row's lines were done above)
         lines = _written_into_use(lines)
     return lines, [summed.get(g, "0.0") for g in grads]
@@ -490,7 +494,9 @@ def _into(line: str, array: str) -> str | None:
     """``line`` (``A = f(...)``) writing its result into ``array``, when ``f`` is a NumPy ufunc
     (:data:`~micrograd_mlp.core.functions.WRITES_OUT`) called on the whole right-hand side."""
     target, _, expression = line.partition(" = ")
-    call = ast.parse(expression, mode="eval").body
+    tree = parse(expression)  # (one parse at a time: see .inline.parse)
+    assert isinstance(tree, ast.Expression)
+    call = tree.body
     if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
             and call.func.id in WRITES_OUT and not call.keywords):
         return None
@@ -501,7 +507,8 @@ def emit_lowered(listing: Listing, layers: list[Any]) -> tuple[
         dict[str, str], dict[str, Any], dict[str, tuple[int, ...]], dict[str, int]]:
     """Sources of ``forward(P, X, seed, scratch)`` and ``forward_backward(P, X, seed, scratch)
     -> (loss, G)`` for the lowered target (``P``, ``G``: arrays), the index arrays they read, the
-    input matrices to stack, and the scratch arrays: name -> columns (each has a row per sample).
+    input matrices to stack (read as ``scratch.D…``), and the scratch arrays: name -> columns
+    (each has a row per sample of the block).
 
     Each layer (:mod:`.lower`) is ``Z = H @ W.T + B`` and ``A = φ(Z)`` with φ the table's forward
     rule on arrays; its backward is ``dZ = dA · φ′`` (the table's partial), then - because affine's

@@ -553,8 +553,8 @@ class LoweredBatch(_Batch):
     with none, the code is the vectorised one.
 
     Each thread that steps the program gets its own :meth:`scratch` arrays - a layer's ``Z``,
-    ``A`` and ``dZ`` (samples × width) and ``dH`` (samples × inputs) - kept while the program
-    lives, so that a step allocates no big array.
+    ``A`` and ``dZ`` (block rows × width) and ``dH`` (block rows × inputs) - kept while the
+    program lives, so that a step allocates no big array.
 
     A batch whose arrays would pass 1 MB runs in :attr:`blocks` of rows instead (``block_rows``
     each, by default ``BLOCK_FLOATS`` // its widest layer: arrays of about 256 KB, which the
@@ -581,7 +581,8 @@ class LoweredBatch(_Batch):
         self.blocks = list(pairwise(bounds))
         self._functions, names, stacked, self._scratch_columns = emit_lowered(
             batch.listing, self.layers)
-        self._stacked = {key: self._helpers(n)[1](*(self.columns[c] for c in cols))
+        matrix = self._helpers(n)[1]
+        self._stacked = {key: matrix(*(self.columns[c] for c in cols))
                          for key, cols in stacked.items()}  # the input matrices, stacked once
         self._index_arrays = names  # what the code reads besides P, X and its block's arrays
         self._block_columns = [[c[a:b] for c in self.columns] for a, b in self.blocks]
