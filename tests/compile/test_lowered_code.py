@@ -395,5 +395,11 @@ def test_the_default_blocks_keep_a_blocks_arrays_near_256_kb():
     assert BLOCK_FLOATS // 128 == 256 and [b - a for a, b in low.blocks] == [220] * 5
     one = compile_batch([mse(model(x), t) for x, t in data[:1024]], model).lowered()
     assert one.blocks == [(0, 1024)]  # 1024 × 128 floats: 1 MB, one block
-    with pytest.raises(ValueError, match="block_rows"):
-        compile_batch([mse(model(x), t) for x, t in data[:3]], model).lowered(block_rows=0)
+    batch = compile_batch([mse(model(x), t) for x, t in data[:3]], model)
+    before = [(p.data, p.grad) for p in model.parameters()]
+    with pytest.raises(ValueError, match=r"^lowered: block_rows must be at least 1, got 0$"):
+        batch.lowered(block_rows=0)
+    with pytest.raises(TypeError, match=r"^lowered: block_rows must be an integer, got float"):
+        batch.lowered(block_rows=1.5)
+    assert [(p.data, p.grad) for p in model.parameters()] == before  # refused: nothing changed
+    assert batch.lowered(block_rows=2).forward() == pytest.approx(batch.forward(), rel=1e-12)
