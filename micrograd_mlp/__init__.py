@@ -15,6 +15,7 @@ from .core import (
     AnomalyError,
     Primitive,
     Value,
+    define_op,
     detect_anomaly,
     enable_grad,
     grad,
@@ -54,7 +55,7 @@ for _old, _new in _MOVED.items():
     globals().setdefault(_old, _module)  # (``explain`` stays the function, as before)
 
 __all__ = [
-    "Value", "grad", "no_grad", "enable_grad", "is_grad_enabled", "topological_order",
+    "Value", "define_op", "grad", "no_grad", "enable_grad", "is_grad_enabled", "topological_order",
     "PRIMITIVES", "Primitive", "MLP", "Layer", "Neuron", "Module",
     "half_squared_error", "mse", "binary_cross_entropy", "hinge", "SGD", "Adam", "train",
     "compare_gradients", "explain", "gradcheck", "to_torch",

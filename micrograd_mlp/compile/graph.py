@@ -38,6 +38,7 @@ from ..core.checks import (
     type_name,
 )
 from ..core.functions import namespace
+from ..core.value import apply
 from ..nn.training import reduce_batch
 from .emit import (
     BATCH,
@@ -52,7 +53,7 @@ from .emit import (
 )
 from .lower import find_layers, find_reductions
 from .steps import run_steps
-from .trace import Listing, shape, trace, width
+from .trace import Listing, shape, trace
 
 __all__ = ["CompiledGraph", "BatchGraph", "VectorizedBatch", "LoweredBatch", "compile_graph",
            "compile_batch"]
@@ -60,17 +61,8 @@ __all__ = ["CompiledGraph", "BatchGraph", "VectorizedBatch", "LoweredBatch", "co
 
 # --- the eager oracle -----------------------------------------------------------------------------
 def _apply(op: Primitive, operands: list[Value], constant: float | None) -> Value:
-    """``op`` on ``operands`` by the eager engine, through the Value method the table names."""
-    if op.arity < 0:  # Value.sum(values), Value.affine(weights, inputs, bias)
-        n = width(op, len(operands), constant)
-        groups: list[Any] = [operands[j * n:(j + 1) * n] for j in range(len(op.terms))]
-        if op.extra:
-            groups.append(operands[-1] if len(operands) > len(op.terms) * n else None)
-        return getattr(Value, op.methods[0])(*groups)  # type: ignore[no-any-return]
-    method = getattr(operands[0], op.methods[0])
-    if op.arity >= 2:
-        return method(*operands[1:])  # type: ignore[no-any-return]
-    return method() if constant is None else method(constant)  # type: ignore[no-any-return]
+    """``op`` on ``operands`` by the eager engine (``core.value.apply``, as every operator)."""
+    return apply(op, *operands, k=constant)
 
 
 def _rebuild(order: Sequence[Value], leaves: dict[int, Value]) -> Value:
@@ -94,7 +86,7 @@ def _gradients(root: Value, params: list[Value]) -> tuple[float, list[float]]:
 
 
 # --- arguments ------------------------------------------------------------------------------------
-_op = attrgetter("_op")
+_op = attrgetter("op")
 
 
 def _leaves(items: object, what: str) -> list[Value]:

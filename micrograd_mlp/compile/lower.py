@@ -61,8 +61,9 @@ def _param(code: str) -> int | None:
 def bilinear(ins: Instruction) -> bool:
     """Whether ``ins``'s op is affine with the bilinear rules that the matrix form relies on."""
     op = ins.op
-    return (op.arity < 0 and op.terms == ("w", "x") and op.forward == "w * x"
-            and op.partials[:2] == ("x", "w") and (op.extra is None or op.partials[2] == "1.0"))
+    rules = op.partial_rules or ()
+    return (op.arity < 0 and op.terms == ("w", "x") and op.forward_rule == "w * x"
+            and rules[:2] == ("x", "w") and (op.extra is None or rules[2:] == ("1.0",)))
 
 
 def find_layers(listing: Listing) -> list[Layer]:
@@ -161,8 +162,8 @@ class Reduction:
 def plain_sum(ins: Instruction) -> bool:
     """Whether ``ins``'s op is the n-ary Σ with the table's plain rules (forward a, ∂/∂aᵢ = 1)."""
     op = ins.op
-    return (op.arity < 0 and op.terms == ("a",) and op.forward == "a" and op.partials == ("1.0",)
-            and op.extra is None)
+    return (op.arity < 0 and op.terms == ("a",) and op.forward_rule == "a"
+            and op.partial_rules == ("1.0",) and op.extra is None)
 
 
 _lane, _operands = attrgetter("op", "constant", "operands"), attrgetter("operands")

@@ -220,7 +220,7 @@ def _finite_forward(rule: str) -> bool:
 def keeps_finite(ins: Instruction) -> bool:
     """Whether the unary node ``ins`` is finite whenever its operand is, read off its op's forward
     rule (see :func:`_finite_forward`): such a node need not be checked if its operand is."""
-    return ins.op.arity == 1 and _finite_forward(ins.op.forward)
+    return ins.op.arity == 1 and _finite_forward(ins.op.forward_rule)
 
 
 @functools.cache
@@ -276,12 +276,12 @@ def carries_nonfinite(ins: Instruction, i: int) -> bool:
     forward rule, see :func:`_carries`): then a check of the node also checks that operand."""
     op = ins.op
     if op.arity == 1:
-        return _unary_carries(op.forward, ins.constant)
+        return _unary_carries(op.forward_rule, ins.constant)
     if op.arity > 0:
-        return _carries(op.forward, op.operand_names[i])
+        return _carries(op.forward_rule, op.operand_names[i])
     n, groups = width(op, len(ins.operands), ins.constant), len(op.terms)
     if i < groups * n:  # a term's operand: out = Σ forward(term) + extra
-        return _carries(op.forward, op.terms[i // n])
+        return _carries(op.forward_rule, op.terms[i // n])
     return True  # the extra (affine's bias) is added as it is
 
 
@@ -366,8 +366,8 @@ class Rules:
     def _forward(self, ins: Instruction) -> list[str]:
         op = ins.op
         if op.arity > 0:
-            return [f"{ins.target} = {self._expression(ins, op.forward, _names(ins))}"]
-        terms = [self._expression(ins, op.forward, term) for term in _terms(ins)]
+            return [f"{ins.target} = {self._expression(ins, op.forward_rule or "", _names(ins))}"]
+        terms = [self._expression(ins, op.forward_rule or "", term) for term in _terms(ins)]
         if len(ins.operands) > len(op.terms) * len(terms):
             terms.append(ins.operands[-1])  # the extra operand (affine's bias), added as it is
         return left_sum(ins.target, terms)
@@ -375,13 +375,13 @@ class Rules:
     def _partial(self, ins: Instruction, i: int) -> str:
         op = ins.op
         if op.arity > 0:
-            return self._expression(ins, op.partials[i], _names(ins))
+            return self._expression(ins, (op.partial_rules or ())[i], _names(ins))
         n, groups = width(op, len(ins.operands), ins.constant), len(op.terms)
         if i < groups * n:  # operand i is term i % n of group i // n (only that term is bound:
             j = i % n  # binding all n per operand would cost n² for a wide node)
             term = {name: ins.operands[g * n + j] for g, name in enumerate(op.terms)}
-            return self._expression(ins, op.partials[i // n], {**term, "out": ins.target})
-        return self._expression(ins, op.partials[groups], {"out": ins.target})  # the extra
+            return self._expression(ins, (op.partial_rules or ())[i // n], {**term, "out": ins.target})
+        return self._expression(ins, (op.partial_rules or ())[groups], {"out": ins.target})  # the extra
 
     def _expression(self, ins: Instruction, rule: str, names: dict[str, str]) -> str:
         """``rule`` with each of its names (``a``, ``w``, ``out`` ...) replaced by ``names[name]``

@@ -178,12 +178,12 @@ def _loss_part(root: Value, ends: set[int], network: set[int]
             continue
         stack.pop()
         position[id(v)] = len(structure)
-        if v._op is None:
+        if v.op is None:
             if id(v) in network:
                 return None
             structure.append(("leaf",))
             leaves.append(v)
         else:
-            structure.append((v._op, v._k, tuple(("network", id(c)) if id(c) in ends
+            structure.append((v.op, v._k, tuple(("network", id(c)) if id(c) in ends
                                                  else position[id(c)] for c in prev)))
     return structure, leaves

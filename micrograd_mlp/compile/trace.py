@@ -133,7 +133,7 @@ def _trace(root: Value, params: Sequence[Value], inputs: Sequence[Value],
     instructions: list[Instruction] = []
     add, get, new = instructions.append, named.__getitem__, tuple.__new__
     for i, node in enumerate(order):  # (the slots: properties cost a call)
-        op = node._op
+        op = node.op
         if op is None:
             if node in named:
                 continue
@@ -178,7 +178,7 @@ def shape(root: Value, params: Sequence[Value]) -> tuple[list[tuple[object, ...]
     others: list[Value] = []
     add, other, at = structure.append, others.append, position.__getitem__
     for v in order:  # (the slots themselves: the properties cost a call per node)
-        op = v._op
+        op = v.op
         if op is None:
             j = param_index.get(id(v), -1)
             add(("leaf", j))

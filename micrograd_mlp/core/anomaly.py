@@ -44,7 +44,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Sequence
 
 from .errors import OpDomainError, OpError, OpOverflowError, OpZeroDivisionError, reduce_error
-from .generated import local_partials
 from .modes import ModeSwitch
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,7 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["AnomalyError", "detect_anomaly", "is_anomaly_enabled"]
 
-#: Whether anomaly mode is on in the current thread / task. Read by ``engine._propagate``.
+#: Whether anomaly mode is on in the current thread / task (read by ``value.gradients``).
 _ANOMALY: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "micrograd_mlp_detect_anomaly", default=False
 )
@@ -231,25 +230,23 @@ def _enrich_forward_error(exc: OpError) -> AnomalyError:
     return err
 
 
-# --- backward ------------------------------------------------------------------------------------
-def _backward_error(order: Sequence[Any], node: Any, what: str, saved: dict[Any, float],
+# --- backward: the checks the backward loop makes in anomaly mode ---------------------------------
+def _backward_error(order: Sequence[Any], node: Any, what: str, g: float,
                     cause: BaseException | None = None) -> AnomalyError:
-    for leaf, g in saved.items():  # a failed pass leaves the leaves' gradients as they were
-        leaf.grad = g
     operands = tuple(node._prev)
     ancestors = _ancestor_labels(operands)
     descendants = _descendant_labels(order, node)
-    name = node._op.name if node._op is not None else "leaf"
+    name = node.op.name if node.op is not None else "leaf"
     own = f" {node.label!r}" if node.label else ""
     text = (f"backward: {what}\n  at node{own} = {name}({_operands_text(operands)}) "
-            f"= {node.data!r}, ∂L/∂out = {node.grad!r}\n  "
+            f"= {node.data!r}, ∂L/∂out = {g!r}\n  "
             f"{_path_text(ancestors, descendants)}")
     # a rule that raised gives its own kind; a gradient that is not finite is an overflow, as a
     # non-finite result is everywhere in the engine (OpOverflowError, grad()'s refusal)
     kind = _anomaly_type(cause) if cause is not None else AnomalyOverflowError
     err: AnomalyError = kind(text)
     err.phase = "backward"
-    err.op = node._op
+    err.op = node.op
     err.node = node
     err.operands = operands
     err.ancestors = ancestors
@@ -257,45 +254,42 @@ def _backward_error(order: Sequence[Any], node: Any, what: str, saved: dict[Any,
     return err
 
 
-def checked_propagate(order: Sequence[Any]) -> None:
-    """``engine._propagate`` with a finiteness check on every gradient it writes.
+def check_sum(order: Sequence[Any], node: Any, operand: Any, g: float, partial: float,
+              total: float) -> None:
+    """Raise if ``total``, an operand's gradient after adding ``g · partial``, is not finite."""
+    if total - total == 0.0:
+        return
+    where = f"operand {node._prev.index(operand) + 1} ({_fmt(operand)})"
+    contribution = g * partial
+    if contribution - contribution != 0.0:
+        what = (f"gradient contribution to {where} is not finite: "
+                f"∂L/∂out · ∂out/∂operand = {g!r} · {partial!r} = {contribution!r}")
+    else:
+        what = (f"gradient of {where} overflowed when accumulating: adding {contribution!r} "
+                f"gave {total!r}")
+    raise _backward_error(order, node, what, g)
 
-    Same arithmetic in the same order as the fast path (results are bit-identical when nothing
-    overflows); raises :class:`AnomalyError` at the first non-finite contribution or sum.
-    """
-    saved: dict[Any, float] = {}  # leaf -> its gradient before this pass (filled on first write)
-    for node in reversed(order):
-        op = node._op
-        if op is None:
+
+def rule_failed(order: Sequence[Any], node: Any, g: float, exc: BaseException) -> AnomalyError:
+    """The error for a local derivative that could not be evaluated at ``node``."""
+    return _backward_error(order, node, f"local derivative of {node.op.name} failed: {exc}", g,
+                           exc)
+
+
+def check_leaves(grads: dict[Any, float]) -> None:
+    """Raise if adding this pass's gradient to a leaf's ``.grad`` would not give a finite float
+    (the leaf held inf or nan from an earlier, unchecked pass, or the sum overflows)."""
+    for leaf, g in grads.items():
+        if leaf.op is not None or not leaf._requires_grad:
             continue
-        g = node.grad
-        if g - g != 0.0:
-            raise _backward_error(order, node, f"incoming gradient ∂L/∂out = {g!r} is not finite "
-                                  "(seeded by backward(gradient=...)?)", saved)
-        if g == 0.0:
+        total = leaf.grad + g
+        if total - total == 0.0:
             continue
-        try:
-            partials = local_partials(node)
-        except (ArithmeticError, ValueError) as exc:
-            raise _backward_error(order, node, f"local derivative of {op.name} failed: {exc}",
-                                  saved, exc) from exc
-        for index, (operand, partial) in enumerate(zip(node._prev, partials)):
-            contribution = g * partial  # x · 1.0 == x exactly: same bits as the fast path
-            old = operand.grad
-            new = old + contribution
-            if new - new == 0.0:
-                if operand._op is None and operand not in saved:
-                    saved[operand] = old
-                operand.grad = new
-                continue
-            where = f"operand {index + 1} ({_fmt(operand)})"
-            if contribution - contribution != 0.0:
-                what = (f"gradient contribution to {where} is not finite: "
-                        f"∂L/∂out · ∂out/∂operand = {g!r} · {partial!r} = {contribution!r}")
-            elif old - old != 0.0:
-                what = (f"gradient of {where} was already {old!r} before this pass "
-                        "(call zero_grad())")
-            else:
-                what = (f"gradient of {where} overflowed when accumulating: "
-                        f"{old!r} + {contribution!r} = {new!r}")
-            raise _backward_error(order, node, what, saved)
+        if leaf.grad - leaf.grad != 0.0:
+            what = f"was already {leaf.grad!r} before this pass (call zero_grad())"
+        else:
+            what = f"overflowed when accumulating: {leaf.grad!r} + {g!r} = {total!r}"
+        err = AnomalyOverflowError(f"backward: gradient of leaf {_fmt(leaf)} {what}\n  "
+                                   f"{_path_text(_ancestor_labels([leaf]), None)}")
+        err.phase, err.node, err.operands = "backward", leaf, (leaf,)
+        raise err

@@ -61,10 +61,10 @@ def reduce_error(err: BaseException) -> tuple[Any, ...]:
 def _portable(x: Any) -> Any:
     if isinstance(x, tuple):
         return tuple(_portable(v) for v in x)
-    if hasattr(x, "_prev") and hasattr(x, "_op"):  # a Value (errors.py cannot import value.py)
+    if hasattr(x, "_prev") and hasattr(x, "_k"):  # a Value (errors.py cannot import value.py)
         leaf = object.__new__(type(x))
         leaf.data, leaf.grad, leaf.label = x.data, x.grad, x.label
-        leaf._op, leaf._prev, leaf._k, leaf._requires_grad = None, (), None, True
+        leaf.op, leaf._prev, leaf._k, leaf._requires_grad = None, (), None, True
         return leaf
     return x
 
@@ -100,6 +100,8 @@ def op_error(op: Primitive, operands: Sequence[Any], constant: float | None = No
     """
     kind = _kind(cause)
     if op.arity < 0:
+        if terms is None:  # an affine node's constant is its width; a sum's operands are its terms
+            terms = len(operands) // len(op.terms) if constant is None else int(constant)
         message = f"{op.name}: result is not a finite float ({terms} terms)"
     else:
         where = _numbers(op, operands, constant)
@@ -116,7 +118,7 @@ def op_error(op: Primitive, operands: Sequence[Any], constant: float | None = No
 
 def backward_error(node: Any, cause: BaseException) -> OpError:
     """The error for a local derivative of ``node``'s op that raised ``cause`` in backward."""
-    op = node._op
+    op = node.op
     shown = ", ".join(repr(p.data) for p in node._prev[:4])
     err = _kind(cause)(f"backward through {op.name}({shown}) = {node.data!r}: {cause}")
     err.op, err.operands, err.constant = op, tuple(node._prev), node._k

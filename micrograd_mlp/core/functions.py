@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 __all__ = ["Function", "FUNCTIONS", "WRITES_OUT", "namespace", "sigmoid", "sech2", "step", "sign",
-           "pow_base_partial", "pow_exponent_partial", "bce_p_partial", "bce_t_partial"]
+           "pow_base_partial", "pow_exponent_partial", "bce_p_partial", "bce_t_partial", "either"]
 
 
 def _numpy() -> ModuleType:
@@ -234,3 +234,21 @@ def namespace(backend: str) -> dict[str, Callable[..., Any]]:
     if backend not in ("float", "value", "numpy"):
         raise ValueError(f"namespace: backend must be 'float', 'value' or 'numpy', got {backend!r}")
     return {f.name: getattr(f, backend) for f in _TABLE}
+
+
+def either(name: str) -> Callable[..., Any]:
+    """The function ``name`` for the primitive table's rules: its float implementation on plain
+    numbers, its Value implementation as soon as one argument is a Value (``grad(create_graph=
+    True)`` evaluates the same rules on Values, recording the derivative as a graph)."""
+    function = FUNCTIONS[name]
+    on_floats, on_values = function.float, function.value
+
+    def call(*args: Any) -> Any:
+        for x in args:
+            if hasattr(x, "_prev"):  # a Value (this module cannot import value.py)
+                return on_values(*args)
+        return on_floats(*args)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"{function.math}: on floats, or on Values (recording the graph)."
+    return call

@@ -1,165 +1,269 @@
-"""The primitive table: every differentiable operation and its derivative, declared once.
+"""The primitive table: every differentiable operation and its derivative, declared once, as data.
 
-Each :class:`Primitive` is data. Its rules are short Python expressions over the names
+Each row is a :class:`Primitive`: the op's ``forward`` rule (the operands' numbers → the result),
+its ``partials`` (one local derivative ∂out/∂operand per operand, given the operands and ``out``,
+the op's own result) and, beside them, the ``math`` a learner writes:
 
-* ``a``, ``b``, ``c`` - the operands (``b`` for binary ops, ``c`` for the one ternary op, ``bce``),
-* ``out``      - the op's own result,
-* ``k``        - a constant attribute (the exponent of ``x ** 3``, the slope of ``leaky_relu``),
+    sigmoid:  forward  = lambda a: sigmoid(a)
+              partials = lambda a, out: (out * (1.0 - out) if out < 0.9 else out * out * exp(-a),)
+              math     = ("σ′(a) = out·(1 − out)",)
 
-and the functions of :mod:`.functions` (``exp``, ``sigmoid``, ``sech2`` ...). Beside each rule that
-runs (``partials``: written for numerical care) stands the math a learner reads (``math``):
+The rules are what runs: ``Value``'s operators call ``forward`` (:func:`~.value.apply`), and
+backward calls ``partials`` at every node (:meth:`Value._backward`, :func:`~.value.gradients`).
+The same rules, evaluated on Values, give second derivatives (``grad(create_graph=True)``); read
+back from this file's source (:mod:`.source`), they are what ``explain``, the graph pictures and
+the compiler show and compile. The functions the rules call (``exp``, ``sigmoid``, ``sech2`` ...)
+are those of :mod:`.functions`, which work on floats and on Values alike.
 
-    sigmoid:  partials = "out * (1.0 - out) if out < 0.9 else out * out * exp(-a)"
-              math     = "σ′(a) = out·(1 − out)"
+An op with a constant (the exponent of ``x ** 3``, the slope of ``leaky_relu``) receives it as
+``k``, after the operands (``forward(a, k)``) and after ``out`` (``partials(a, out, k)``). The two
+n-ary ops, ``sum`` and ``affine``, receive their operands in groups (``affine(w, x, b)``: the
+weights, the inputs, the bias) and declare one ``term`` of their sum for the compiler.
 
-The two n-ary primitives, ``sum`` and ``affine``, are declared *per term*: their operands are
-``n`` of each name in ``terms`` (``w₁..wₙ`` then ``x₁..xₙ`` for affine), then an optional ``extra``
-operand (the bias), and each rule speaks of one term. ``bound``, where given, caps the result's
-magnitude (``|σ(a)| ≤ 1``): the compiler leaves out a check that it makes redundant.
-
-Nothing here runs: ``tools/generate_ops.py`` turns the table into the operators of
-:class:`~micrograd_mlp.core.value.Value` and the backward pass of :mod:`.generated` (checked-in
-files), and the graph pictures, ``explain``, anomaly mode and the compiler read the same entries.
-Adding an op means adding an entry here and running ``python tools/generate_ops.py``.
+Where the partials are written for numerical care (tanh′ and σ′ near saturation), the comment above
+the row says why. Users add rows of their own with :func:`~micrograd_mlp.core.define_op`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import inspect
+from dataclasses import dataclass, field
+from operator import mul
+from typing import Any, Callable, Sequence
 
-__all__ = ["Primitive", "PRIMITIVES"]
+from . import source
+from .functions import either
+
+__all__ = ["Primitive", "PRIMITIVES", "primitive"]
+
+# the functions the rules call: floats in, a float out; Values in, a Value out (a graph recorded)
+exp, log, log1p, sqrt, tanh, sin, cos, pow, sigmoid, sech2, step, sign = map(either, (
+    "exp", "log", "log1p", "sqrt", "tanh", "sin", "cos", "pow", "sigmoid", "sech2", "step", "sign"))
+pow_base_partial, pow_exponent_partial, bce_p_partial, bce_t_partial = map(either, (
+    "pow_base_partial", "pow_exponent_partial", "bce_p_partial", "bce_t_partial"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Primitive:
-    """One differentiable operation (see the module docstring for the names its rules use).
+    """One differentiable operation: its rules (what runs) and their math (what a learner reads).
 
-    ``arity`` is 1, 2, 3, or -1 for the n-ary ops. For an n-ary op, ``forward`` is one term of the
-    sum, ``terms`` names the operand groups, ``partials``/``math`` hold one rule per name in
-    ``terms`` and then one for ``extra`` (if the op has one).
+    ``forward(*operands)`` → the result; ``partials(*operands, out)`` → one ∂out/∂operand per
+    operand. ``constant`` names a per-node constant passed last (``"k"``), ``terms`` the operand
+    groups of an n-ary op and ``extra`` its one optional operand after them (affine's bias).
+    ``bound``, where given, caps ``|out|`` (σ, tanh, sin, cos: 1); ``user`` marks an op made by
+    :func:`~micrograd_mlp.core.define_op`.
+
+    Read back from the source: ``forward_rule`` and ``partial_rules`` (``None`` where the source
+    cannot be read; for an n-ary op, per term: ``term`` and one rule per group, then the extra's).
     """
 
     name: str
-    arity: int
-    symbol: str  # short label for graph pictures
-    forward: str
-    partials: tuple[str, ...]
-    math: tuple[str, ...]  # the derivative as a learner writes it, one per operand (or term)
+    forward: Callable[..., Any]
+    partials: Callable[..., Sequence[Any]]
+    math: tuple[str, ...]  # the derivative as a learner writes it, one per operand (or group)
     formula: str  # how the op reads in math, e.g. "a·b", "σ(a)"
+    symbol: str  # a short label for graph pictures
     domain: str = "all real numbers"
-    methods: tuple[str, ...] = ()  # Value methods generated for this op (reflected dunder second)
-    terms: tuple[str, ...] = ()  # n-ary only: operand groups, n operands each
+    constant: str | None = None  # the name of the node's constant, passed after the operands
+    terms: tuple[str, ...] = ()  # n-ary only: the operand groups, n operands each
     extra: str | None = None  # n-ary only: one optional operand after the groups (the bias)
-    parameters: tuple[str, ...] = ()  # n-ary only: the generated method's parameter names
-    bound: float | None = None  # |out| ≤ bound at every operand it accepts (σ, tanh, sin, cos: 1)
+    term: str | None = None  # n-ary only: one term of the sum, for the compiler ("w * x")
+    bound: float | None = None  # |out| ≤ bound wherever the op is defined
+    user: bool = False
+    arity: int = field(init=False)  # 1, 2, 3 ... operands, or -1 for an n-ary op
+    forward_rule: str | None = field(init=False)
+    partial_rules: tuple[str, ...] | None = field(init=False)
 
+    def __post_init__(self) -> None:
+        if self.terms:
+            arity, rule = -1, self.term
+        else:
+            arity = len(inspect.signature(self.forward).parameters) - bool(self.constant)
+            rule = source.forward_rule(self.forward)
+        object.__setattr__(self, "arity", arity)
+        object.__setattr__(self, "forward_rule", rule)
+        object.__setattr__(self, "partial_rules",
+                           source.partial_rules(self.partials, len(self.terms)))
+
+    # --- what the engine calls ------------------------------------------------------------------
+    def _arguments(self, operands: Sequence[Any], k: float | None) -> Sequence[Any]:
+        """The operands as the rules take them: as they are, or (n-ary) in groups of the node's
+        width, the extra operand last (``0.0`` where the node has none: Σ w·x + 0)."""
+        if not self.terms:
+            return operands
+        n = len(operands) // len(self.terms) if k is None else int(k)
+        groups = [operands[i * n:(i + 1) * n] for i in range(len(self.terms))]
+        extra = operands[len(self.terms) * n:] or [0.0]
+        return (*groups, *extra) if self.extra else groups
+
+    def evaluate(self, operands: Sequence[float], k: float | None = None) -> Any:
+        """``forward`` on the operands' numbers (and the node's constant)."""
+        args = self._arguments(operands, k)
+        return self.forward(*args, k) if self.constant else self.forward(*args)
+
+    def local_partials(self, node: Any, on_values: bool = False) -> Sequence[Any]:
+        """∂node/∂operand for each operand of ``node``: ``partials`` at its numbers, or (with
+        ``on_values``) at the Values themselves, so that the derivative is recorded as a graph."""
+        operands = node._prev if on_values else [x.data for x in node._prev]
+        out = node if on_values else node.data
+        args = self._arguments(operands, node._k)
+        if self.constant:
+            return self.partials(*args, out, node._k)
+        if self.terms:  # (an affine node without a bias has no operand for the bias's partial)
+            return self.partials(*args, out)[: len(node._prev)]
+        return self.partials(*args, out)
+
+    # --- what the pictures and explanations read -----------------------------------------------
     @property
     def operand_names(self) -> tuple[str, ...]:
         """``("a",)``, ``("a", "b")``, or for an n-ary op its term names (then its extra)."""
-        if self.arity == 1:
-            return ("a",)
-        if self.arity > 0:
-            return ("a", "b", "c")[: self.arity]
-        return (*self.terms, *((self.extra,) if self.extra else ()))
+        if self.terms:
+            return (*self.terms, *((self.extra,) if self.extra else ()))
+        return tuple(inspect.signature(self.forward).parameters)[: self.arity]
 
     def rule(self, index: int) -> str:
-        """The learner's form of the partial with respect to operand ``index``.
-
-        For an n-ary op ``index`` counts operands (``w₁..wₙ, x₁..xₙ, b``); pass the node's
-        width as :meth:`rule_for` does, or use the per-term form in ``math`` directly.
-        """
+        """The learner's form of the partial with respect to operand ``index`` (for an n-ary
+        op, of group ``index``; see :meth:`rule_for`)."""
         return self.math[min(index, len(self.math) - 1)]
 
     def rule_for(self, index: int, width: int) -> str:
         """:meth:`rule` for operand ``index`` of an n-ary node of ``width`` terms."""
         if self.arity > 0:
-            return self.math[index]
+            return self.math[min(index, len(self.math) - 1)]
         group = index // width if width else len(self.terms)
         return self.math[min(group, len(self.math) - 1)]
+
+    def label(self, k: float | None = None) -> str:
+        """The op as micrograd names it on a node (``"+"``, ``"**2"``, ``"tanh"``)."""
+        if self.name == "powc" and k is not None:
+            return f"**{k:g}"
+        return self.symbol
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}: {self.formula}>"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled by name: unpickling gives the table's own entry (the engine compares ops by
-        identity), not a copy."""
-        return (_primitive, (self.name,))
+        """Pickled by name: unpickling gives the registered op (the engine compares ops by
+        identity); a user op must be defined again (same name) before its graph is unpickled."""
+        return (primitive, (self.name,))
 
 
-def _primitive(name: str) -> Primitive:
-    return PRIMITIVES[name]
+def primitive(name: str) -> Primitive:
+    """The op called ``name``: a row of the table, or one made by ``define_op``."""
+    op = PRIMITIVES.get(name) or USER_OPS.get(name)
+    if op is None:
+        raise LookupError(f"no op named {name!r}: a graph that uses a user-defined op can be "
+                          f"unpickled only after define_op({name!r}, ...) has run again")
+    return op
 
 
+def _dot(w: Sequence[float], x: Sequence[float]) -> Any:
+    return sum(map(mul, w, x))  # w₁x₁ + w₂x₂ + ... left to right, as written
+
+
+# --- the table -----------------------------------------------------------------------------------
 _TABLE = [
-    Primitive("add", 2, "+", "a + b", ("1.0", "1.0"),
-              ("∂(a + b)/∂a = 1", "∂(a + b)/∂b = 1"), "a + b",
-              methods=("__add__", "__radd__")),
-    Primitive("sub", 2, "−", "a - b", ("1.0", "-1.0"),
-              ("∂(a − b)/∂a = 1", "∂(a − b)/∂b = −1"), "a − b",
-              methods=("__sub__", "__rsub__")),
-    Primitive("mul", 2, "×", "a * b", ("b", "a"),
-              ("∂(a·b)/∂a = b", "∂(a·b)/∂b = a"), "a·b",
-              methods=("__mul__", "__rmul__")),
-    Primitive("div", 2, "÷", "a / b", ("1.0 / b", "-out / b"),
-              ("∂(a/b)/∂a = 1/b", "∂(a/b)/∂b = −a/b²"), "a / b", "b ≠ 0",
-              methods=("__truediv__", "__rtruediv__")),
-    Primitive("neg", 1, "−", "-a", ("-1.0",), ("∂(−a)/∂a = −1",), "−a", methods=("__neg__",)),
-    Primitive("pow", 2, "**", "pow(a, b)",
-              ("pow_base_partial(a, b)", "pow_exponent_partial(a, b, out)"),
-              ("∂(aᵇ)/∂a = b·aᵇ⁻¹", "∂(aᵇ)/∂b = aᵇ·ln a"), "a^b",
-              "a > 0, or a = 0 with b ≥ 0, or a < 0 with an integer b",
-              methods=("_pow", "__rpow__")),
-    Primitive("powc", 1, "**k", "pow(a, k)", ("0.0 if k == 0 else k * pow(a, k - 1.0)",),
-              ("∂(aᵏ)/∂a = k·aᵏ⁻¹",), "a^k",
-              "a > 0, or a = 0 with k ≥ 0, or a < 0 with an integer k", methods=("_powc",)),
-    Primitive("exp", 1, "exp", "exp(a)", ("out",), ("exp′(a) = eᵃ = out",), "e^a",
-              "a ≤ 709.78 (else overflow)", methods=("exp",)),
-    Primitive("log", 1, "log", "log(a)", ("1.0 / a",), ("ln′(a) = 1/a",), "ln a", "a > 0",
-              methods=("log",)),
-    Primitive("sqrt", 1, "√", "sqrt(a)", ("0.5 / out",), ("√′(a) = 1/(2√a) = 1/(2·out)",),
-              "√a", "a ≥ 0 (a > 0 for the derivative)", methods=("sqrt",)),
+    Primitive("add",
+              lambda a, b: a + b,
+              lambda a, b, out: (1.0, 1.0),
+              ("∂(a + b)/∂a = 1", "∂(a + b)/∂b = 1"), "a + b", "+"),
+    Primitive("sub",
+              lambda a, b: a - b,
+              lambda a, b, out: (1.0, -1.0),
+              ("∂(a − b)/∂a = 1", "∂(a − b)/∂b = −1"), "a − b", "−"),
+    Primitive("mul",
+              lambda a, b: a * b,
+              lambda a, b, out: (b, a),
+              ("∂(a·b)/∂a = b", "∂(a·b)/∂b = a"), "a·b", "×"),
+    Primitive("div",
+              lambda a, b: a / b,
+              lambda a, b, out: (1.0 / b, -out / b),
+              ("∂(a/b)/∂a = 1/b", "∂(a/b)/∂b = −a/b²"), "a / b", "÷", "b ≠ 0"),
+    Primitive("neg",
+              lambda a: -a,
+              lambda a, out: (-1.0,),
+              ("∂(−a)/∂a = −1",), "−a", "−"),
+    Primitive("pow",
+              lambda a, b: pow(a, b),
+              lambda a, b, out: (pow_base_partial(a, b), pow_exponent_partial(a, b, out)),
+              ("∂(aᵇ)/∂a = b·aᵇ⁻¹", "∂(aᵇ)/∂b = aᵇ·ln a"), "a^b", "**",
+              "a > 0, or a = 0 with b ≥ 0, or a < 0 with an integer b"),
+    Primitive("powc",
+              lambda a, k: pow(a, k),
+              lambda a, out, k: (0.0 if k == 0 else k * pow(a, k - 1.0),),
+              ("∂(aᵏ)/∂a = k·aᵏ⁻¹",), "a^k", "**k",
+              "a > 0, or a = 0 with k ≥ 0, or a < 0 with an integer k", constant="k"),
+    Primitive("exp",
+              lambda a: exp(a),
+              lambda a, out: (out,),
+              ("exp′(a) = eᵃ = out",), "e^a", "exp", "a ≤ 709.78 (else overflow)"),
+    Primitive("log",
+              lambda a: log(a),
+              lambda a, out: (1.0 / a,),
+              ("ln′(a) = 1/a",), "ln a", "log", "a > 0"),
+    Primitive("sqrt",
+              lambda a: sqrt(a),
+              lambda a, out: (0.5 / out,),
+              ("√′(a) = 1/(2√a) = 1/(2·out)",), "√a", "√", "a ≥ 0 (a > 0 for the derivative)"),
     # tanh′ = 1 − out², σ′ = out·(1 − out); near saturation (|out| → 1) the subtraction cancels, so
     # there the same derivative is taken from a to full relative precision: sech²a, and for σ
     # (out ≥ 0.9, so a > 0) 1 − out = σ(−a) = e^(−a)/(1 + e^(−a)) = out·e^(−a): σ′ = out²·e^(−a).
-    Primitive("tanh", 1, "tanh", "tanh(a)",
-              ("1.0 - out * out if -0.9 < out < 0.9 else sech2(a)",),
-              ("tanh′(a) = 1 − out²",), "tanh a", methods=("tanh",), bound=1.0),
-    Primitive("sigmoid", 1, "σ", "sigmoid(a)",
-              ("out * (1.0 - out) if out < 0.9 else out * out * exp(-a)",),
-              ("σ′(a) = out·(1 − out)",), "σ(a) = 1/(1+e^(−a))", methods=("sigmoid",),
-              bound=1.0),
-    Primitive("relu", 1, "ReLU", "a if a > 0 else 0.0", ("step(a)",),
-              ("ReLU′(a) = [a > 0]",), "max(a, 0)", methods=("relu",)),
-    Primitive("leaky_relu", 1, "LReLU", "a if a > 0 else k * a", ("1.0 if a > 0 else k",),
-              ("LReLU′(a) = 1 if a > 0 else k",), "a if a > 0 else k·a",
-              methods=("_leaky_relu",)),
-    Primitive("abs", 1, "|·|", "abs(a)", ("sign(a)",), ("|a|′ = sign a",), "|a|",
-              methods=("__abs__",)),
-    Primitive("sin", 1, "sin", "sin(a)", ("cos(a)",), ("sin′(a) = cos a",), "sin a",
-              methods=("sin",), bound=1.0),
-    Primitive("cos", 1, "cos", "cos(a)", ("-sin(a)",), ("cos′(a) = −sin a",), "cos a",
-              methods=("cos",), bound=1.0),
-    Primitive("softplus", 1, "softplus", "max(a, 0.0) + log1p(exp(-abs(a)))", ("sigmoid(a)",),
-              ("softplus′(a) = σ(a)",), "ln(1 + e^a)", methods=("softplus",)),
+    Primitive("tanh",
+              lambda a: tanh(a),
+              lambda a, out: (1.0 - out * out if -0.9 < out < 0.9 else sech2(a),),
+              ("tanh′(a) = 1 − out²",), "tanh a", "tanh", bound=1.0),
+    Primitive("sigmoid",
+              lambda a: sigmoid(a),
+              lambda a, out: (out * (1.0 - out) if out < 0.9 else out * out * exp(-a),),
+              ("σ′(a) = out·(1 − out)",), "σ(a) = 1/(1+e^(−a))", "σ", bound=1.0),
+    Primitive("relu",
+              lambda a: a if a > 0 else 0.0,
+              lambda a, out: (step(a),),
+              ("ReLU′(a) = [a > 0]",), "max(a, 0)", "ReLU"),
+    Primitive("leaky_relu",
+              lambda a, k: a if a > 0 else k * a,
+              lambda a, out, k: (1.0 if a > 0 else k,),
+              ("LReLU′(a) = 1 if a > 0 else k",), "a if a > 0 else k·a", "LReLU", constant="k"),
+    Primitive("abs",
+              lambda a: abs(a),
+              lambda a, out: (sign(a),),
+              ("|a|′ = sign a",), "|a|", "|·|"),
+    Primitive("sin",
+              lambda a: sin(a),
+              lambda a, out: (cos(a),),
+              ("sin′(a) = cos a",), "sin a", "sin", bound=1.0),
+    Primitive("cos",
+              lambda a: cos(a),
+              lambda a, out: (-sin(a),),
+              ("cos′(a) = −sin a",), "cos a", "cos", bound=1.0),
+    Primitive("softplus",
+              lambda a: max(a, 0.0) + log1p(exp(-abs(a))),
+              lambda a, out: (sigmoid(a),),
+              ("softplus′(a) = σ(a)",), "ln(1 + e^a)", "softplus"),
     # Binary cross-entropy of a sigmoid's output p = σ(z) against a target t, with the logit z as a
     # third operand that only makes the numbers exact: the value is softplus(z) − t·z (no log 0
     # when p rounds to 0 or 1), ∂/∂p is the true −t/p + (1−t)/(1−p) with 1/p = 1 + e^(−z) and
     # 1/(1−p) = 1 + e^z, and ∂/∂z = 0 (the loss is a function of p and t: z reaches it through p).
-    Primitive("bce", 3, "BCE", "max(c, 0.0) + log1p(exp(-abs(c))) - b * c",
-              ("bce_p_partial(a, b, c)", "bce_t_partial(a, c)", "0.0"),
+    Primitive("bce",
+              lambda a, b, c: max(c, 0.0) + log1p(exp(-abs(c))) - b * c,
+              lambda a, b, c, out: (bce_p_partial(a, b, c), bce_t_partial(a, c), 0.0),
               ("∂/∂p = −t/p + (1−t)/(1−p)", "∂/∂t = ln(1−p) − ln p",
                "∂/∂z = 0 (z = logit p only makes the value exact)"),
-              "−[t·ln p + (1−t)·ln(1−p)]",
-              "a = σ(c): c is the logit the probability a was computed from; 0 ≤ b ≤ 1",
-              methods=("_bce",)),
-    Primitive("sum", -1, "Σ", "a", ("1.0",), ("∂(Σ aᵢ)/∂aᵢ = 1",), "Σᵢ aᵢ",
-              methods=("sum",), terms=("a",), parameters=("values",)),
-    Primitive("affine", -1, "Σw·x", "w * x", ("x", "w", "1.0"),
-              ("∂/∂wᵢ = xᵢ", "∂/∂xᵢ = wᵢ", "∂/∂b = 1"), "Σᵢ wᵢ·xᵢ + b",
-              methods=("affine",), terms=("w", "x"), extra="b",
-              parameters=("weights", "inputs", "bias")),
+              "−[t·ln p + (1−t)·ln(1−p)]", "BCE",
+              "a = σ(c): c is the logit the probability a was computed from; 0 ≤ b ≤ 1"),
+    Primitive("sum",
+              lambda a: sum(a),
+              lambda a, out: (1.0,) * len(a),
+              ("∂(Σ aᵢ)/∂aᵢ = 1",), "Σᵢ aᵢ", "Σ", terms=("a",), term="a"),
+    Primitive("affine",
+              lambda w, x, b: _dot(w, x) + b,
+              lambda w, x, b, out: (*x, *w, 1.0),
+              ("∂/∂wᵢ = xᵢ", "∂/∂xᵢ = wᵢ", "∂/∂b = 1"), "Σᵢ wᵢ·xᵢ + b", "Σw·x",
+              terms=("w", "x"), extra="b", term="w * x"),
 ]
 
-#: Every primitive, by name.
+#: Every primitive of the table, by name.
 PRIMITIVES: dict[str, Primitive] = {p.name: p for p in _TABLE}
+
+#: The ops users defined (``define_op``), by name: kept apart from the table.
+USER_OPS: dict[str, Primitive] = {}

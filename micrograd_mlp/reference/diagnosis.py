@@ -38,7 +38,7 @@ from itertools import combinations
 from typing import Callable
 
 from ..core import Value, topological_order
-from ..core.generated import local_partials
+from ..core.value import local_partials
 from .reading import activation_of, heights, is_net, neuron_key, neuron_names, node_name
 
 __all__ = ["Diagnoser"]

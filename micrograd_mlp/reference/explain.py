@@ -35,7 +35,7 @@ from typing import Any, Callable, Sequence
 
 from ..core import Primitive, Value, topological_order
 from ..core.checks import nonnegative_int, one_of, positive_real, type_name
-from ..core.generated import local_partials
+from ..core.value import local_partials
 from ..nn.losses import half_squared_error
 from ..nn.training import reduce_batch
 from . import article
@@ -91,12 +91,14 @@ def rule(node: Value, index: int, name: Callable[[Value], str] | None = None) ->
 def _partner(node: Value, op: Primitive, index: int, width: int) -> Value | None:
     """The operand the table's partial for operand ``index`` simply is (``b`` for ∂(a·b)/∂a), if
     any. The table says so by naming an operand as the whole rule (``partials = ("b", "a")``)."""
-    names = op.operand_names
+    names, rules = op.operand_names, op.partial_rules
+    if rules is None:  # a user op whose source cannot be read
+        return None
     if op.arity > 0:
-        expr = op.partials[index]
+        expr = rules[index]
         return node.operands[names.index(expr)] if expr in names else None
     group = index // width if width else len(op.terms)
-    expr = op.partials[min(group, len(op.partials) - 1)]
+    expr = rules[min(group, len(rules) - 1)]
     if expr in op.terms and group < len(op.terms):
         return node.operands[op.terms.index(expr) * width + index % width]
     return None

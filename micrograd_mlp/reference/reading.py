@@ -32,7 +32,8 @@ def carries(node: Value, index: int) -> bool:
     operand only helps compute the value (the logit ``z`` of ``bce(p, t, z)``), no gradient flows
     through it."""
     op = node.op
-    return op is None or op.arity < 0 or op.partials[index] not in ("0", "0.0")
+    rules = None if op is None else op.partial_rules
+    return rules is None or op.arity < 0 or rules[index] not in ("0", "0.0")  # type: ignore[union-attr]
 
 
 def activation_of(consumers: Consumers, net: Value) -> Value | None:

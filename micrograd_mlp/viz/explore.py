@@ -3,7 +3,7 @@
 :func:`explore` returns an :class:`Explorer`. It writes ONE self-contained HTML file (the Graphviz
 SVG embedded, hand-written JavaScript and CSS from this package, no network access) that first
 shows the graph after the forward pass, then steps through the backward pass in the engine's own
-order: the op nodes of ``core.value._walk(root)`` taken last to first, as ``Value.backward``
+order: the op nodes of ``topological_order(root)`` taken last to first, as ``Value.backward``
 does. Step ``s`` pushes ∂L/∂node to each operand::
 
     contribution = ∂L/∂node × ∂node/∂operand     (∂node/∂operand: core.generated.local_partials)
@@ -28,8 +28,7 @@ from typing import Any, Sequence
 
 from ..core import Value
 from ..core.checks import finite_real, one_of, type_name
-from ..core.generated import local_partials
-from ..core.value import _walk
+from ..core.value import local_partials, topological_order
 from ..nn.files import atomic_write_bytes
 from ..reference.explain import explain as explain_parameter
 from . import graph as _graph
@@ -140,8 +139,8 @@ def explore(root: Value, *, model: object | None = None, collapse: bool = False,
     svg = _graph._pipe(drawing.dot, "svg").decode("utf-8")
     svg = svg[svg.find("<svg"):]
 
-    # The backward pass, as Value.backward runs it: op nodes of _walk, last to first.
-    ops = _walk(root, False)
+    # The backward pass, as Value.backward runs it: op nodes of topological_order, last to first.
+    ops = [n for n in topological_order(root) if n.op is not None]
     grads: dict[Value, float] = {root: 1.0}
     steps: list[dict[str, Any]] = []
     states = [_graph._State(dict(grads), set(), {root})]

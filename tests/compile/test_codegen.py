@@ -125,8 +125,12 @@ def run(listing: Listing, P, X):
 
 
 def planted(listing: Listing, name: str, **rules) -> Listing:
-    """``listing`` with primitive ``name`` replaced by a copy whose rules are ``rules``."""
-    changed = dataclasses.replace(PRIMITIVES[name], **rules)
+    """``listing`` with primitive ``name`` replaced by a copy whose rules, as the compiler reads
+    them (``forward_rule``, ``partial_rules``), are ``rules``."""
+    changed = dataclasses.replace(PRIMITIVES[name])
+    for field, text in rules.items():
+        object.__setattr__(changed, {"forward": "forward_rule", "partials": "partial_rules"}[field],
+                           text)
     return dataclasses.replace(listing, instructions=tuple(
         ins._replace(op=changed) if ins.op.name == name else ins
         for ins in listing.instructions))

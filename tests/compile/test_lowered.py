@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from micrograd_mlp import MLP, Value, compile_batch, compile_graph
 from micrograd_mlp.compile.lower import find_layers
+from micrograd_mlp.core import PRIMITIVES
 from micrograd_mlp.nn import mse
 from micrograd_mlp.nn.datasets import moons
 from micrograd_mlp.reference import article
@@ -127,8 +128,10 @@ def test_layers_read_off_the_table(monkeypatch):
     model = MLP(2, [3, 1], seed=0)
     batch = compile_batch([mse(model([0.1, 0.2]), [1.0])], model)
     assert len(find_layers(batch.listing)) == 2
-    changed = [ins._replace(op=dataclasses.replace(ins.op, partials=("2.0 * x", "w", "1.0")))
-               if ins.op.name == "affine" else ins for ins in batch.listing.instructions]
+    planted = dataclasses.replace(PRIMITIVES["affine"])
+    object.__setattr__(planted, "partial_rules", ("2.0 * x", "w", "1.0"))
+    changed = [ins._replace(op=planted) if ins.op.name == "affine" else ins
+               for ins in batch.listing.instructions]
     listing = dataclasses.replace(batch.listing, instructions=tuple(changed))
     assert lower.find_layers(listing) == []
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from micrograd_mlp import Value, grad, topological_order
-from micrograd_mlp.core.generated import local_partials
+from micrograd_mlp.core.value import local_partials
 
 DPS = 60
 

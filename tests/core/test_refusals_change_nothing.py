@@ -56,20 +56,24 @@ def test_a_failure_deep_in_a_larger_graph_restores_every_leaf_use():
 
 
 def test_an_interrupt_mid_pass_restores_the_gradients_too(monkeypatch):
-    from micrograd_mlp.core import value as value_module
+    from micrograd_mlp.core.table import Primitive
 
     w = Value(2.0)
     y = (w * 3.0) * 4.0
     w.grad = 1.0
+    calls = []
+    real = Primitive.local_partials
 
-    def interrupted(order):
-        order[0]._prev[0].grad += 123.0  # half a pass, then Ctrl-C
-        raise KeyboardInterrupt
+    def interrupted(self, node, on_values=False):
+        calls.append(node)
+        if len(calls) == 2:  # half a pass (one node done), then Ctrl-C
+            raise KeyboardInterrupt
+        return real(self, node, on_values)
 
-    monkeypatch.setattr(value_module, "propagate", interrupted)
+    monkeypatch.setattr(Primitive, "local_partials", interrupted)
     with pytest.raises(KeyboardInterrupt):
         y.backward()
-    assert w.grad == 1.0
+    assert w.grad == 1.0 and y.grad == 0.0 and len(calls) == 2
 
 
 def test_frozen_leaves_still_keep_their_gradient():

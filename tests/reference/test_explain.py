@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import micrograd_mlp
 from micrograd_mlp import MLP, Value, article, manual
 from micrograd_mlp.core import PRIMITIVES, grad
-from micrograd_mlp.core.generated import local_partials
+from micrograd_mlp.core.value import local_partials
 from micrograd_mlp.nn.losses import binary_cross_entropy, half_squared_error, mse
 from micrograd_mlp.reference.explain import Explanation, adjoints, explain, local_partial, rule
 
@@ -171,7 +171,7 @@ def test_errors():
 #: The table's partials that are code rather than a plain name or number ("step(a)",
 #: "out * (1.0 - out) if out < 0.9 else out * out * exp(-a)", "-out / b" ...): what runs, not what a
 #: learner reads. None of them may appear in an explanation.
-IMPLEMENTATION = sorted({p for prim in PRIMITIVES.values() for p in prim.partials
+IMPLEMENTATION = sorted({p for prim in PRIMITIVES.values() for p in prim.partial_rules
                          if p not in prim.math and not re.fullmatch(r"-?[\w.]+", p)})
 
 

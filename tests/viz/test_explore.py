@@ -100,9 +100,9 @@ def test_contributions_add_up_to_the_engines_gradients(name):
 def test_steps_follow_the_engines_order_and_show_the_tables_math():
     root, _ = hand_written()
     data = page_data(explore(root).html())
-    from micrograd_mlp.core.value import _walk
+    from micrograd_mlp.core.value import topological_order
     order = graph.topological_order(root)
-    expected = [order.index(n) for n in reversed(_walk(root, False))]
+    expected = [order.index(n) for n in reversed([n for n in topological_order(root) if n.op is not None])]
     assert [s["node"] for s in data["steps"]] == expected
     by_id = {n["id"]: n for n in data["nodes"]}
     tanh = next(s for s in data["steps"] if by_id[s["node"]]["op"] == "tanh")

@@ -585,5 +585,5 @@ def test_op_tooltips_show_the_tables_math():
         "out = Σᵢ wᵢ·xᵢ + b; ∂/∂wᵢ = xᵢ; ∂/∂xᵢ = wᵢ; ∂/∂b = 1",
         "out = σ(a) = 1/(1+e^(−a)); σ′(a) = out·(1 − out)",
     ]
-    implementation = PRIMITIVES["sigmoid"].partials[0]
+    implementation = PRIMITIVES["sigmoid"].partial_rules[0]
     assert implementation not in draw_graph(out).source
