@@ -27,8 +27,6 @@ from .errors import backward_error, op_error
 from .modes import _GRAD_ENABLED
 from .table import PRIMITIVES, Primitive, primitive
 
-__all__ = ["Value", "Number", "apply", "gradients", "local_partials", "topological_order"]
-
 Number = Union[int, float]
 
 _ADD, _SUB, _MUL, _DIV, _NEG = (PRIMITIVES[n] for n in ("add", "sub", "mul", "div", "neg"))
@@ -393,7 +391,7 @@ def gradients(root: Value, seed: Any = 1.0, on_values: bool = False) -> dict[Val
             raise
         if anomaly.is_anomaly_enabled():
             raise anomaly.rule_failed(order, node, grads[node], exc) from exc
-        raise backward_error(node, exc) from None
+        raise backward_error(node, exc) from exc  # (its traceback: the rule's own line)
     return grads
 
 

@@ -5,9 +5,10 @@
 ``from micrograd.nn import Neuron, Layer, MLP``:
 
 * ``Value(data, _children=(), _op='')`` with ``.data``, ``.grad``, ``._prev`` (a set of the
-  operand Values) and ``._op`` (the op's string: ``'+'``, ``'*'``, ``'**2'``, ``'ReLU'``,
-  ``'tanh'``, ``'exp'``), so the lecture's ``draw_dot`` runs unchanged; ``+ - * / **``,
-  ``relu()``, ``tanh()``, ``exp()``, ``backward()``; ``label`` as in the lecture.
+  operand Values), ``._op`` (the op's string: ``'+'``, ``'*'``, ``'**2'``, ``'ReLU'``,
+  ``'tanh'``, ``'exp'``) and ``._backward``, so the lecture's ``draw_dot``, its hand-run
+  ``o._backward()`` and its own ops (a ``Value(x, (a, b), 'op')`` with a ``_backward`` closure)
+  run unchanged; ``+ - * / **``, ``relu()``, ``tanh()``, ``exp()``, ``backward()``; ``label``.
 * ``Neuron(nin, nonlin=True)``, ``Layer(nin, nout, **kwargs)``, ``MLP(nin, nouts)``: ReLU hidden
   layers, a linear last layer, weights drawn with the module-level ``random.uniform(-1, 1)`` in
   micrograd's order, biases 0 - so after ``random.seed(s)`` an MLP starts from the same weights as
@@ -26,14 +27,13 @@ while ``parameters()`` keeps returning micrograd's Values (docs/coming-from-micr
 Differences, each deliberate: a result that is not finite (``Value(1e308) * 10``) or a power off
 its domain (``Value(-8.0) ** 0.5``, ``Value(0.0) ** -1``) raises this library's typed error instead
 of giving ``inf`` or a complex number; ``.data`` is always a float (micrograd keeps an int such as
-the biases' ``0``); ``backward()`` recomputes the interior gradients each time instead of adding to
-them (the parameters still accumulate until ``zero_grad()``).
+the biases' ``0``).
 """
 
 from __future__ import annotations
 
 import random
-from typing import Any, Iterable, Union
+from typing import Any, Callable, Iterable, Union
 
 from ..core import Value as _EngineValue
 from .modules import Module as _LibraryModule
@@ -44,24 +44,42 @@ Number = Union[int, float]
 
 
 class Value:
-    """A scalar with micrograd's interface; the graph and its gradients live in the engine."""
+    """A scalar with micrograd's interface; its number and gradient live in an engine Value.
 
-    __slots__ = ("value", "_prev", "_op")
+    As in micrograd, each node has ``_prev`` (a set of its operands), ``_op`` (a string) and
+    ``_backward`` (a function of no arguments that passes ``self.grad`` on to the operands).
+    ``backward()`` is micrograd's: order the graph, set ``self.grad = 1``, call every node's
+    ``_backward`` from the output down. The ops below set ``_backward`` to one step of the engine's
+    backward at that node (the primitive table's partials); an op of your own sets it to a closure,
+    as in the lecture::
+
+        def cube(self):
+            out = Value(self.data ** 3, (self,), "**3")
+            def _backward():
+                self.grad += 3 * self.data ** 2 * out.grad
+            out._backward = _backward
+            return out
+    """
+
+    __slots__ = ("value", "_prev", "_op", "_backward")
 
     value: _EngineValue
     _prev: set[Value]
     _op: str
+    _backward: Callable[[], None]
 
     def __init__(self, data: Number, _children: Iterable[Value] = (), _op: str = "",
                  label: str = "") -> None:
         self.value = _EngineValue(data, label=label or None)
         self._prev = set(_children)
         self._op = _op
+        self._backward = _nothing  # a node of your own: nothing to pass on until you set it
 
     @classmethod
     def _made(cls, value: _EngineValue, children: tuple[Value, ...], op: str) -> Value:
         out = cls.__new__(cls)
         out.value, out._prev, out._op = value, set(children), op
+        out._backward = value._backward  # one step of the engine's backward, at this node
         return out
 
     # -- the fields micrograd code reads and writes ----------------------------------------------
@@ -129,20 +147,51 @@ class Value:
         return self * other
 
     def __truediv__(self, other: Value | Number) -> Value:  # a / b = a · b⁻¹
+        if _is_zero(other):
+            raise ZeroDivisionError("float division by zero")
         return self * other ** -1
 
     def __rtruediv__(self, other: Number) -> Value:
+        if self.data == 0:
+            raise ZeroDivisionError("float division by zero")
         return other * self ** -1
 
     def backward(self) -> None:
-        """∂self/∂v into every ``v.grad`` of the graph (∂self/∂self = 1, set, as micrograd)."""
-        if self.value.is_leaf:
-            self.value.grad = 1.0
-        else:
-            self.value.backward()
+        """micrograd's backward: every node in topological order, ``self.grad = 1``, then each
+        node's ``_backward`` from the output down. Gradients accumulate, interior ones too (call
+        ``zero_grad()`` on the model, or set ``.grad = 0`` on your Values, between passes)."""
+        order = _topological_order(self)
+        self.grad = 1.0
+        for v in reversed(order):
+            v._backward()
 
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
+
+
+def _nothing() -> None:
+    """The ``_backward`` of a leaf, and of a node until its maker sets one."""
+
+
+def _is_zero(x: object) -> bool:
+    return (x.data if isinstance(x, Value) else x) == 0 and not isinstance(x, bool)
+
+
+def _topological_order(root: Value) -> list[Value]:
+    """micrograd's ``build_topo`` (operands before results), without recursion: a deep chain
+    does not reach Python's recursion limit."""
+    order: list[Value] = []
+    visited: set[Value] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        v, expanded = stack.pop()
+        if expanded:
+            order.append(v)
+        elif v not in visited:
+            visited.add(v)
+            stack.append((v, True))
+            stack.extend((child, False) for child in reversed(list(v._prev)))
+    return order
 
 
 class Module(_LibraryModule):

@@ -263,3 +263,93 @@ def test_requires_grad_is_a_leaf_flag_and_item_is_the_number():
         a.requires_grad = 1
     with pytest.raises(TypeError, match="requires_grad must be a bool"):
         Value(1.0, requires_grad="no")
+
+
+# --- micrograd's extension points on the native Value ----------------------------------------------
+def test_backward_by_hand_one_node_at_a_time_as_in_the_lecture():
+    # L = (a·b + c)·f; the lecture seeds L.grad = 1 and calls _backward() node by node
+    a, b, c, f = Value(2.0), Value(-3.0), Value(10.0), Value(-2.0)
+    e = a * b
+    d = e + c
+    L = d * f
+    L.grad = 1.0
+    L._backward()
+    assert (d.grad, f.grad) == (-2.0, 4.0)  # ∂L/∂d = f, ∂L/∂f = d
+    d._backward()
+    e._backward()
+    assert (a.grad, b.grad, c.grad) == (6.0, -4.0, -2.0)  # f·b, f·a, f
+    a._backward()  # a leaf: nothing to pass on
+    assert a.grad == 6.0
+
+
+def test_one_backward_step_is_one_step_of_the_loop():
+    """Running ``_backward`` at every node, results first, gives ``backward()``'s gradients."""
+    x, y = Value(0.3), Value(-1.2)
+    out = ((x * y).tanh() + x.exp() * y).sigmoid() / (1.0 + x * x)
+    order = topological_order(out)
+    out.grad = 1.0
+    for node in reversed(order):
+        node._backward()
+    by_steps = (x.grad, y.grad)
+    x.grad = y.grad = 0.0
+    out.backward()
+    assert (x.grad, y.grad) == by_steps
+
+
+def test_op_is_a_string_and_prev_the_operands_so_draw_dot_runs():
+    graphviz = pytest.importorskip("graphviz")
+    x, y = Value(2.0, label="x"), Value(-3.0, label="y")
+    z = (x * y + 1.0).relu() - x ** 2
+    assert x._op == "" and (x * y)._op == "×" and (x ** 2)._op == "**2" and z._op == "−"
+    assert z.op.name == "sub" and z._prev == z.operands
+
+    def nodes_and_edges(root):  # the lecture's trace(), iterative
+        nodes, edges, todo = set(), set(), [root]
+        while todo:
+            v = todo.pop()
+            if v not in nodes:
+                nodes.add(v)
+                for child in v._prev:
+                    edges.add((child, v))
+                    todo.append(child)
+        return nodes, edges
+
+    z.backward()
+    dot = graphviz.Digraph(graph_attr={"rankdir": "LR"})
+    nodes, edges = nodes_and_edges(z)
+    for n in nodes:
+        dot.node(name=str(id(n)), label=f"{{ data {n.data:.4f} | grad {n.grad:.4f} }}",
+                 shape="record")
+        if n._op:
+            dot.node(name=str(id(n)) + n._op, label=n._op)
+            dot.edge(str(id(n)) + n._op, str(id(n)))
+    for a, b in edges:
+        dot.edge(str(id(a)), str(id(b)) + b._op)
+    assert "ReLU" in dot.source and "data 2.0000 | grad -4.0000" in dot.source  # ∂z/∂x = −2x
+
+
+def test_concurrent_passes_add_up_exactly():
+    import threading
+
+    w = Value(1.5)
+    out = (w * w).tanh() * 3.0 + w
+    expected = 3.0 * (1 - math.tanh(2.25) ** 2) * 3.0 + 1.0
+    barrier = threading.Barrier(4)
+
+    def run():
+        barrier.wait()
+        for _ in range(200):
+            out.backward()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    single = Value(1.5)
+    (((single * single).tanh() * 3.0) + single).backward()
+    assert single.grad == pytest.approx(expected, rel=1e-14)
+    total = 0.0
+    for _ in range(800):
+        total += single.grad
+    assert w.grad == total

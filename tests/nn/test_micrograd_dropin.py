@@ -357,3 +357,72 @@ def test_a_drop_in_value_where_the_librarys_value_goes_is_named_in_full():
         SGD([mine.Value(1.0)], lr=0.1)
     with pytest.raises(TypeError, match=r"got str\b"):
         SGD(["w"], lr=0.1)
+
+
+# --- micrograd's own extension points: _backward closures, by hand and in new ops ------------------
+def _lecture_graph(V):
+    a, b, c, f = V(2.0), V(-3.0), V(10.0), V(-2.0)
+    e = a * b
+    d = e + c
+    return (a, b, c, f, e, d), d * f
+
+
+def test_backward_by_hand_node_by_node_gives_micrographs_numbers():
+    from micrograd.engine import Value as MG
+
+    ours, L = _lecture_graph(mine.Value)
+    theirs, L2 = _lecture_graph(MG)
+    for out in (L, L2):
+        out.grad = 1.0
+    for node in ((L, L2), (ours[5], theirs[5]), (ours[4], theirs[4])):  # L, d, e
+        node[0]._backward()
+        node[1]._backward()
+    assert [v.grad for v in ours] == [float(v.grad) for v in theirs]
+
+
+def _cube(V):
+    def cube(self):
+        out = V(self.data ** 3, (self,), "**3")
+
+        def _backward():
+            self.grad += 3 * self.data ** 2 * out.grad
+        out._backward = _backward
+        return out
+    return cube
+
+
+def test_an_op_of_your_own_is_a_real_node_as_in_micrograd():
+    from micrograd.engine import Value as MG
+
+    results = []
+    for V in (mine.Value, MG):
+        x = V(1.5)
+        y = _cube(V)(x * 2) * x + x  # 8x⁴ + x: dy/dx = 32x³ + 1
+        assert y._prev and "**3" in {v._op for v in y._prev for v in v._prev}
+        y.backward()
+        results.append((y.data, x.grad))
+    assert results[0] == pytest.approx(results[1], rel=1e-15)
+    assert results[0][1] == pytest.approx(32 * 1.5 ** 3 + 1, rel=1e-15)
+
+
+def test_gradients_accumulate_across_passes_interior_nodes_too_as_in_micrograd():
+    from micrograd.engine import Value as MG
+
+    grads = []
+    for V in (mine.Value, MG):
+        x = V(0.5)
+        h = x * x
+        y = h.relu() * h + h
+        y.backward()
+        y.backward()
+        grads.append((x.grad, h.grad))
+    assert grads[0] == pytest.approx(grads[1], rel=1e-14)
+
+
+def test_dividing_by_zero_is_a_zero_division_error_as_in_micrograd():
+    from micrograd.engine import Value as MG
+
+    for V in (mine.Value, MG):
+        for divide in (lambda: V(1.0) / V(0.0), lambda: V(1.0) / 0, lambda: 1.0 / V(0.0)):
+            with pytest.raises(ZeroDivisionError):
+                divide()
