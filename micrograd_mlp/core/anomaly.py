@@ -49,8 +49,6 @@ from .modes import ModeSwitch
 if TYPE_CHECKING:  # pragma: no cover
     from .table import Primitive
 
-__all__ = ["AnomalyError", "detect_anomaly", "is_anomaly_enabled"]
-
 #: Whether anomaly mode is on in the current thread / task (read by ``value.gradients``).
 _ANOMALY: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "micrograd_mlp_detect_anomaly", default=False

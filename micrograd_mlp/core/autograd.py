@@ -9,8 +9,6 @@ from .errors import OpOverflowError
 from .modes import enable_grad
 from .value import Value, gradients
 
-__all__ = ["grad"]
-
 
 def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = False
          ) -> list[Value]:

@@ -18,9 +18,6 @@ import numbers
 import operator
 from typing import Collection, TypeVar
 
-__all__ = ["integer", "positive_int", "nonnegative_int", "finite_real", "positive_real",
-           "nonnegative_real", "probability", "one_of", "shown", "type_name"]
-
 T = TypeVar("T")
 
 #: Longest repr of a bad argument quoted in a message (a huge list or string is cut).

@@ -17,16 +17,16 @@ as they treat ``tanh``; the compiler compiles it where it can read its rules (se
 
 from __future__ import annotations
 
+import ast
 import functools
 import inspect
 import numbers
 from typing import Any, Callable, Sequence
 
+from . import source
 from .source import partial_rules
 from .table import PRIMITIVES, USER_OPS, Primitive
 from .value import Value, apply
-
-__all__ = ["define_op"]
 
 
 def define_op(name: str, forward: Callable[..., Any], partials: Callable[..., Sequence[Any]],
@@ -40,15 +40,16 @@ def define_op(name: str, forward: Callable[..., Any], partials: Callable[..., Se
     is the op's result). ``math`` is the derivative as a learner writes it, one string per
     operand (default: the partials' own source); ``formula`` and ``symbol`` how the op reads in
     explanations and pictures. ``name`` must be new: a built-in name is refused, and so is an op of
-    yours defined before unless ``replace=True`` (graphs built with the old one keep it).
+    yours defined before with other rules unless ``replace=True`` (graphs built with the old one
+    keep it); the same definition again (a notebook cell run twice) gives the same op.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"define_op: name must be an identifier such as 'square', got {name!r}")
     if name in PRIMITIVES:
         raise ValueError(f"define_op: {name!r} is a built-in op of the table; choose another name")
-    if name in USER_OPS and not replace:
-        raise ValueError(f"define_op: an op named {name!r} is defined already; pass "
-                         "replace=True to define it again")
+    if name in USER_OPS and not replace and not _same(USER_OPS[name], forward, partials):
+        raise ValueError(f"define_op: an op named {name!r} is defined already, with other rules; "
+                         "pass replace=True to define it again")
     operands = _parameters(name, "forward", forward)
     taken = _parameters(name, "partials", partials)
     if len(taken) != len(operands) + 1:
@@ -61,6 +62,9 @@ def define_op(name: str, forward: Callable[..., Any], partials: Callable[..., Se
     op = Primitive(name, forward, _checked(name, operands, partials),
                    _math(name, operands, math, partials), formula, symbol or name, domain,
                    bound=bound, user=True)
+    if name in USER_OPS and not replace and USER_OPS[name].math == op.math \
+            and (USER_OPS[name].formula, USER_OPS[name].symbol) == (op.formula, op.symbol):
+        op = USER_OPS[name]  # the same definition again: the same op (graphs compare by identity)
     USER_OPS[name] = op
 
     def apply_op(*args: Value | float) -> Value:
@@ -73,6 +77,18 @@ def define_op(name: str, forward: Callable[..., Any], partials: Callable[..., Se
     apply_op.__doc__ = f"{op.formula}.  " + ";  ".join(op.math)
     apply_op.op = op  # type: ignore[attr-defined]
     return apply_op
+
+
+def _same(op: Primitive, forward: Callable[..., Any], partials: Callable[..., Any]) -> bool:
+    """Whether ``forward`` and ``partials`` are ``op``'s rules again (a notebook cell run twice,
+    the same definition in two modules): the same source text, or the same bytecode."""
+    def text(fn: Callable[..., Any]) -> object:
+        code = getattr(inspect.unwrap(fn), "__code__", None)
+        body = source.body(fn)
+        return ast.dump(body) if body is not None else (
+            None if code is None else (code.co_code, code.co_consts, code.co_names))
+    return all(text(old) == text(new) and text(new) is not None
+               for old, new in ((op.forward, forward), (op.partials, partials)))
 
 
 def _parameters(name: str, what: str, fn: object) -> tuple[str, ...]:

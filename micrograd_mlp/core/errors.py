@@ -21,9 +21,6 @@ from typing import TYPE_CHECKING, Any, Sequence
 if TYPE_CHECKING:  # pragma: no cover
     from .table import Primitive
 
-__all__ = ["OpError", "OpDomainError", "OpOverflowError", "OpZeroDivisionError", "op_error",
-           "backward_error"]
-
 
 class OpError(ArithmeticError):
     """An op (forward) or its local derivative (backward) left the finite floats."""

@@ -19,9 +19,6 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable
 
-__all__ = ["Function", "FUNCTIONS", "WRITES_OUT", "namespace", "sigmoid", "sech2", "step", "sign",
-           "pow_base_partial", "pow_exponent_partial", "bce_p_partial", "bce_t_partial", "either"]
-
 
 def _numpy() -> ModuleType:
     import numpy  # optional: only the vectorised compile target needs it

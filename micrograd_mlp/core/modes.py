@@ -10,8 +10,6 @@ import contextvars
 from contextlib import ContextDecorator
 from typing import Any
 
-__all__ = ["no_grad", "enable_grad", "is_grad_enabled", "ModeSwitch"]
-
 #: Read by every op (``value.py``): record the graph, or make leaves.
 _GRAD_ENABLED: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "micrograd_mlp_grad_enabled", default=True

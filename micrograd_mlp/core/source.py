@@ -16,8 +16,6 @@ import inspect
 import linecache
 from typing import Any, Callable
 
-__all__ = ["body", "forward_rule", "partial_rules"]
-
 
 def _parameters(node: ast.Lambda | ast.FunctionDef) -> tuple[str, ...]:
     return tuple(a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs))

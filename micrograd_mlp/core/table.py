@@ -34,8 +34,6 @@ from typing import Any, Callable, Sequence
 from . import source
 from .functions import either
 
-__all__ = ["Primitive", "PRIMITIVES", "primitive"]
-
 # the functions the rules call: floats in, a float out; Values in, a Value out (a graph recorded)
 exp, log, log1p, sqrt, tanh, sin, cos, pow, sigmoid, sech2, step, sign = map(either, (
     "exp", "log", "log1p", "sqrt", "tanh", "sin", "cos", "pow", "sigmoid", "sech2", "step", "sign"))

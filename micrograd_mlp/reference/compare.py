@@ -40,8 +40,6 @@ from ..nn.training import reduce_batch
 from . import manual as _manual
 from .diagnosis import Diagnoser
 
-__all__ = ["GradientReport", "GradientRow", "compare_gradients"]
-
 #: Rows the printed table shows before it summarises (every mismatching row is always shown).
 MAX_TABLE_ROWS = 40
 
@@ -240,11 +238,11 @@ def compare_gradients(model: Any, inputs: Any, targets: Any, *,
     compared too). ``learning_rate`` is the η the diagnosis tries (η·g, w − η·g). ``torch=True``
     adds PyTorch's gradients as a column (needs torch). The model's parameters and their
     ``.grad`` are left as they were."""
-    eps = positive_real(eps, "eps")
-    manual_atol = nonnegative_real(manual_atol, "manual_atol")
-    manual_rtol = nonnegative_real(manual_rtol, "manual_rtol")
-    numeric_atol = nonnegative_real(numeric_atol, "numeric_atol")
-    numeric_rtol = nonnegative_real(numeric_rtol, "numeric_rtol")
+    tolerances = {"manual_atol": nonnegative_real(manual_atol, "manual_atol"),
+                  "manual_rtol": nonnegative_real(manual_rtol, "manual_rtol"),
+                  "numeric_atol": nonnegative_real(numeric_atol, "numeric_atol"),
+                  "numeric_rtol": nonnegative_real(numeric_rtol, "numeric_rtol"),
+                  "eps": positive_real(eps, "eps")}
     numeric_limit = positive_int(numeric_limit, "numeric_limit")
     learning_rate = positive_real(learning_rate, "learning_rate")
     one_of(reduction, "reduction", ("mean", "sum"))
@@ -254,85 +252,107 @@ def compare_gradients(model: Any, inputs: Any, targets: Any, *,
         raise TypeError("manual must be None (the δ formulas), a mapping name -> gradient or a "
                         "callable (model, inputs, targets) -> mapping, got "
                         f"{type(manual).__name__}")
-    every = model.named_parameters(include_frozen=True)
-    named = model.named_parameters(include_frozen=include_frozen)
-    names = [n for n, _ in named]
-    frozen = [n for n, _ in every if n not in names]
-
-    # the user's gradients first: a bad mapping is refused before any work
-    source, note = "the δ formulas", ""
-    given: dict[str, float] | None = None
-    if manual is not None:
-        source = "yours"
-        if callable(manual) and not isinstance(manual, Mapping):
-            saved = [(v, v.data, v.grad) for _, v in every]
-            try:
-                result = manual(model, inputs, targets)
-            finally:
-                for v, data, g in saved:  # the user's code must not change the model
-                    v.data, v.grad = data, g
-        else:
-            result = manual
-        given = _user_gradients(result, names, frozen)
-        extra = [n for n in given if n in frozen]
-        if extra:
-            named = [(n, v) for n, v in every if n in names or n in extra]
-
+    named, given, source = _yours(model, inputs, targets, manual, include_frozen)
     params = [v for _, v in named]
     L, batch = _batch_loss(model, inputs, targets, loss, reduction)
     auto = [g.data for g in grad(L, params)]
-
+    note = ""
     if given is None:
         try:
             given = _manual.gradients(model, inputs, targets, loss=loss, include_frozen=True,
                                       reduction=reduction)
         except (ValueError, TypeError) as exc:
             note = f"n/a: {exc}"
+    run = (model, inputs, targets, loss, reduction)
+    numeric = _central_differences(run, params, tolerances["eps"], numeric_limit)
+    torch_grads: dict[str, float] = {}
+    if torch:
+        from .torch_bridge import torch_gradients
+        torch_grads = torch_gradients(*run, [n for n, _ in named])
+    diagnoser = _LazyDiagnoser(L, learning_rate, batch)
+    rows = [_row(name, p, a, None if given is None else given.get(name), numeric.get(k),
+                 torch_grads.get(name), tolerances, diagnoser)
+            for k, ((name, p), a) in enumerate(zip(named, auto))]
+    return GradientReport(rows, all(r.ok for r in rows), L.data, tolerances, note, source,
+                          len(numeric))
 
-    # central differences on a bounded, evenly spread subset, each parameter restored exactly
+
+def _yours(model: Any, inputs: Any, targets: Any, manual: Any, include_frozen: bool
+           ) -> tuple[list[tuple[str, Value]], dict[str, float] | None, str]:
+    """The parameters to compare, the user's gradients (``None``: the δ formulas) and where they
+    come from. A bad mapping is refused here, before any work; the user's callable may not
+    change the model (its parameters and gradients are put back)."""
+    every = model.named_parameters(include_frozen=True)
+    named = model.named_parameters(include_frozen=include_frozen)
+    if manual is None:
+        return named, None, "the δ formulas"
+    names = [n for n, _ in named]
+    frozen = [n for n, _ in every if n not in names]
+    if callable(manual) and not isinstance(manual, Mapping):
+        saved = [(v, v.data, v.grad) for _, v in every]
+        try:
+            result = manual(model, inputs, targets)
+        finally:
+            for v, data, g in saved:
+                v.data, v.grad = data, g
+    else:
+        result = manual
+    given = _user_gradients(result, names, frozen)
+    extra = [n for n in given if n in frozen]
+    if extra:
+        named = [(n, v) for n, v in every if n in names or n in extra]
+    return named, given, "yours"
+
+
+def _central_differences(run: tuple[Any, ...], params: list[Value], eps: float, limit: int
+                         ) -> dict[int, float]:
+    """(L(p + h) − L(p − h)) / 2h on a bounded, evenly spread subset of the parameters, each
+    restored exactly."""
     numeric: dict[int, float] = {}
     with no_grad():
-        for k in _spread(len(params), numeric_limit):
+        for k in _spread(len(params), limit):
             p = params[k]
             saved_data = p.data
             h = eps * max(1.0, abs(saved_data))
             try:
                 p.data = saved_data + h
-                up = _batch_loss(model, inputs, targets, loss, reduction)[0].data
+                up = _batch_loss(*run)[0].data
                 p.data = saved_data - h
-                down = _batch_loss(model, inputs, targets, loss, reduction)[0].data
+                down = _batch_loss(*run)[0].data
             finally:
                 p.data = saved_data
             numeric[k] = (up - down) / (2.0 * h)
+    return numeric
 
-    torch_grads: dict[str, float] = {}
-    if torch:
-        from .torch_bridge import torch_gradients
-        torch_grads = torch_gradients(model, inputs, targets, loss, reduction,
-                                      [n for n, _ in named])
 
+class _LazyDiagnoser:
+    """A :class:`Diagnoser` made on the first wrong gradient only (it walks the graph)."""
+
+    def __init__(self, loss: Value, learning_rate: float, batch: Any) -> None:
+        self.args = (loss, learning_rate, batch)
+        self.made: Diagnoser | None = None
+
+    def diagnose(self, p: Value, name: str, m: float, close: Callable[[float, float], bool]
+                 ) -> str | None:
+        if self.made is None:
+            self.made = Diagnoser(*self.args)
+        diagnosis: str | None = self.made.diagnose(p, name, m, close)
+        return diagnosis
+
+
+def _row(name: str, p: Value, a: float, m: float | None, n: float | None, tg: float | None,
+         tol: dict[str, float], diagnoser: _LazyDiagnoser) -> GradientRow:
+    """One parameter's row: its gradients, their distances to autograd's, the verdict."""
     def close(x: float, ref: float) -> bool:
-        return abs(x - ref) <= manual_atol + manual_rtol * abs(ref)
+        return abs(x - ref) <= tol["manual_atol"] + tol["manual_rtol"] * abs(ref)
 
-    diagnoser: Diagnoser | None = None
-    rows = []
-    for k, ((name, p), a) in enumerate(zip(named, auto)):
-        m = None if given is None else given.get(name)
-        md = None if m is None else abs(m - a)
-        n = numeric.get(k)
-        nd = None if n is None else abs(n - a)
-        ok = nd is None or nd <= numeric_atol + numeric_rtol * abs(a)
-        diagnosis = None
-        if m is not None and not close(m, a):
-            ok = False
-            if diagnoser is None:
-                diagnoser = Diagnoser(L, learning_rate, batch)
-            diagnosis = diagnoser.diagnose(p, name, m, close)
-        tg = torch_grads.get(name)
-        if tg is not None and not close(tg, a):
-            ok = False
-        rows.append(GradientRow(name, p.data, m, a, n, md, nd, ok, diagnosis, tg))
-    tolerances = {"manual_atol": manual_atol, "manual_rtol": manual_rtol,
-                  "numeric_atol": numeric_atol, "numeric_rtol": numeric_rtol, "eps": eps}
-    return GradientReport(rows, all(r.ok for r in rows), L.data, tolerances, note, source,
-                          len(numeric))
+    md = None if m is None else abs(m - a)
+    nd = None if n is None else abs(n - a)
+    ok = nd is None or nd <= tol["numeric_atol"] + tol["numeric_rtol"] * abs(a)
+    diagnosis = None
+    if m is not None and not close(m, a):
+        ok = False
+        diagnosis = diagnoser.diagnose(p, name, m, close)
+    if tg is not None and not close(tg, a):
+        ok = False
+    return GradientRow(name, p.data, m, a, n, md, nd, ok, diagnosis, tg)

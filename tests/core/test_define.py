@@ -99,8 +99,12 @@ def test_refusals_name_what_is_wrong_and_register_nothing():
     before = dict(USER_OPS)
     with pytest.raises(ValueError, match="'tanh' is a built-in op"):
         define_op("tanh", lambda a: a, lambda a, out: (1.0,))
-    with pytest.raises(ValueError, match="'square' is defined already.*replace=True"):
+    with pytest.raises(ValueError, match="'square' is defined already, with other rules.*replace"):
         define_op("square", lambda a: a, lambda a, out: (1.0,))
+    again = define_op("square", lambda a: a * a, lambda a, out: (2 * a,),  # a cell run twice
+                      math="∂(a²)/∂a = 2a")
+    assert again.op is square.op
+    assert again(Value(3.0)).data == 9.0
     with pytest.raises(TypeError, match="partials must take the 1 operand.*a, out.*takes 1"):
         define_op("bad1", lambda a: a, lambda a: (1.0,))
     with pytest.raises(TypeError, match="forward must be callable, got str"):
@@ -111,7 +115,7 @@ def test_refusals_name_what_is_wrong_and_register_nothing():
         define_op("bad4", lambda a, b: a, lambda a, b, out: (1.0, 0.0), math="∂ = 1")
     with pytest.raises(ValueError, match="name must be an identifier"):
         define_op("my op", lambda a: a, lambda a, out: (1.0,))
-    assert USER_OPS == before
+    assert before == USER_OPS
 
 
 def test_a_malformed_result_is_a_clear_error():
