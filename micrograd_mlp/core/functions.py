@@ -240,12 +240,19 @@ def either(name: str) -> Callable[..., Any]:
     function = FUNCTIONS[name]
     on_floats, on_values = function.float, function.value
 
-    def call(*args: Any) -> Any:
+    def one(x: Any) -> Any:
+        return on_floats(x) if type(x) is float or not hasattr(x, "_prev") else on_values(x)
+
+    def many(*args: Any) -> Any:
         for x in args:
             if hasattr(x, "_prev"):  # a Value (this module cannot import value.py)
                 return on_values(*args)
         return on_floats(*args)
 
+    call = one if name in _UNARY else many
     call.__name__ = call.__qualname__ = name
     call.__doc__ = f"{function.math}: on floats, or on Values (recording the graph)."
     return call
+
+
+_UNARY = {"exp", "log", "log1p", "sqrt", "tanh", "sin", "cos", "sigmoid", "sech2", "step", "sign"}

@@ -84,32 +84,34 @@ class Primitive:
                            source.partial_rules(self.partials, len(self.terms)))
 
     # --- what the engine calls ------------------------------------------------------------------
-    def _arguments(self, operands: Sequence[Any], k: float | None) -> Sequence[Any]:
-        """The operands as the rules take them: as they are, or (n-ary) in groups of the node's
-        width, the extra operand last (``0.0`` where the node has none: Σ w·x + 0)."""
-        if not self.terms:
-            return operands
-        n = len(operands) // len(self.terms) if k is None else int(k)
-        groups = [operands[i * n:(i + 1) * n] for i in range(len(self.terms))]
-        extra = operands[len(self.terms) * n:] or [0.0]
-        return (*groups, *extra) if self.extra else groups
-
-    def evaluate(self, operands: Sequence[float], k: float | None = None) -> Any:
+    def evaluate(self, operands: list[float], k: float | None = None) -> Any:
         """``forward`` on the operands' numbers (and the node's constant)."""
-        args = self._arguments(operands, k)
-        return self.forward(*args, k) if self.constant else self.forward(*args)
+        if self.terms:
+            return self.forward(*self._grouped(operands, k))
+        if self.constant:
+            return self.forward(*operands, k)
+        return self.forward(*operands)
 
     def local_partials(self, node: Any, on_values: bool = False) -> Sequence[Any]:
         """∂node/∂operand for each operand of ``node``: ``partials`` at its numbers, or (with
         ``on_values``) at the Values themselves, so that the derivative is recorded as a graph."""
-        operands = node._prev if on_values else [x.data for x in node._prev]
-        out = node if on_values else node.data
-        args = self._arguments(operands, node._k)
-        if self.constant:
-            return self.partials(*args, out, node._k)
+        args = list(node._prev) if on_values else [x.data for x in node._prev]
         if self.terms:  # (an affine node without a bias has no operand for the bias's partial)
-            return self.partials(*args, out)[: len(node._prev)]
-        return self.partials(*args, out)
+            args = self._grouped(args, node._k)
+            return self.partials(*args, node if on_values else node.data)[: len(node._prev)]
+        args.append(node if on_values else node.data)
+        if self.constant:
+            args.append(node._k)
+        return self.partials(*args)
+
+    def _grouped(self, operands: list[Any], k: float | None) -> list[Any]:
+        """An n-ary op's operands as its rules take them: in groups of the node's width, the
+        extra operand last (``0.0`` where the node has none: Σ w·x + 0)."""
+        n = len(operands) // len(self.terms) if k is None else int(k)
+        groups: list[Any] = [operands[i * n:(i + 1) * n] for i in range(len(self.terms))]
+        if self.extra:
+            groups.append(operands[-1] if len(operands) > len(self.terms) * n else 0.0)
+        return groups
 
     # --- what the pictures and explanations read -----------------------------------------------
     @property

@@ -317,18 +317,35 @@ def apply(op: Primitive, *operands: Value | Number, k: float | None = None) -> V
     :func:`~micrograd_mlp.core.no_grad` the node remembers ``op``, its operands and ``k``;
     inside, the result is a leaf.
     """
-    values = tuple([x if type(x) is Value else _operand(x, op) for x in operands])
+    for x in operands:
+        if type(x) is not Value:  # a number among them: every operand as a Value
+            operands = tuple([_operand(x, op) for x in operands])
+            break
     try:
-        out = op.evaluate([x.data for x in values], k)
+        out = op.evaluate([x.data for x in operands], k)  # type: ignore[union-attr]
     except (ArithmeticError, ValueError) as exc:
-        raise op_error(op, values, k, exc) from None
+        raise op_error(op, operands, k, exc) from None
     if type(out) is not float:  # a user op's forward may return an int, a numpy float ...
         out = _result(op, out)
     if out - out != 0.0:  # inf or nan: refused, never stored
-        raise op_error(op, values, k)
-    if not _GRAD_ENABLED.get():
-        return _node(out, None, (), None)
-    return _node(out, op, values, k)
+        raise op_error(op, operands, k)
+    v = _new(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = None
+    if _GRAD_ENABLED.get():  # record the node
+        v.op = op
+        v._prev = operands  # type: ignore[assignment]
+        v._k = k
+    else:  # no_grad(): a leaf
+        v.op = None
+        v._prev = ()
+        v._k = None
+        v._requires_grad = True
+    return v
+
+
+_new = object.__new__
 
 
 def _node(data: float, op: Primitive | None, operands: tuple[Value, ...], k: float | None,
@@ -343,7 +360,7 @@ def _node(data: float, op: Primitive | None, operands: tuple[Value, ...], k: flo
 
 def _operand(x: object, op: Primitive) -> Value:
     """A number beside a Value in an op, as a constant leaf; anything else is refused."""
-    if isinstance(x, Value):  # a subclass
+    if isinstance(x, Value):
         return x
     if isinstance(x, numbers.Real) and not isinstance(x, bool):
         return _node(finite_real(x, f"{op.name}: operand"), None, (), None)
