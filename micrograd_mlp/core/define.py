@@ -17,13 +17,11 @@ as they treat ``tanh``; the compiler compiles it where it can read its rules (se
 
 from __future__ import annotations
 
-import ast
 import functools
 import inspect
 import numbers
 from typing import Any, Callable, Sequence
 
-from . import source
 from .source import partial_rules
 from .table import PRIMITIVES, USER_OPS, Primitive
 from .value import Value, apply
@@ -81,13 +79,11 @@ def define_op(name: str, forward: Callable[..., Any], partials: Callable[..., Se
 
 def _same(op: Primitive, forward: Callable[..., Any], partials: Callable[..., Any]) -> bool:
     """Whether ``forward`` and ``partials`` are ``op``'s rules again (a notebook cell run twice,
-    the same definition in two modules): the same source text, or the same bytecode."""
-    def text(fn: Callable[..., Any]) -> object:
-        code = getattr(inspect.unwrap(fn), "__code__", None)
-        body = source.body(fn)
-        return ast.dump(body) if body is not None else (
-            None if code is None else (code.co_code, code.co_consts, code.co_names))
-    return all(text(old) == text(new) and text(new) is not None
+    the same definition in two modules): the same bytecode, constants and names."""
+    def code(fn: Callable[..., Any]) -> object:
+        c = getattr(inspect.unwrap(fn), "__code__", None)
+        return None if c is None else (c.co_code, c.co_consts, c.co_names, c.co_varnames)
+    return all(code(old) == code(new) and code(new) is not None
                for old, new in ((op.forward, forward), (op.partials, partials)))
 
 
