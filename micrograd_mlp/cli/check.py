@@ -10,12 +10,11 @@ import os
 from typing import Any, TextIO
 
 from ..reference import compare_gradients
+from .command import MODEL_OPTIONS, Command, json_option, option
 from .parsing import (
     EXIT_FAILURE,
     EXIT_OK,
     CLIError,
-    add_command,
-    add_model_arguments,
     load_model,
     loss_function,
     nonnegative_real,
@@ -24,37 +23,33 @@ from .parsing import (
     sample,
 )
 
-__all__ = ["add_parser", "run"]
+COMMAND = Command(
+    "check",
+    help="check your own gradients (a JSON file name -> number), with a diagnosis",
+    description="Reads GRADS.json, a JSON object {parameter name: your gradient} (for the "
+                "article network: w1..w8), and compares each number with autograd and "
+                "central differences at the model and sample given (default: the article's). "
+                "A wrong number gets a diagnosis when one classic mistake reproduces it (the "
+                "wrong sign, a factor 2 or η, a missing path or factor, the updated weights, "
+                "the update in place of the gradient). Exit status 1 on a mismatch, 0 when "
+                "all agree.",
+    options=(
+        option("grads", metavar="GRADS.json", help="your gradients: a JSON object name -> number"),
+        *MODEL_OPTIONS,
+        option("--lr", type=positive_real, default=0.5,
+               help="the learning rate η the diagnosis tries (η·g, w − η·g; default "
+                    "%(default)s)"),
+        option("--rtol", type=nonnegative_real, default=1e-6,
+               help="relative tolerance of your numbers (default %(default)g: 7 significant "
+                    "digits pass)"),
+        option("--atol", type=nonnegative_real, default=1e-10,
+               help="absolute tolerance of your numbers (default %(default)g)"),
+        json_option("rows, verdicts, diagnoses"),
+    ),
+)
 
 #: The largest gradient file read (a name -> number object; the article's is ~100 bytes).
 MAX_FILE_BYTES = 8 * 1024 * 1024
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = add_command(
-        sub, "check", run,
-        help="check your own gradients (a JSON file name -> number), with a diagnosis",
-        description="Reads GRADS.json, a JSON object {parameter name: your gradient} (for the "
-                    "article network: w1..w8), and compares each number with autograd and "
-                    "central differences at the model and sample given (default: the article's). "
-                    "A wrong number gets a diagnosis when one classic mistake reproduces it (the "
-                    "wrong sign, a factor 2 or η, a missing path or factor, the updated weights, "
-                    "the update in place of the gradient). Exit status 1 on a mismatch, 0 when "
-                    "all agree.",
-    )
-    p.add_argument("grads", metavar="GRADS.json",
-                   help="your gradients: a JSON object name -> number")
-    add_model_arguments(p)
-    p.add_argument("--lr", type=positive_real, default=0.5,
-                   help="the learning rate η the diagnosis tries (η·g, w − η·g; default "
-                        "%(default)s)")
-    p.add_argument("--rtol", type=nonnegative_real, default=1e-6,
-                   help="relative tolerance of your numbers (default %(default)g: 7 significant "
-                        "digits pass)")
-    p.add_argument("--atol", type=nonnegative_real, default=1e-10,
-                   help="absolute tolerance of your numbers (default %(default)g)")
-    p.add_argument("--json", action="store_true",
-                   help="print the report as JSON (rows, verdicts, diagnoses) instead of a table")
 
 
 def _read(path: str) -> Any:

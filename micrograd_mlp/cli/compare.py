@@ -8,33 +8,22 @@ import json
 from typing import TextIO
 
 from ..reference import compare_gradients
-from .parsing import (
-    EXIT_FAILURE,
-    EXIT_OK,
-    CLIError,
-    add_command,
-    add_model_arguments,
-    load_model,
-    loss_function,
-    sample,
+from .command import MODEL_OPTIONS, Command, json_option, option
+from .parsing import EXIT_FAILURE, EXIT_OK, CLIError, load_model, loss_function, sample
+
+COMMAND = Command(
+    "compare",
+    help="manual δ vs autograd vs central-difference gradients",
+    description="One row per parameter: the gradient from the hand-derived δ formulas, from "
+                "autograd and from central differences, with their differences and a verdict. "
+                "Exit status 1 when any row disagrees beyond the tolerances.",
+    options=(
+        *MODEL_OPTIONS,
+        option("--include-frozen", action="store_true",
+               help="also compare the frozen biases (b1, b2 of the article)"),
+        json_option("rows, verdicts, tolerances"),
+    ),
 )
-
-__all__ = ["add_parser", "run"]
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = add_command(
-        sub, "compare", run,
-        help="manual δ vs autograd vs central-difference gradients",
-        description="One row per parameter: the gradient from the hand-derived δ formulas, from "
-                    "autograd and from central differences, with their differences and a verdict. "
-                    "Exit status 1 when any row disagrees beyond the tolerances.",
-    )
-    add_model_arguments(p)
-    p.add_argument("--include-frozen", action="store_true",
-                   help="also compare the frozen biases (b1, b2 of the article)")
-    p.add_argument("--json", action="store_true",
-                   help="print the report as JSON (rows, verdicts, tolerances) instead of a table")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

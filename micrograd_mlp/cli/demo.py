@@ -18,30 +18,29 @@ from ..core import Value, topological_order
 from ..nn import MLP, SGD, half_squared_error
 from ..reference import article, compare_gradients, manual
 from ..viz import graph
-from .parsing import EXIT_FAILURE, EXIT_OK, add_command, output_path, reason
+from .command import Command, option
+from .parsing import EXIT_FAILURE, EXIT_OK, output_path, reason
 
-__all__ = ["GRAPH_SUFFIXES", "add_parser", "run"]
+COMMAND = Command(
+    "demo",
+    help="the worked example end to end",
+    description="The article's 2-2-2 sigmoid network (inputs 0.05/0.10, targets 0.01/0.99): "
+                "forward values, the δ of every neuron, all gradients and the updated weights "
+                "after one step of η = 0.5, the manual-vs-autograd-vs-numeric table, and the "
+                "computation graph written to a file (needs Graphviz's `dot`; without it the "
+                "demo says how to install it and carries on).",
+    options=(
+        option("--graph", metavar="PATH", default="worked-example.svg",
+               help="where to write the graph (.svg, .png, .pdf, or .dot/.gv for the DOT "
+                    "source; default: %(default)s)"),
+        option("--no-graph", action="store_true", help="do not render the graph"),
+    ),
+)
 
 #: What ``--graph`` writes, by file suffix (the graph renderer's formats).
 GRAPH_SUFFIXES = tuple(graph.RENDER_FORMATS)
 
 Say = Callable[..., None]
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = add_command(
-        sub, "demo", run,
-        help="the worked example end to end",
-        description="The article's 2-2-2 sigmoid network (inputs 0.05/0.10, targets 0.01/0.99): "
-                    "forward values, the δ of every neuron, all gradients and the updated weights "
-                    "after one step of η = 0.5, the manual-vs-autograd-vs-numeric table, and the "
-                    "computation graph written to a file (needs Graphviz's `dot`; without it the "
-                    "demo says how to install it and carries on).",
-    )
-    p.add_argument("--graph", metavar="PATH", default="worked-example.svg",
-                   help="where to write the graph (.svg, .png, .pdf, or .dot/.gv for the DOT "
-                        "source; default: %(default)s)")
-    p.add_argument("--no-graph", action="store_true", help="do not render the graph")
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

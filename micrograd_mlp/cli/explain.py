@@ -7,11 +7,10 @@ import argparse
 from typing import TextIO
 
 from ..reference import article, explain
+from .command import MODEL_OPTIONS, Command, option
 from .parsing import (
     EXIT_OK,
     CLIError,
-    add_command,
-    add_model_arguments,
     load_model,
     loss_function,
     nonnegative_int,
@@ -21,24 +20,22 @@ from .parsing import (
     usage_error,
 )
 
-__all__ = ["add_parser", "run"]
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = add_command(
-        sub, "explain", run,
-        help="the chain rule for one parameter, factor by factor",
-        description="The chain-rule breakdown of ∂E/∂PARAM as the article writes it (for w5: "
-                    "∂E/∂out_o1 × ∂out_o1/∂net_o1 × ∂net_o1/∂w5), read from the recorded graph, "
-                    "with each factor's value, the product, and the update w⁺ = w − η·∂E/∂w.",
-    )
-    p.add_argument("parameter", metavar="PARAM", help="a parameter name, e.g. w5, w1, b2")
-    add_model_arguments(p)
-    p.add_argument("--lr", type=positive_real, default=None,
-                   help="learning rate of the update shown (default: the article's 0.5)")
-    p.add_argument("--depth", type=nonnegative_int, default=1,
-                   help="how many layers of 'sum over the neurons it feeds' to expand "
-                        "(default: %(default)s)")
+COMMAND = Command(
+    "explain",
+    help="the chain rule for one parameter, factor by factor",
+    description="The chain-rule breakdown of ∂E/∂PARAM as the article writes it (for w5: "
+                "∂E/∂out_o1 × ∂out_o1/∂net_o1 × ∂net_o1/∂w5), read from the recorded graph, "
+                "with each factor's value, the product, and the update w⁺ = w − η·∂E/∂w.",
+    options=(
+        option("parameter", metavar="PARAM", help="a parameter name, e.g. w5, w1, b2"),
+        *MODEL_OPTIONS,
+        option("--lr", type=positive_real, default=None,
+               help="learning rate of the update shown (default: the article's 0.5)"),
+        option("--depth", type=nonnegative_int, default=1,
+               help="how many layers of 'sum over the neurons it feeds' to expand "
+                    "(default: %(default)s)"),
+    ),
+)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

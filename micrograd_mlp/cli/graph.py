@@ -8,13 +8,14 @@ import argparse
 import os
 from typing import Any, TextIO
 
-from ..viz import graph as viz_graph
-from ..viz.explore import explore as explore_graph
+from ..reference import picture
+from ..viz import GraphTooLargeError, GraphvizNotFoundError, render_graph
+from ..viz import explore as explore_graph
+from ..viz.render import INSTALL_HINT, RENDER_FORMATS
+from .command import MODEL_OPTIONS, Command, option
 from .parsing import (
     EXIT_OK,
     CLIError,
-    add_command,
-    add_model_arguments,
     load_model,
     loss_function,
     parameter_names,
@@ -23,50 +24,48 @@ from .parsing import (
     usage_error,
 )
 
-__all__ = ["add_parser", "run"]
-
-
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = add_command(
-        sub, "graph", run,
-        help="render the worked example's computation graph to a file",
-        description="Render the computation graph of the article network's loss E_total (after "
-                    "backward, so every node shows its gradient) to an SVG, PNG or PDF file. "
-                    "Needs Graphviz's `dot` program (a .dot file does not). With --model, the "
-                    "loss graph of a saved model at --inputs/--targets instead.",
-    )
-    p.add_argument("-o", "--output", metavar="PATH", default="worked-example.svg",
-                   help="output file; its extension (.svg, .png, .pdf, .html for the "
-                        "step-through explorer of the backward pass, or .dot for the DOT source, "
-                        "which needs no Graphviz) picks the format "
-                        "(default: %(default)s)")
-    p.add_argument("--frames", metavar="DIR",
-                   help="also write one picture per backward step into DIR (frame-000 is the "
-                        "forward pass), for slides; SVG, or PNG with --frame-format png")
-    p.add_argument("--frame-format", choices=("svg", "png"), default="svg",
-                   help="the pictures --frames writes (default: %(default)s)")
-    p.add_argument("--highlight", metavar="PARAM",
-                   help="highlight the paths from the loss to this parameter (e.g. w5)")
-    p.add_argument("--no-grads", action="store_true", help="hide the gradients")
-    p.add_argument("--no-deltas", action="store_true",
-                   help="do not annotate each net node with its δ = ∂E/∂net")
-    p.add_argument("--no-cluster", action="store_true",
-                   help="do not group the nodes by layer and neuron")
-    p.add_argument("--collapse", action="store_true", help="draw one node per neuron")
-    p.add_argument("--top-to-bottom", action="store_true",
-                   help="lay the graph out top to bottom instead of left to right")
-    p.add_argument("--max-nodes", type=positive_int, default=None, metavar="N",
-                   help="refuse graphs with more drawn nodes (default: the library's bound, "
-                        "400; use --collapse for big networks)")
-    add_model_arguments(p)
+COMMAND = Command(
+    "graph",
+    help="render the worked example's computation graph to a file",
+    description="Render the computation graph of the article network's loss E_total (after "
+                "backward, so every node shows its gradient) to an SVG, PNG or PDF file. "
+                "Needs Graphviz's `dot` program (a .dot file does not). With --model, the "
+                "loss graph of a saved model at --inputs/--targets instead.",
+    options=(
+        option("-o", "--output", metavar="PATH", default="worked-example.svg",
+               help="output file; its extension (.svg, .png, .pdf, .html for the "
+                    "step-through explorer of the backward pass, or .dot for the DOT source, "
+                    "which needs no Graphviz) picks the format "
+                    "(default: %(default)s)"),
+        option("--frames", metavar="DIR",
+               help="also write one picture per backward step into DIR (frame-000 is the "
+                    "forward pass), for slides; SVG, or PNG with --frame-format png"),
+        option("--frame-format", choices=("svg", "png"), default="svg",
+               help="the pictures --frames writes (default: %(default)s)"),
+        option("--highlight", metavar="PARAM",
+               help="highlight the paths from the loss to this parameter (e.g. w5)"),
+        option("--no-grads", action="store_true", help="hide the gradients"),
+        option("--no-deltas", action="store_true",
+               help="do not annotate each net node with its δ = ∂E/∂net"),
+        option("--no-cluster", action="store_true",
+               help="do not group the nodes by layer and neuron"),
+        option("--collapse", action="store_true", help="draw one node per neuron"),
+        option("--top-to-bottom", action="store_true",
+               help="lay the graph out top to bottom instead of left to right"),
+        option("--max-nodes", type=positive_int, default=None, metavar="N",
+               help="refuse graphs with more drawn nodes (default: the library's bound, "
+                    "400; use --collapse for big networks)"),
+        *MODEL_OPTIONS,
+    ),
+)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Check the options against the graph to draw, then render it."""
     suffix = os.path.splitext(args.output)[1].lower()
-    if suffix not in viz_graph.RENDER_FORMATS and suffix not in (".html", ".htm"):
+    if suffix not in RENDER_FORMATS and suffix not in (".html", ".htm"):
         usage_error(args, f"cannot tell the format from {args.output!r}: use a file name ending "
-                          f"in {', '.join(sorted([*viz_graph.RENDER_FORMATS, '.html']))}")
+                          f"in {', '.join(sorted([*RENDER_FORMATS, '.html']))}")
     if args.model is None and (args.inputs is not None or args.targets is not None
                                or args.loss != "half_squared_error"):
         usage_error(args, "--inputs, --targets and --loss go with --model (the article's graph "
@@ -85,10 +84,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.frames is not None and os.path.exists(args.frames) and not os.path.isdir(args.frames):
         usage_error(args, f"--frames: {args.frames!r} exists and is not a directory")
     try:
-        if args.model is None:
-            loss, net = viz_graph.article_loss()
-            if not args.no_cluster or args.collapse:
-                options["model"] = net
+        if args.model is None:  # the worked example's picture
+            loss, options = picture.article_picture(cluster=not args.no_cluster, **options)
         else:
             inputs, targets = sample(args, model)
             loss = loss_function(args.loss)(model(inputs), targets)
@@ -102,14 +99,14 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if suffix in (".html", ".htm"):
             written = explorer.write(args.output)
         else:
-            written = viz_graph.render_graph(loss, args.output, **options)
+            written = render_graph(loss, args.output, **options)
         if args.frames is not None:
             frames = explorer.frames(args.frames, format=args.frame_format)
             print(f"{len(frames)} frames written to {args.frames}", file=out)
-    except viz_graph.GraphvizNotFoundError:
-        raise CLIError(f"Graphviz's `dot` program was not found: {viz_graph.INSTALL_HINT}. "
+    except GraphvizNotFoundError:
+        raise CLIError(f"Graphviz's `dot` program was not found: {INSTALL_HINT}. "
                        f"(A .dot output file needs no Graphviz: try -o graph.dot.)") from None
-    except viz_graph.GraphTooLargeError as exc:
+    except GraphTooLargeError as exc:
         raise CLIError(f"{exc} (on the command line: --collapse, or --max-nodes N)") from None
     except (ValueError, OverflowError, ZeroDivisionError) as exc:
         raise CLIError(f"graph: {exc}") from None

@@ -10,9 +10,10 @@ Subcommands::
     micrograd-mlp explain w5 [...]     the chain rule for one parameter, factor by factor
     micrograd-mlp graph [...]          render the worked example's computation graph to a file
 
-Each command module has ``add_parser(subparsers)`` and ``run(args, out, err) -> exit status``;
-what they share (argument types, exit statuses, errors) is in :mod:`.parsing`. The commands only
-parse and print: the work is done by the library they call.
+Each command module declares its ``COMMAND`` (name, help, its own options beside the shared ones:
+:mod:`.command`) and has ``run(args, out, err) -> exit status``; what they share when they run
+(argument types, exit statuses, errors) is in :mod:`.parsing`. The commands only parse and print:
+the work is done by the library they call.
 """
 
 from __future__ import annotations
@@ -23,9 +24,8 @@ from typing import Sequence
 
 from .._version import __version__
 from . import check, compare, demo, explain, graph, train
-from .parsing import PROG, Formatter, run
-
-__all__ = ["COMMANDS", "build_parser", "main"]
+from .command import Formatter, add_command
+from .parsing import PROG, run
 
 #: The command modules, in the order ``--help`` lists them.
 COMMANDS = (demo, train, compare, check, explain, graph)
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
-        command.add_parser(sub)
+        add_command(sub, command.COMMAND, command.run)
     return parser
 
 

@@ -1,5 +1,5 @@
-"""What the commands share: argument types, the model/sample options, and how a command's outcome
-becomes an exit status.
+"""What the commands share when they run: argument types, reading the model and sample options,
+and how a command's outcome becomes an exit status (their parsers: :mod:`.command`).
 
 Exit status: ``EXIT_OK`` (0) on success; ``EXIT_USAGE`` (2) for a usage error - argparse prints the
 usage line and ``error: ...`` (a bad value here is an ``argparse.ArgumentTypeError``; a check a
@@ -19,18 +19,11 @@ import argparse
 import contextlib
 import os
 import sys
-import textwrap
 from typing import Callable, NoReturn, Sequence, TextIO, TypeVar
 
 from ..core import Value, checks
 from ..nn import LOSSES, MLP
 from ..reference import article
-
-__all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "LOSS_ALIASES", "PROG", "CLIError",
-           "Formatter", "Handler", "add_command", "add_model_arguments", "layer_sizes",
-           "load_model", "loss_choices", "loss_function", "nonnegative_int", "nonnegative_real",
-           "numbers", "output_path", "parameter_names", "positive_int", "positive_real", "reason",
-           "run", "sample", "usage_error"]
 
 PROG = "micrograd-mlp"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -45,39 +38,13 @@ class CLIError(Exception):
     """A problem found while running a command: printed as ``micrograd-mlp: error: ...``, exit 1."""
 
 
-# --- the parser of a command ---------------------------------------------------------------------
-class Formatter(argparse.HelpFormatter):
-    """Wraps description paragraphs to the terminal; keeps indented (example) blocks as written."""
-
-    def _fill_text(self, text: str, width: int, indent: str) -> str:
-        paragraphs = []
-        for para in text.split("\n\n"):
-            if "\n  " in para or para.startswith("  "):
-                paragraphs.append("\n".join(indent + line for line in para.splitlines()))
-            else:
-                paragraphs.append(textwrap.fill(" ".join(para.split()), width,
-                                                initial_indent=indent, subsequent_indent=indent))
-        return "\n\n".join(paragraphs)
-
-
-def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
-                handler: Handler, *, help: str, description: str,
-                epilog: str | None = None) -> argparse.ArgumentParser:
-    """A subcommand ``name`` whose parsed arguments carry ``handler`` and its own parser (for
-    :func:`usage_error`)."""
-    parser = sub.add_parser(name, help=help, description=description, epilog=epilog,
-                            formatter_class=Formatter)
-    parser.set_defaults(parser=parser, handler=handler)
-    return parser
-
-
+# --- errors and running a command -------------------------------------------------------------
 def usage_error(args: argparse.Namespace, message: str) -> NoReturn:
     """A usage error found after parsing: the command's usage line, ``error: message``, exit 2."""
     parser: argparse.ArgumentParser = args.parser
     parser.error(message)
 
 
-# --- running a command ---------------------------------------------------------------------------
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run the parsed command; its exit status (a :class:`CLIError` is printed, status 1)."""
     out = sys.stdout if out is None else out
@@ -185,21 +152,7 @@ def loss_function(name: str) -> Callable[..., Value]:
     return LOSSES[LOSS_ALIASES.get(name, name)]
 
 
-# --- a model and a sample: --model, --inputs, --targets, --loss ----------------------------------
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of the commands that differentiate a model at one sample."""
-    parser.add_argument("--model", metavar="PATH",
-                        help="a model saved by `train --save` (default: the article network)")
-    parser.add_argument("--inputs", type=numbers, default=None, metavar="X",
-                        help="input values, comma-separated (default: the article's 0.05,0.10)")
-    parser.add_argument("--targets", type=numbers, default=None, metavar="T",
-                        help="target values, comma-separated (default: the article's 0.01,0.99)")
-    parser.add_argument("--loss", choices=loss_choices(), default="half_squared_error",
-                        metavar="LOSS",
-                        help="half_squared_error (default; the δ formulas assume it), mse, "
-                             "binary_cross_entropy (alias bce) or hinge")
-
-
+# --- a model and a sample: --model, --inputs, --targets (command.MODEL_OPTIONS) -------------
 def load_model(path: str | None) -> MLP:
     """The article network, or the MLP saved at ``path`` (a read error is a :class:`CLIError`)."""
     if path is None:

@@ -9,8 +9,6 @@ from typing import TextIO
 
 from ..nn.training import loss_text
 
-__all__ = ["ProgressBar"]
-
 
 class ProgressBar:
     """``[#####.....] count/total  loss L``, redrawn at most every ``min_interval`` seconds

@@ -19,11 +19,11 @@ from ..nn import MLP, SGD, Adam, Dataset, Optimizer, evaluate, load_dataset
 from ..nn.training import loss_text
 from ..reference import article
 from ..viz import plots
+from .command import Command, Exclusive, option
 from .parsing import (
     EXIT_OK,
     LOSS_ALIASES,
     CLIError,
-    add_command,
     layer_sizes,
     loss_choices,
     loss_function,
@@ -36,9 +36,6 @@ from .parsing import (
     usage_error,
 )
 from .progress import ProgressBar
-
-__all__ = ["ARTICLE_RECIPE", "MAX_PARAMETERS", "PLOT_SUFFIXES", "TOY_RECIPE", "Plan", "add_parser",
-           "plan", "run"]
 
 ACTIVATION_CHOICES = ["sigmoid", "tanh", "relu", "linear"]
 
@@ -69,63 +66,65 @@ TOY_ONLY = {"--layers": "layers", "--activation": "activation",
             "--noise": "noise"}
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = add_command(
-        sub, "train", run,
-        help="train the article network or an MLP on a toy dataset",
-        description="Train the article network (default: 10000 rounds of SGD at η = 0.5 on its one "
-                    "sample, half squared error, as the article does) or an MLP on a toy dataset "
-                    "(xor, moons, circles). The loss is printed at intervals; a progress bar goes "
-                    "to stderr when it is a terminal (or with --progress).",
-        epilog="examples:\n"
-               "  micrograd-mlp train                       # the article, 10000 rounds\n"
-               "  micrograd-mlp train --dataset moons --layers 16,16 --activation relu \\\n"
-               "      --loss bce --optimizer adam --lr 0.05 --steps 300 --plot moons.png\n",
-    )
-    p.add_argument("--dataset", choices=["article", *TOY_RECIPE["layers"]], default="article",
-                   help="what to train on (default: %(default)s)")
-    p.add_argument("--layers", type=layer_sizes, default=None, metavar="SIZES",
-                   help="hidden layer sizes, comma-separated, e.g. 16,16 (toy datasets; "
-                        "default 8 for xor, 16,16 otherwise)")
-    p.add_argument("--activation", choices=ACTIVATION_CHOICES, default=None,
-                   help="hidden activation (toy datasets; default tanh)")
-    p.add_argument("--output-activation", choices=ACTIVATION_CHOICES, default=None,
-                   help="output activation (toy datasets; default sigmoid, linear for hinge)")
-    p.add_argument("--loss", choices=loss_choices(), default=None, metavar="LOSS",
-                   help="half_squared_error, mse, binary_cross_entropy (alias bce) or hinge "
-                        "(default: half_squared_error for the article, binary_cross_entropy for "
-                        "toy datasets; hinge trains on labels -1/+1 with a linear output)")
-    p.add_argument("--optimizer", "--optimiser", choices=["sgd", "adam"], default=None,
-                   help="optimiser (default sgd for the article, adam for toy datasets)")
-    p.add_argument("--lr", type=positive_real, default=None,
-                   help="learning rate (default 0.5 for the article with sgd, 0.05 otherwise)")
-    p.add_argument("--momentum", type=nonnegative_real, default=0.0,
-                   help="SGD momentum (default: %(default)s)")
-    p.add_argument("--steps", type=positive_int, default=None,
-                   help="training steps, full batch (default 10000 for the article, 300 otherwise)")
-    p.add_argument("--samples", type=positive_int, default=None,
-                   help="number of points of a toy dataset (default: 4 for xor, 100 otherwise)")
-    p.add_argument("--noise", type=nonnegative_real, default=None,
-                   help="noise of a toy dataset (default: the generator's)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed of the data and the initial weights (default: %(default)s)")
-    p.add_argument("--every", type=nonnegative_int, default=None, metavar="K",
-                   help="print the loss every K steps (0: only the first and last; default: "
-                        "about ten lines)")
-    progress = p.add_mutually_exclusive_group()
-    progress.add_argument("--progress", dest="progress", action="store_true", default=None,
-                          help="always show the progress bar")
-    progress.add_argument("--no-progress", dest="progress", action="store_false",
-                          help="never show the progress bar")
-    p.add_argument("--engine", choices=ENGINES, default="auto",
-                   help="eager: rebuild the graph every step; compiled: trace it once and run "
-                        "generated code (layers as NumPy matrix products when NumPy is installed); "
-                        "auto: compiled where it is exact (default: %(default)s)")
-    p.add_argument("--save", metavar="PATH", help="save the trained model as JSON")
-    p.add_argument("--plot", metavar="PATH",
-                   help="save the loss curve (and, for a 2-D dataset, the decision boundary) in "
-                        "the format the suffix names: .png, .svg, .pdf, .ps or .eps; needs "
-                        "matplotlib")
+COMMAND = Command(
+    "train",
+    help="train the article network or an MLP on a toy dataset",
+    description="Train the article network (default: 10000 rounds of SGD at η = 0.5 on its one "
+                "sample, half squared error, as the article does) or an MLP on a toy dataset "
+                "(xor, moons, circles). The loss is printed at intervals; a progress bar goes "
+                "to stderr when it is a terminal (or with --progress).",
+    epilog="examples:\n"
+           "  micrograd-mlp train                       # the article, 10000 rounds\n"
+           "  micrograd-mlp train --dataset moons --layers 16,16 --activation relu \\\n"
+           "      --loss bce --optimizer adam --lr 0.05 --steps 300 --plot moons.png\n",
+    options=(
+        option("--dataset", choices=["article", *TOY_RECIPE["layers"]], default="article",
+               help="what to train on (default: %(default)s)"),
+        option("--layers", type=layer_sizes, default=None, metavar="SIZES",
+               help="hidden layer sizes, comma-separated, e.g. 16,16 (toy datasets; "
+                    "default 8 for xor, 16,16 otherwise)"),
+        option("--activation", choices=ACTIVATION_CHOICES, default=None,
+               help="hidden activation (toy datasets; default tanh)"),
+        option("--output-activation", choices=ACTIVATION_CHOICES, default=None,
+               help="output activation (toy datasets; default sigmoid, linear for hinge)"),
+        option("--loss", choices=loss_choices(), default=None, metavar="LOSS",
+               help="half_squared_error, mse, binary_cross_entropy (alias bce) or hinge "
+                    "(default: half_squared_error for the article, binary_cross_entropy for "
+                    "toy datasets; hinge trains on labels -1/+1 with a linear output)"),
+        option("--optimizer", "--optimiser", choices=["sgd", "adam"], default=None,
+               help="optimiser (default sgd for the article, adam for toy datasets)"),
+        option("--lr", type=positive_real, default=None,
+               help="learning rate (default 0.5 for the article with sgd, 0.05 otherwise)"),
+        option("--momentum", type=nonnegative_real, default=0.0,
+               help="SGD momentum (default: %(default)s)"),
+        option("--steps", type=positive_int, default=None,
+               help="training steps, full batch (default 10000 for the article, 300 otherwise)"),
+        option("--samples", type=positive_int, default=None,
+               help="number of points of a toy dataset (default: 4 for xor, 100 otherwise)"),
+        option("--noise", type=nonnegative_real, default=None,
+               help="noise of a toy dataset (default: the generator's)"),
+        option("--seed", type=int, default=0,
+               help="seed of the data and the initial weights (default: %(default)s)"),
+        option("--every", type=nonnegative_int, default=None, metavar="K",
+               help="print the loss every K steps (0: only the first and last; default: "
+                    "about ten lines)"),
+        Exclusive((
+            option("--progress", dest="progress", action="store_true", default=None,
+                   help="always show the progress bar"),
+            option("--no-progress", dest="progress", action="store_false",
+                   help="never show the progress bar"),
+        )),
+        option("--engine", choices=ENGINES, default="auto",
+               help="eager: rebuild the graph every step; compiled: trace it once and run "
+                    "generated code (layers as NumPy matrix products when NumPy is installed); "
+                    "auto: compiled where it is exact (default: %(default)s)"),
+        option("--save", metavar="PATH", help="save the trained model as JSON"),
+        option("--plot", metavar="PATH",
+               help="save the loss curve (and, for a 2-D dataset, the decision boundary) in "
+                    "the format the suffix names: .png, .svg, .pdf, .ps or .eps; needs "
+                    "matplotlib"),
+    ),
+)
 
 
 # --- the plan -------------------------------------------------------------------------------------

@@ -32,8 +32,6 @@ from typing import Callable, NamedTuple
 
 from ..core.checks import finite_real, integer, nonnegative_real, shown
 
-__all__ = ["DATASETS", "MAX_POINTS", "Dataset", "circles", "load_dataset", "moons", "xor"]
-
 
 class Dataset(NamedTuple):
     """A toy dataset: ``inputs`` (n lists of 2 floats) and ``targets`` (n floats)."""

@@ -24,8 +24,6 @@ import os
 import secrets
 import stat
 
-__all__ = ["atomic_write_bytes", "temp_prefix"]
-
 
 def temp_prefix(target: str) -> str:
     """The start of the temporary names used while writing ``target``: ``.<name>.``."""

@@ -19,8 +19,6 @@ from typing import Any, Callable, Iterable, Sequence, Union
 from ..core import Value
 from ..core.checks import finite_real, one_of, probability, type_name
 
-__all__ = ["LOSSES", "binary_cross_entropy", "half_squared_error", "hinge", "mse"]
-
 Outputs = Union[Value, float, Sequence[Union[Value, float]]]
 Targets = Union[float, Sequence[float]]
 

@@ -23,16 +23,13 @@ from __future__ import annotations
 
 import os
 import random
-from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence, TypeGuard
 
 from ..core import Value
 from ..core.checks import finite_real, integer, one_of, positive_int, type_name
 from ..core.value import _leaf
 from . import state as _state
 from .naming import neuron_names
-
-__all__ = ["ACTIVATIONS", "BIAS_MODES", "MLP", "IncompatibleKeys", "Layer", "Module", "Neuron",
-           "neuron_names"]
 
 #: Activations a layer can use.
 ACTIVATIONS: tuple[str, ...] = ("sigmoid", "tanh", "relu", "linear")
@@ -349,7 +346,8 @@ class Layer(Module):
         return self.neurons[0].bias if self.bias_mode == "shared" else None
 
     def __call__(self, inputs: Sequence[Value | float]) -> list[Value]:
-        xs = _as_inputs(inputs, self.nin, f"layer {self.index}")
+        """The layer's outputs, one Value per neuron. Raw numbers become leaves i1..in."""
+        xs = inputs if _are_values(inputs) else _as_inputs(inputs, self.nin, f"layer {self.index}")
         return [n._forward(xs) for n in self.neurons]
 
     def named_parameters(self, include_frozen: bool = False) -> list[tuple[str, Value]]:
@@ -380,6 +378,12 @@ def _input_labels(n: int) -> list[str]:
     if len(labels) < n:
         labels = _INPUT_LABELS = [f"i{i}" for i in range(1, n + 1)]
     return labels
+
+
+def _are_values(inputs: object) -> TypeGuard[list[Value]]:
+    """Whether ``inputs`` is a list of Values (a layer's outputs, as an :class:`MLP` passes them
+    on): nothing to convert, and each neuron's ``Value.affine`` checks the count."""
+    return type(inputs) is list and all(type(x) is Value for x in inputs)
 
 
 def _as_inputs(inputs: object, expected: int, who: str) -> list[Value]:
@@ -548,8 +552,8 @@ class MLP(Module):
     def __call__(self, inputs: Sequence[Value | float]) -> list[Value]:
         """Forward pass: a list of ``nout`` output Values. Raw numbers become leaves i1..in."""
         xs: list[Value] = _as_inputs(inputs, self.nin, "MLP")
-        for layer in self.layers:  # each layer's outputs are its successor's checked inputs
-            xs = [n._forward(xs) for n in layer.neurons]
+        for layer in self.layers:  # each layer called as itself (a subclass's __call__ counts)
+            xs = layer(xs)
         return xs
 
     def __repr__(self) -> str:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-__all__ = ["neuron_names"]
-
 
 def neuron_names(nouts: Sequence[int]) -> list[list[str]]:
     """Neuron names per layer for widths ``nouts`` (see the module docstring)."""

@@ -24,16 +24,6 @@ from typing import Any
 from ..core.checks import positive_int, shown
 from .files import atomic_write_bytes
 
-__all__ = [
-    "CONFIG_KEYS",
-    "MAX_STATE_BYTES",
-    "STATE_FORMAT",
-    "STATE_VERSION",
-    "check_saved_config",
-    "read_state",
-    "write_state",
-]
-
 STATE_FORMAT = "micrograd_mlp.state"
 STATE_VERSION = 1
 #: Largest state file read (bytes): 16 MiB, room for about half a million parameters. Larger

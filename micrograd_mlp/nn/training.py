@@ -1,4 +1,10 @@
-"""A small training loop: forward, loss, backward, optimiser step, repeated.
+"""The eager training loop: forward, loss, backward, optimiser step, repeated - on the engine's
+Values, nothing compiled.
+
+This is ``micrograd_mlp.nn.train``. The package root's ``micrograd_mlp.train``
+(:mod:`micrograd_mlp.compile.training`) takes the same arguments plus ``engine=``: with
+``engine="eager"`` it runs this loop, with ``engine="compiled"`` the same training as generated
+code. Use this one to read or step through what training does; that one to choose the engine.
 
 :func:`train` returns the loss history: ``history[k]`` is the loss measured in the forward pass
 of step ``k`` (before that step's update), so ``history[0]`` is the untrained loss and
@@ -19,8 +25,6 @@ from ..core import Value
 from ..core.checks import nonnegative_int, one_of, positive_int
 from .losses import half_squared_error
 from .optim import SGD, Optimizer
-
-__all__ = ["LOSS_WIDTH", "History", "evaluate", "loss_text", "reduce_batch", "train"]
 
 Sample = tuple[Sequence[float], Union[float, Sequence[float]]]
 Progress = Union[bool, Callable[[int, float], None]]
@@ -166,7 +170,9 @@ def train(model: Model, data: Iterable[Sample], steps: int = 100, *,
           optimizer: Optimizer | None = None, lr: float = 0.5, reduction: str = "mean",
           progress: Progress = False, every: int | None = None,
           stream: TextIO | None = None) -> History:
-    """Full-batch training for ``steps`` updates; returns the loss of each step's forward pass.
+    """Full-batch training for ``steps`` updates, eagerly (on Values, no compiler); returns the
+    loss of each step's forward pass. (``micrograd_mlp.train`` is this loop with an ``engine=``
+    choice.)
 
     ``data`` is a list of ``(inputs, targets)`` pairs; the step's loss is the mean (or sum, with
     ``reduction='sum'``) of ``loss_fn(model(inputs), targets)`` over it. ``optimizer`` defaults to

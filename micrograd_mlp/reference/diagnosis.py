@@ -41,8 +41,6 @@ from ..core import Value, topological_order
 from ..core.value import local_partials
 from .reading import activation_of, heights, is_net, neuron_key, neuron_names, node_name
 
-__all__ = ["Diagnoser"]
-
 #: Paths beyond which only leave-one-out subsets are tried (2^MAX_SUBSET_PATHS sums otherwise).
 MAX_SUBSET_PATHS = 8
 

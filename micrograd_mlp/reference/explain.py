@@ -43,8 +43,6 @@ from .compare import _batch_loss
 from .manual import check_batch_targets, is_batch
 from .reading import activation_of, heights, neuron_key, neuron_names, node_name
 
-__all__ = ["Explanation", "Factor", "Sample", "Term", "adjoints", "explain", "local_partial"]
-
 #: Paths listed per sum (the rest are summarised with their total); for the parameter's own uses,
 #: MAX_TOP.
 MAX_LISTED = 8

@@ -22,8 +22,6 @@ from typing import Any, Callable, Sequence
 from ..core import Value, grad
 from ..core.checks import finite_real, nonnegative_real, positive_real, type_name
 
-__all__ = ["GradcheckReport", "GradcheckRow", "gradcheck"]
-
 
 @dataclass(frozen=True)
 class GradcheckRow:

@@ -11,9 +11,6 @@ from __future__ import annotations
 from ..core import Value
 from ..nn.modules import ACTIVATIONS
 
-__all__ = ["activation_of", "carries", "heights", "is_net", "neuron_key", "neuron_names",
-           "node_name"]
-
 Consumers = dict[Value, list[tuple[Value, int]]]
 
 

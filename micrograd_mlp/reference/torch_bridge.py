@@ -13,8 +13,6 @@ from typing import Any, Callable, Sequence
 
 from . import manual as _manual
 
-__all__ = ["to_torch", "torch_gradients"]
-
 
 def _torch() -> Any:
     try:

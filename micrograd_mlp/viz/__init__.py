@@ -1,9 +1,19 @@
 """Pictures: Graphviz drawings of a recorded graph (and ``Value``'s inline display in Jupyter).
-Imports the layers below; importing this package registers the Jupyter display."""
+
+The public surface: :func:`draw_graph` returns a ``graphviz.Digraph``; :func:`render_graph` writes
+it as SVG/PNG/PDF or DOT text; :func:`explore` returns an :class:`Explorer`, a step-through page
+of the backward pass; :class:`GraphTooLargeError` and :class:`GraphvizNotFoundError` are what they
+raise. ``micrograd_mlp.viz.graph`` gathers the drawing's names (its bounds, formats, and the worked
+example's picture); the modules beside it are internal. Imports the layers below; importing this
+package registers the Jupyter display.
+"""
 
 from ..core import Value
-from .explore import Explorer, explore
-from .graph import GraphTooLargeError, GraphvizNotFoundError, _jupyter_svg, draw_graph, render_graph
+from .draw import draw_graph
+from .explorer import Explorer, explore
+from .render import GraphvizNotFoundError, render_graph
+from .render import jupyter_svg as _jupyter_svg
+from .size import GraphTooLargeError
 
 # Jupyter shows a Value as its graph (text repr without Graphviz or for a huge graph)
 Value._repr_svg_ = _jupyter_svg  # type: ignore[attr-defined]

@@ -21,9 +21,6 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["INSTALL_HINT", "MatplotlibNotFoundError", "decision_boundary", "decision_threshold",
-           "loss_curve", "require_matplotlib", "training_figure"]
-
 INSTALL_HINT = "`pip install matplotlib` (or `pip install 'micrograd_mlp[plot]'`)"
 
 #: Colour and marker of the points of each class, in the order of the sorted labels.

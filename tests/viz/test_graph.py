@@ -19,11 +19,11 @@ import pytest
 
 from micrograd_mlp import MLP, Value, article
 from micrograd_mlp.core import PRIMITIVES
+from micrograd_mlp.reference.picture import article_loss
 from micrograd_mlp.viz.graph import (
     DEFAULT_MAX_NODES,
     GraphTooLargeError,
     GraphvizNotFoundError,
-    article_loss,
     draw_graph,
     render_article_graph,
     render_graph,
@@ -178,7 +178,8 @@ def _article_source(**options) -> str:
 
 
 SCRIPT = """
-from micrograd_mlp.viz.graph import article_loss, draw_graph
+from micrograd_mlp.reference.picture import article_loss
+from micrograd_mlp.viz.graph import draw_graph
 loss, net = article_loss()
 print(draw_graph(loss, model=net, highlight="w1").source, end="")
 """

@@ -6,7 +6,7 @@ shows the graph after the forward pass, then steps through the backward pass in 
 order: the op nodes of ``topological_order(root)`` taken last to first, as ``Value.backward``
 does. Step ``s`` pushes ∂L/∂node to each operand::
 
-    contribution = ∂L/∂node × ∂node/∂operand     (∂node/∂operand: core.generated.local_partials)
+    contribution = ∂L/∂node × ∂node/∂operand     (∂node/∂operand: core.value.local_partials)
 
 so the numbers are the engine's own, and the contributions reaching a node add up to its final
 gradient. A frozen leaf (``requires_grad=False``, the article's biases) receives none, as in the
@@ -22,6 +22,7 @@ import html
 import json
 import math
 import os
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
@@ -31,9 +32,10 @@ from ..core.checks import finite_real, one_of, type_name
 from ..core.value import local_partials, topological_order
 from ..nn.files import atomic_write_bytes
 from ..reference.explain import explain as explain_parameter
-from . import graph as _graph
-
-__all__ = ["Explorer", "explore"]
+from .dot import short
+from .draw import Drawing, State, draw
+from .render import pipe
+from .size import DEFAULT_MAX_NODES, GraphTooLargeError
 
 #: Bound on the recorded graph behind one page (every node is in the page's data), as a multiple
 #: of ``max_nodes`` (a collapsed picture draws far fewer nodes than the graph holds).
@@ -60,7 +62,7 @@ class Explorer:
     """
 
     def __init__(self, data: dict[str, Any], svg: str, frame_options: dict[str, Any],
-                 root: Value, states: list[_graph._State], title: str) -> None:
+                 root: Value, states: list[State], title: str) -> None:
         self.data = data
         self.svg = svg
         self.title = title
@@ -104,24 +106,24 @@ class Explorer:
         width = max(3, len(str(len(self._states))))
         paths = []
         for k, state in enumerate(self._states):
-            drawing = _graph._draw(self._root, state=state, **self._frame_options)
+            drawing = draw(self._root, state=state, **self._frame_options)
             path = folder / f"frame-{k:0{width}d}.{fmt}"
-            atomic_write_bytes(path, _graph._pipe(drawing.dot, fmt))
+            atomic_write_bytes(path, pipe(drawing.dot, fmt))
             paths.append(path)
         return paths
 
 
 def explore(root: Value, *, model: object | None = None, collapse: bool = False,
             highlight: Value | str | None = None,
-            max_nodes: int | None = _graph.DEFAULT_MAX_NODES, learning_rate: float = 0.5,
+            max_nodes: int | None = DEFAULT_MAX_NODES, learning_rate: float = 0.5,
             rankdir: str = "LR", precision: int = 4, title: str | None = None) -> Explorer:
     """A step-through explorer of ``root``'s backward pass (``root``: the loss, one Value).
 
     ``model``, ``collapse``, ``highlight``, ``max_nodes``, ``rankdir`` and ``precision`` are
-    :func:`~micrograd_mlp.viz.graph.draw_graph`'s; ``learning_rate`` η is the one the update
+    :func:`~micrograd_mlp.viz.draw_graph`'s; ``learning_rate`` η is the one the update
     w⁺ = w − η·∂L/∂w of a clicked parameter uses. The gradients are computed here from the local
     partials, in the engine's order; ``root``'s graph and its ``.grad`` fields are not changed.
-    The picture needs Graphviz's ``dot`` (:class:`~micrograd_mlp.viz.graph.GraphvizNotFoundError`).
+    The picture needs Graphviz's ``dot`` (:class:`~micrograd_mlp.viz.GraphvizNotFoundError`).
     """
     if not isinstance(root, Value):
         raise TypeError(f"explore: root must be a Value (the loss), got {type_name(root)}")
@@ -131,21 +133,42 @@ def explore(root: Value, *, model: object | None = None, collapse: bool = False,
                                "precision": precision}
     # δ cells: a collapsed neuron's δ row shows its net's gradient; an expanded net node shows
     # its gradient as every node does (the δ is that gradient), so that each step updates it
-    drawing = _graph._draw(root, show_delta=collapse, **options)
-    order, index = drawing.order, drawing.index
-    if max_nodes is not None and len(order) > GRAPH_FACTOR * max_nodes:
-        raise _graph.GraphTooLargeError(len(order), GRAPH_FACTOR * max_nodes, collapse,
-                                        model is not None)
-    svg = _graph._pipe(drawing.dot, "svg").decode("utf-8")
+    drawing = draw(root, show_delta=collapse, **options)
+    if max_nodes is not None and len(drawing.order) > GRAPH_FACTOR * max_nodes:
+        raise GraphTooLargeError(len(drawing.order), GRAPH_FACTOR * max_nodes, collapse,
+                                 model is not None)
+    svg = pipe(drawing.dot, "svg").decode("utf-8")
     svg = svg[svg.find("<svg"):]
+    backward = _backward_pass(root, drawing.index)
+    params = _parameters(model)
+    explained = _explanations(root, drawing.order, params, lr)
+    nodes = [_node_entry(node, i, drawing, backward, params, explained.get(node))
+             for i, node in enumerate(drawing.order)]
+    name = short(str(title if title is not None else (root.label or "loss")))
+    data = {"root": drawing.index[root], "learning_rate": lr, "precision": precision,
+            "title": name, "nodes": nodes, "steps": backward.steps}
+    frame_options = dict(options, show_delta=collapse)
+    return Explorer(data, svg, frame_options, root, backward.states, name)
 
-    # The backward pass, as Value.backward runs it: op nodes of topological_order, last to first.
-    ops = [n for n in topological_order(root) if n.op is not None]
-    grads: dict[Value, float] = {root: 1.0}
-    steps: list[dict[str, Any]] = []
-    states = [_graph._State(dict(grads), set(), {root})]
-    received: dict[Value, list[dict[str, Any]]] = {}
-    for node in reversed(ops):
+
+@dataclass
+class _BackwardPass:
+    """The backward pass laid out: the page's steps, one picture state per step (and one for the
+    forward pass), each node's final gradient and the contributions it received."""
+
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    states: list[State] = field(default_factory=list)
+    grads: dict[Value, float] = field(default_factory=dict)
+    received: dict[Value, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def _backward_pass(root: Value, index: dict[Value, int]) -> _BackwardPass:
+    """The backward pass, as Value.backward runs it: op nodes of topological_order, last to
+    first, each pushing ∂L/∂node × ∂node/∂operand to its operands."""
+    done = _BackwardPass(grads={root: 1.0})
+    grads = done.grads
+    done.states.append(State(dict(grads), set(), {root}))
+    for node in reversed([n for n in topological_order(root) if n.op is not None]):
         op = node.op
         assert op is not None
         g = grads.get(node, 0.0)
@@ -161,52 +184,51 @@ def explore(root: Value, *, model: object | None = None, collapse: bool = False,
         for pos in positions:
             child = operands[pos]
             value = g * partials[pos]
+            entry = {"to": index[child], "value": _num(value), "partial": _num(partials[pos]),
+                     "rule": op.rule_for(pos, width)}
             if not child.requires_grad:  # a frozen leaf: the engine leaves its .grad as it was
-                held.append({"to": index[child], "value": _num(value),
-                             "partial": _num(partials[pos]), "rule": op.rule_for(pos, width)})
+                held.append(entry)
                 continue
             grads[child] = grads.get(child, 0.0) + value
-            contribution = {"to": index[child], "value": _num(value),
-                            "partial": _num(partials[pos]), "rule": op.rule_for(pos, width),
-                            "so_far": _num(grads[child])}
-            contributions.append(contribution)
-            received.setdefault(child, []).append({"from": index[node], **contribution})
-        steps.append({"node": index[node], "grad": _num(g), "rule": "; ".join(op.math),
-                      "op": op.name, "symbol": op.symbol, "formula": op.formula,
-                      "contributions": contributions, "frozen": held})
-        states.append(_graph._State(dict(grads), {node}, set(operands)))
-
-    params: set[Value] = set()
-    if model is not None and hasattr(model, "parameters"):
-        try:
-            params = {p for p in model.parameters() if isinstance(p, Value)}
-        except TypeError:
-            params = set()
-    explained = _explanations(root, order, params, lr)
-    nodes = []
-    for i, node in enumerate(order):
-        label = node.label if node.label is not None else drawing.names.get(node)
-        svg_ids = _svg_ids(node, i, drawing)
-        entry: dict[str, Any] = {
-            "id": i, "label": _graph._short(label) if label is not None else None,
-            "op": node.op.name if node.op is not None else None,
-            "data": node.data, "grad": _num(grads.get(node, 0.0)), "svg": svg_ids,
-            "operands": [index[c] for c in node.operands],
-            "received": received.get(node, []), "frozen": not node.requires_grad,
-            "parameter": node in params or (not params and node.is_leaf
-                                            and node.label is not None),
-        }
-        if node in explained:
-            entry["explain"] = explained[node]
-        nodes.append(entry)
-    name = title if title is not None else (root.label or "loss")
-    data = {"root": index[root], "learning_rate": lr, "precision": precision,
-            "title": _graph._short(str(name)), "nodes": nodes, "steps": steps}
-    frame_options = dict(options, show_delta=collapse)
-    return Explorer(data, svg, frame_options, root, states, _graph._short(str(name)))
+            entry["so_far"] = _num(grads[child])
+            contributions.append(entry)
+            done.received.setdefault(child, []).append({"from": index[node], **entry})
+        done.steps.append({"node": index[node], "grad": _num(g), "rule": "; ".join(op.math),
+                           "op": op.name, "symbol": op.symbol, "formula": op.formula,
+                           "contributions": contributions, "frozen": held})
+        done.states.append(State(dict(grads), {node}, set(operands)))
+    return done
 
 
-def _svg_ids(node: Value, i: int, drawing: _graph._Drawing) -> list[str]:
+def _parameters(model: object | None) -> set[Value]:
+    """The model's parameters (none without a model, or for one that cannot list them)."""
+    if model is None or not hasattr(model, "parameters"):
+        return set()
+    try:
+        return {p for p in model.parameters() if isinstance(p, Value)}
+    except TypeError:
+        return set()
+
+
+def _node_entry(node: Value, i: int, drawing: Drawing, backward: _BackwardPass,
+                params: set[Value], explanation: str | None) -> dict[str, Any]:
+    """The page's record of one node: its numbers, where it is drawn, what it received."""
+    label = node.label if node.label is not None else drawing.names.get(node)
+    entry: dict[str, Any] = {
+        "id": i, "label": short(label) if label is not None else None,
+        "op": node.op.name if node.op is not None else None,
+        "data": node.data, "grad": _num(backward.grads.get(node, 0.0)),
+        "svg": _svg_ids(node, i, drawing),
+        "operands": [drawing.index[c] for c in node.operands],
+        "received": backward.received.get(node, []), "frozen": not node.requires_grad,
+        "parameter": node in params or (not params and node.is_leaf and node.label is not None),
+    }
+    if explanation is not None:
+        entry["explain"] = explanation
+    return entry
+
+
+def _svg_ids(node: Value, i: int, drawing: Drawing) -> list[str]:
     """The drawn node ids that stand for ``node``: its value (and op) node, or the collapsed
     neuron that swallowed it (none for a shared bias listed inside its neurons)."""
     gid = drawing.hidden.get(node)

@@ -16,12 +16,13 @@ import pytest
 
 from micrograd_mlp import MLP, Value
 from micrograd_mlp.nn.losses import half_squared_error
-from micrograd_mlp.viz import graph as G
+from micrograd_mlp.reference.picture import article_loss
+from micrograd_mlp.viz.draw import Drawing, draw
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
 
 
-def positions(drawing: G._Drawing) -> dict[str, tuple[float, float]]:
+def positions(drawing: Drawing) -> dict[str, tuple[float, float]]:
     """{name shown on the node: (x, y)} from ``dot -Tplain`` (y grows upwards)."""
     plain = subprocess.run(["dot", "-Tplain"], input=drawing.dot.source.encode(),
                            capture_output=True, check=True).stdout.decode()
@@ -81,7 +82,7 @@ ARTICLE = [LEAVES, ["h1", "h2"], ["o1", "o2"], ["net_h1", "net_h2"], ["out_h1", 
            ["net_o1", "net_o2"], ["out_o1", "out_o2"], *TAIL]
 
 
-def check(drawing: G._Drawing, order: list[list[str]], rankdir: str, must: list[tuple[str, str]]
+def check(drawing: Drawing, order: list[list[str]], rankdir: str, must: list[tuple[str, str]]
           ) -> None:
     pos = positions(drawing)
     bad, compared = misordered(pos, order, rankdir)
@@ -93,10 +94,10 @@ def check(drawing: G._Drawing, order: list[list[str]], rankdir: str, must: list[
 @pytest.mark.parametrize("rankdir", ["LR", "TB", "RL", "BT"])
 @pytest.mark.parametrize("mode", ["plain", "model", "collapse"])
 def test_worked_example_in_article_order(mode: str, rankdir: str) -> None:
-    loss, net = G.article_loss()
+    loss, net = article_loss()
     options = {"plain": {}, "model": {"model": net},
                "collapse": {"model": net, "collapse": True}}[mode]
-    drawing = G._draw(loss, rankdir=rankdir, **options)  # type: ignore[arg-type]
+    drawing = draw(loss, rankdir=rankdir, **options)  # type: ignore[arg-type]
     order = ARTICLE if mode == "plain" else [*by_kind(LEAVES), *ARTICLE[1:]]
     if mode == "collapse":
         must = [("h1", "h2"), ("o1", "o2"), ("i1", "i2")]
@@ -125,7 +126,7 @@ def test_mlp_232_in_order(mode: str, rankdir: str) -> None:
     loss, net, order = mlp_232()
     options = {"plain": {}, "model": {"model": net},
                "collapse": {"model": net, "collapse": True}}[mode]
-    drawing = G._draw(loss, rankdir=rankdir, **options)  # type: ignore[arg-type]
+    drawing = draw(loss, rankdir=rankdir, **options)  # type: ignore[arg-type]
     if mode != "plain":
         order = [*by_kind(order[0]), *order[1:]]
     must = ([("h1", "h2"), ("h2", "h3"), ("o1", "o2")] if mode == "collapse" else

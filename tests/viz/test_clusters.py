@@ -16,8 +16,9 @@ import pytest
 from micrograd_mlp import MLP, Value
 from micrograd_mlp.nn import Layer, Module, Neuron
 from micrograd_mlp.nn.losses import half_squared_error
+from micrograd_mlp.viz import explore
 from micrograd_mlp.viz import graph as G
-from micrograd_mlp.viz.explore import explore
+from micrograd_mlp.viz.draw import draw
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
 
@@ -54,7 +55,7 @@ def cluster_labels(source: str) -> list[str]:
 
 def test_custom_module_clusters_follow_its_registered_members():
     loss, m = two_layers()
-    drawing = G._draw(loss, model=m)
+    drawing = draw(loss, model=m)
     groups = [(g.layer, g.name, {id(v) for v in g.members if v.is_leaf}) for g in drawing.groups]
     own = [(0, "h1", m.first.neurons[0]), (0, "h2", m.first.neurons[1]),
            (1, "h1", m.second.neurons[0])]

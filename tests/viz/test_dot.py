@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from micrograd_mlp import MLP, Value
 from micrograd_mlp.core import PRIMITIVES
-from micrograd_mlp.viz.graph import MAX_LABEL_CHARS, _short, draw_graph
+from micrograd_mlp.viz.dot import MAX_LABEL_CHARS, short
+from micrograd_mlp.viz.graph import draw_graph
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
 
@@ -87,7 +88,7 @@ def shows(label: str, text: str) -> bool:
     "…", its end (a neuron's header cuts the name with its activation, so only start and "…")."""
     if len(label) > MAX_LABEL_CHARS:
         head = label[: (MAX_LABEL_CHARS - 1) * 2 // 3] + "…"
-        return _appears(_short(label), text) or _appears(head, text)
+        return _appears(short(label), text) or _appears(head, text)
     return _appears(label, text)
 
 

@@ -7,14 +7,16 @@ import json
 import re
 import shutil
 
+import graphviz
 import pytest
 
 from micrograd_mlp import MLP, Value
 from micrograd_mlp.cli.main import main
+from micrograd_mlp.core import topological_order
 from micrograd_mlp.nn.datasets import moons
 from micrograd_mlp.nn.losses import mse
-from micrograd_mlp.viz import graph
-from micrograd_mlp.viz.explore import explore
+from micrograd_mlp.reference.picture import article_loss
+from micrograd_mlp.viz import explore, graph, render
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
 
@@ -49,7 +51,7 @@ def _fresh_grads(build):
 
 
 CASES = {
-    "article": lambda: graph.article_loss()[0],
+    "article": lambda: article_loss()[0],
     "hand_written": lambda: hand_written()[0],
     "moons": lambda: moons_loss()[0],
 }
@@ -57,8 +59,8 @@ CASES = {
 
 def _build(name):
     if name == "article":
-        loss, net = graph.article_loss()
-        for v in graph.topological_order(loss):
+        loss, net = article_loss()
+        for v in topological_order(loss):
             v.grad = 0.0  # explore must not need (nor use) a previous backward()
         return loss, {"model": net}
     if name == "moons":
@@ -71,10 +73,10 @@ def _build(name):
 @pytest.mark.parametrize("name", ["article", "hand_written", "moons"])
 def test_contributions_add_up_to_the_engines_gradients(name):
     root, options = _build(name)
-    before = [(v.data, v.grad) for v in graph.topological_order(root)]
+    before = [(v.data, v.grad) for v in topological_order(root)]
     ex = explore(root, **options)
     data = page_data(ex.html())
-    assert [(v.data, v.grad) for v in graph.topological_order(root)] == before  # untouched
+    assert [(v.data, v.grad) for v in topological_order(root)] == before  # untouched
     nodes = data["nodes"]
     assert [n["id"] for n in nodes] == list(range(len(nodes)))
     for n in nodes:
@@ -86,7 +88,7 @@ def test_contributions_add_up_to_the_engines_gradients(name):
         for c in step["contributions"]:
             total[c["to"]] += c["value"]
     # the engine's own backward() on the same graph, from zero
-    order = graph.topological_order(root)
+    order = topological_order(root)
     for v in order:
         v.grad = 0.0
     root.backward()
@@ -101,7 +103,7 @@ def test_steps_follow_the_engines_order_and_show_the_tables_math():
     root, _ = hand_written()
     data = page_data(explore(root).html())
     from micrograd_mlp.core.value import topological_order
-    order = graph.topological_order(root)
+    order = topological_order(root)
     expected = [order.index(n) for n in reversed([n for n in topological_order(root) if n.op is not None])]
     assert [s["node"] for s in data["steps"]] == expected
     by_id = {n["id"]: n for n in data["nodes"]}
@@ -124,7 +126,7 @@ def test_page_is_self_contained_and_escapes_labels():
 
 @needs_dot
 def test_parameter_details_include_explain_and_update():
-    loss, net = graph.article_loss()
+    loss, net = article_loss()
     data = page_data(explore(loss, model=net).html())
     w5 = next(n for n in data["nodes"] if n["label"] == "w5")
     assert w5["parameter"] and "∂E_total/∂w5" in w5["explain"]
@@ -234,17 +236,14 @@ def test_huge_labels_are_shortened_and_render(tmp_path):
         path = graph.render_graph(v * 2.0, tmp_path / "big.svg")
         text = path.read_text()
         assert "…" in text and len(text) < 20_000
-    from micrograd_mlp.viz import _jupyter_svg
-    assert _jupyter_svg(Value(1.0, label="漢" * 7_000)) is not None
+    assert Value(1.0, label="漢" * 7_000)._repr_svg_() is not None
 
 
 def test_jupyter_display_never_raises(monkeypatch):
-    from micrograd_mlp.viz import _jupyter_svg
-
     def broken(*args, **kwargs):
-        raise graph._graphviz().CalledProcessError(1, ["dot"])
-    monkeypatch.setattr(graph, "_pipe", broken)
-    assert _jupyter_svg(Value(1.0)) is None
+        raise graphviz.CalledProcessError(1, ["dot"])
+    monkeypatch.setattr(render, "pipe", broken)
+    assert Value(1.0)._repr_svg_() is None
 
 
 def test_non_string_label_is_a_clear_type_error():
@@ -256,7 +255,7 @@ def test_non_string_label_is_a_clear_type_error():
 
 @needs_dot
 def test_static_graph_names_targets_halves_and_differences():
-    loss, net = graph.article_loss()
+    loss, net = article_loss()
     src = graph.draw_graph(loss, model=net).source
     for name in ("t_o1", "t_o2", "½", "t_o1 − out_o1", "(t_o2 − out_o2)²"):
         assert f">{name}<" in src or f"<B>{name}</B>" in src, name

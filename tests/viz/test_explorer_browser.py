@@ -13,8 +13,8 @@ import shutil
 import pytest
 
 from micrograd_mlp.core import topological_order
-from micrograd_mlp.viz import graph
-from micrograd_mlp.viz.explore import explore
+from micrograd_mlp.reference.picture import article_loss
+from micrograd_mlp.viz import explore
 
 from .browser import chromium
 
@@ -28,7 +28,7 @@ def driver():
 
 @pytest.fixture(scope="module")
 def article_page(tmp_path_factory):
-    loss, net = graph.article_loss()
+    loss, net = article_loss()
     path = tmp_path_factory.mktemp("explorer") / "backprop.html"
     explore(loss, model=net).write(path)
     order = topological_order(loss)
@@ -134,7 +134,7 @@ def test_no_console_errors_no_network_and_a_screenshot(driver, article_page, tmp
 def test_collapsed_neurons_show_their_delta_at_every_step(driver, tmp_path):
     """Collapsed, each neuron node shows δ = ∂E/∂net (its net node's gradient so far: "?" before
     any step reached it), and at the last step the engine's δ (the article's δ_o1 = 0.1385)."""
-    loss, net = graph.article_loss()
+    loss, net = article_loss()
     path = tmp_path / "collapsed.html"
     explore(loss, model=net, collapse=True).write(path)
     driver.get(path.as_uri())
