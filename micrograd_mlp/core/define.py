@@ -22,7 +22,7 @@ import inspect
 import numbers
 from typing import Any, Callable, Sequence
 
-from .source import partial_rules
+from .source import forward_rule, partial_rules
 from .table import PRIMITIVES, USER_OPS, Primitive
 from .value import Value, apply
 
@@ -109,7 +109,10 @@ def _math(name: str, operands: tuple[str, ...], math: str | Sequence[str] | None
           partials: Callable[..., Any]) -> tuple[str, ...]:
     """One learner's line per operand: as given, or from the partials' source."""
     if math is None:
-        read = partial_rules(partials) or ("?",) * len(operands)
+        read = partial_rules(partials)
+        if read is None:  # not a literal tuple: the whole expression (one operand), or unknown
+            whole = forward_rule(partials) if len(operands) == 1 else None
+            read = (whole or "(see its partials)",) * len(operands)
         return tuple(f"∂{name}/∂{a} = {r}" for a, r in zip(operands, read))
     lines = (math,) if isinstance(math, str) else tuple(math)
     if not all(isinstance(line, str) for line in lines) or len(lines) != len(operands):
