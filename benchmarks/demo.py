@@ -12,9 +12,10 @@ must end at the same loss (to 1e-9: summation orders differ). Times are per step
 (incl. compile)`` counts building the graph once, tracing and generating the code.
 
 Contenders: micrograd 0.1.0 (gc on), this library eager (``train(engine="eager")`` semantics:
-rebuild + backward + SGD.step), ``compile_batch`` (scalar batch loop), ``.vectorized()`` (NumPy,
-one call per node), ``compile_model(...).lowered()`` (one sample's network graph, layers as matrix products), PyTorch CPU float64 (full batch,
-``torch.set_num_threads(1)``), and a hand-written NumPy forward + backward + update.
+rebuild + backward + SGD.step), ``compile_batch`` (one sample's scalar code run on each row: the
+compiled path without NumPy), ``compile_model(...).lowered()`` (one sample's network graph, layers
+as matrix products), PyTorch CPU float64 (full batch, ``torch.set_num_threads(1)``), and a
+hand-written NumPy forward + backward + update.
 """
 
 from __future__ import annotations
@@ -101,8 +102,7 @@ def ours_compiled(kind: str, n: int, width: int, steps: int,
         batch = compile_model(model, zip(X, y), hinge, params, penalty=penalty)
     else:  # every sample's graph built and traced
         batch = compile_batch([hinge(model(x), t) for x, t in zip(X, y)], params, penalty=penalty)
-    program = {"batch": lambda: batch, "vectorized": batch.vectorized,
-               "lowered": batch.lowered}[kind]()
+    program = {"batch": lambda: batch, "lowered": batch.lowered}[kind]()
     P: Any = [p.data for p in params]
     if kind == "lowered":
         P = np.array(P)
@@ -112,7 +112,7 @@ def ours_compiled(kind: str, n: int, width: int, steps: int,
     opt = SGD(model, lr=1.0)  # set-up, as PyTorch's tensors are (counted in "incl. compile")
     sched = LambdaLR(opt, lambda k: rate(k, steps))
     t1 = time.perf_counter()
-    history = run_steps(program, opt, steps, P, lambda k, loss: sched.step())
+    history = run_steps(program, opt, steps, P, lambda k, loss: sched.step(), sync=False)
     t2 = time.perf_counter()
     return ((t2 - t0) if include_compile else (t2 - t1)) / steps, history[-1]
 
@@ -204,7 +204,6 @@ def demo(repeat: int, steps: int) -> tuple[list[str], dict[str, tuple[float, flo
     contenders: dict[str, Callable[[], tuple[float, float]]] = {
         "eager (rebuild + backward + SGD.step)": lambda: ours_eager(n, width, steps),
         "compile_batch (scalar loop)": lambda: ours_compiled("batch", n, width, steps),
-        "compile_batch(...).vectorized()": lambda: ours_compiled("vectorized", n, width, steps),
         "compile_model(...).lowered() (incl. compile)": lambda: ours_compiled("lowered", n, width,
                                                                               steps),
         "compile_model(...).lowered() (steps only)": lambda: ours_compiled(

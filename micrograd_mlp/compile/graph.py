@@ -2,8 +2,8 @@
 
 For a graph whose *structure* does not change between steps (a network and its loss), the eager
 engine rebuilds the same nodes every step. :func:`compile_graph` traces the graph once
-(:mod:`.trace`), writes straight-line Python for it from the primitive table (:mod:`.emit`) and
-runs that::
+(:mod:`.trace`), writes straight-line Python for it from the primitive table (:mod:`.emit`; the
+layer-lowered NumPy code of a batch: :mod:`.lowered`) and runs that::
 
     loss = half_squared_error(model(x), t)            # build the graph once, eagerly
     fast = compile_graph(loss, params=model.parameters())
@@ -20,11 +20,13 @@ gradient - is exactly eager :class:`Value`'s.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import math
 import threading
+import warnings
 from itertools import pairwise
-from operator import attrgetter
+from operator import add, attrgetter
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable, Sequence
 
@@ -40,23 +42,12 @@ from ..core.checks import (
 from ..core.functions import namespace
 from ..core.value import apply
 from ..nn.training import reduce_batch
-from .emit import (
-    BATCH,
-    LOWERED,
-    NUMPY,
-    SCALAR,
-    GeneratedCode,
-    Target,
-    emit,
-    emit_lowered,
-    emit_reduced,
-)
+from .emit import GeneratedCode, emit
+from .inline import parse
 from .lower import find_layers, find_reductions
+from .lowered import emit_lowered, emit_reduced
 from .steps import run_steps
 from .trace import Listing, shape, trace
-
-__all__ = ["CompiledGraph", "BatchGraph", "VectorizedBatch", "LoweredBatch", "compile_graph",
-           "compile_batch"]
 
 
 # --- the eager oracle -----------------------------------------------------------------------------
@@ -83,6 +74,42 @@ def _rebuild(order: Sequence[Value], leaves: dict[int, Value]) -> Value:
 def _gradients(root: Value, params: list[Value]) -> tuple[float, list[float]]:
     root.backward()
     return root.data, [p.grad for p in params]
+
+
+# --- user ops the compiler cannot write ----------------------------------------------------------
+_REFUSE = {name: f"def {name}(*args):\n    raise FloatingPointError  # not compiled: eager runs"
+           for name in ("forward", "forward_backward", "train")}
+
+
+def _unknown_names(op: Primitive) -> list[str]:
+    """The names the rules of user op ``op`` read that are neither its operands (``out``, the
+    constant) nor a function the compiler knows (``core.functions.FUNCTIONS``), in order; a rule
+    that reads anything but names, numbers and calls of names (``math.exp``) adds its text."""
+    known = {*op.operand_names, "out", op.constant or "k", *namespace("float")}
+    unknown: list[str] = []
+    for rule in (op.forward_rule or "", *(op.partial_rules or ())):
+        for node in ast.walk(parse(rule)):
+            if isinstance(node, ast.Name) and node.id not in known:
+                unknown.append(node.id)
+            elif isinstance(node, (ast.Attribute, ast.Subscript, ast.Lambda, ast.comprehension)):
+                unknown.append(ast.unparse(node))
+    return list(dict.fromkeys(unknown))
+
+
+def not_compilable(listing: Listing) -> str | None:
+    """Why the compiler cannot write ``listing`` - a user op (:func:`micrograd_mlp.define_op`)
+    whose rules' source cannot be read, or that calls what the compiler does not know - or None.
+    Such a graph runs on the eager engine (each step is a refused step), with a warning."""
+    for op in dict.fromkeys(ins.op for ins in listing.instructions if ins.op.user):
+        if op.forward_rule is None or op.partial_rules is None:
+            return (f"user op {op.name!r} cannot be compiled: the source of its forward or "
+                    f"partials cannot be read (define them as lambdas or functions in a file)")
+        unknown = _unknown_names(op)
+        if unknown:
+            return (f"user op {op.name!r} cannot be compiled: its rules use "
+                    f"{', '.join(unknown)}, which the compiler does not know (it knows "
+                    f"{', '.join(sorted(namespace('float')))})")
+    return None
 
 
 # --- arguments ------------------------------------------------------------------------------------
@@ -134,13 +161,17 @@ class _Program:
     """A listing, the code generated for it on one target, and running that code: each call
     falls back to :meth:`_eager_forward` / :meth:`_eager_forward_backward` when the code refuses."""
 
-    def __init__(self, listing: Listing, params: Sequence[Value], target: Target,
-                 names: dict[str, Any] | None = None) -> None:
+    eager_reason: str | None = None  # why this graph runs on the eager engine (see below)
+
+    def __init__(self, listing: Listing, params: Sequence[Value], seed: str = "1.0") -> None:
         self.listing = listing
         self.params: tuple[Value, ...] = tuple(params)
         self.node_count = len(listing.instructions)  # values computed per sample and pass
-        self._target = target
-        self._names = {**namespace(target.backend), **(names or {})}
+        self._emit_seed = seed
+        self.eager_reason = not_compilable(listing)
+        if self.eager_reason is not None:
+            warnings.warn(f"compile: {self.eager_reason}; this graph runs on the eager engine "
+                          f"(same results, eager speed)", stacklevel=4)
 
     @property
     def _code(self) -> GeneratedCode:
@@ -148,7 +179,9 @@ class _Program:
         its scalar code)."""
         code: GeneratedCode | None = self.__dict__.get("_generated")
         if code is None:
-            code = GeneratedCode(emit(self.listing, self._target), self._names, self._target.name)
+            functions = _REFUSE if self.eager_reason is not None else \
+                emit(self.listing, self._emit_seed)
+            code = GeneratedCode(functions, namespace("float"), "scalar")
             self.__dict__["_generated"] = code
         return code
 
@@ -252,7 +285,7 @@ class CompiledGraph(_Program):
     def __init__(self, root: Value, params: Sequence[Value], inputs: Sequence[Value]) -> None:
         self.root = root
         self.inputs: tuple[Value, ...] = tuple(inputs)
-        super().__init__(trace(root, params, inputs), params, SCALAR)
+        super().__init__(trace(root, params, inputs), params)
 
     def _input_values(self, inputs: object) -> list[float]:
         if inputs is None:
@@ -360,13 +393,9 @@ class _Batch(_Program):
         return loss
 
     def train(self, steps: int, lr: float, params: list[float] | None = None) -> list[float]:
-        """Full-batch SGD for ``steps`` steps (as :meth:`CompiledGraph.train`)."""
-        if self.penalty is None:
-            return self._train(steps, lr, params, self._data())
-        return self._sgd(steps, lr, params)
-
-    def _sgd(self, steps: int, lr: float, params: list[float] | None) -> list[float]:
-        """SGD through :func:`.steps.run_steps` (the loop in Python, the steps generated)."""
+        """Full-batch SGD for ``steps`` steps (as :meth:`CompiledGraph.train`), through
+        :func:`.steps.run_steps`: the loop in Python, the update :class:`~micrograd_mlp.nn.optim.
+        SGD`'s own rule."""
         from ..nn.optim import SGD
 
         steps = nonnegative_int(steps, "train: steps")
@@ -375,23 +404,26 @@ class _Batch(_Program):
         floats = values.tolist() if hasattr(values, "tolist") else list(values)
         shadow = [Value(x, label=p.label, requires_grad=p.requires_grad)
                   for p, x in zip(self.params, floats)]
-        history = run_steps(self, SGD(shadow, lr=lr), steps, values)
-        final = values.tolist() if hasattr(values, "tolist") else list(values)
-        if params is None:
-            for p, x in zip(self.params, final):
-                p.data = x
-        else:
-            params[:] = final
-        return history
+        try:
+            return run_steps(self, SGD(shadow, lr=lr), steps, values)
+        finally:  # the steps taken are kept, also when one raised
+            final = values.tolist() if hasattr(values, "tolist") else list(values)
+            if params is None:
+                for p, x in zip(self.params, final):
+                    p.data = x
+            else:
+                params[:] = final
 
 
 class BatchGraph(_Batch):
-    """Per-sample losses of identical structure, compiled ONCE and looped over the batch.
+    """Per-sample losses of identical structure: one sample's scalar code, run on every row.
 
     Build with :func:`compile_batch`. The per-sample code reads every leaf that is not a parameter
     (inputs, targets, constants) from a row of :attr:`rows`, so a 100-sample batch costs the code
-    of one sample. The batch loss is ``Σ losses`` (``reduction='sum'``) or ``Σ losses · (1/n)``
-    (``'mean'``, as :func:`micrograd_mlp.training.train` forms it).
+    of one sample; its seed ∂loss/∂result is the batch's scale, and the rows' losses and gradients
+    are summed in row order, as the eager engine sums them. This is the compiled path without
+    NumPy; :meth:`lowered` is the fast one. The batch loss is ``Σ losses``
+    (``reduction='sum'``) or ``Σ losses · (1/n)`` (``'mean'``, as the eager ``train`` forms it).
     """
 
     def __init__(self, template: Value, leaves: Sequence[Value], rows: list[tuple[float, ...]],
@@ -412,10 +444,33 @@ class BatchGraph(_Batch):
         self._seed = self.scale
         if listing is None:
             listing = trace(template, params, leaves)
-        super().__init__(listing, params, BATCH)
+        super().__init__(listing, params, seed="seed")
 
     def _data(self) -> list[tuple[float, ...]]:
         return self.rows
+
+    def _function(self, name: str) -> Callable[..., Any]:
+        """The scalar code of one sample (its seed ∂loss/∂result the batch's scale), run on each
+        row and summed in row order, as the eager engine sums the samples."""
+        one = super()._function(name)
+        if name == "forward":
+            def forward(P: list[float], X: Any, seed: float) -> float:
+                total = 0.0
+                for row in X:
+                    total += one(P, row, seed)
+                return total * seed
+
+            return forward
+
+        def forward_backward(P: list[float], X: Any, seed: float) -> tuple[float, list[float]]:
+            total, sums = 0.0, [0.0] * len(P)
+            for row in X:
+                loss, grads = one(P, row, seed)
+                total += loss
+                sums = list(map(add, sums, grads))
+            return total * seed, sums
+
+        return forward_backward
 
     def replay(self, params: Sequence[float] | None = None) -> Value:
         """The batch loss rebuilt by the eager engine at ``params``, as training.train forms it."""
@@ -452,62 +507,9 @@ class BatchGraph(_Batch):
         as keep a block's arrays near 256 KB: see :class:`LoweredBatch`)."""
         return LoweredBatch(self, block_rows)
 
-    def vectorized(self) -> VectorizedBatch:
-        """The same per-sample code over NumPy arrays: one array operation per node for the
-        whole batch (needs NumPy, imported only here)."""
-        return VectorizedBatch(self)
-
     def __repr__(self) -> str:
         return (f"<BatchGraph: {len(self.rows)} samples, {len(self.params)} params, "
                 f"{self.node_count} values computed per sample>")
-
-
-class VectorizedBatch(_Batch):
-    """A :class:`BatchGraph`'s per-sample code run on NumPy arrays, one array per input column.
-
-    The same interface as the batch graph; a step whose values are not all finite is run by the
-    eager engine, so errors are eager's. Results agree with the eager engine to rounding (NumPy's
-    ``exp``/``log`` may differ from :mod:`math` in the last bit, and its sums are pairwise).
-    """
-
-    def __init__(self, batch: BatchGraph) -> None:
-        import numpy as np
-
-        self.batch = batch
-        self.columns = [np.array(column, dtype=float) for column in zip(*batch.rows)]
-        n = len(batch.rows)
-
-        def total(a: Any) -> float:
-            """Σ over the batch; a value that depends on no row counts n times."""
-            return float(np.sum(a)) if np.ndim(a) else float(a) * n
-
-        self._seed = batch.scale
-        self._errstate = np.errstate
-        self.penalty = batch.penalty
-        super().__init__(batch.listing, batch.params, NUMPY, {"where": np.where, "total": total})
-
-    def _data(self) -> list[Any]:
-        return self.columns
-
-    def _function(self, name: str) -> Callable[..., Any]:
-        """The generated function ``name``, run with NumPy's warnings off: what they would warn
-        about (an inf, a nan) is what the code's check catches."""
-        fn, errstate = super()._function(name), self._errstate
-
-        def run(*args: Any) -> Any:
-            with errstate(all="ignore"):
-                return fn(*args)
-
-        return run
-
-    def _eager_forward(self, P: list[float], X: Any) -> float:
-        return self.batch.replay(P).data
-
-    def _eager_forward_backward(self, P: list[float], X: Any) -> tuple[float, list[float]]:
-        return self.batch.eager_forward_backward(P)
-
-    def __repr__(self) -> str:
-        return f"<VectorizedBatch: {len(self.batch.rows)} samples on NumPy arrays>"
 
 
 BLOCK_FLOATS = 2 ** 15  # a lowered block's rows × its widest layer: arrays of 256 KB (a batch
@@ -532,17 +534,21 @@ def _lanes(np: Any) -> Callable[..., Any]:
     return lanes
 
 
+def _refused(*args: Any) -> Any:
+    raise FloatingPointError  # a graph that is not compiled: the eager engine runs the step
+
+
 class LoweredBatch(_Batch):
     """A :class:`BatchGraph` with its layers lowered to matrix products (:mod:`.lower`).
 
     The neurons of a layer (affine nodes over the same inputs, then the same activation) become
     ``Z = H @ W.T + b``, ``A = φ(Z)`` on arrays of the whole batch, and their backward the
-    transposed products; the other nodes (the loss, anything irregular) run as the NumPy target's
-    column code. A ``penalty`` (α·Σ p·p) has its sums over parameters as array code too
-    (:func:`.lower.find_reductions`, listed in ``reductions``). The same interface as the batch
-    graph; a step whose values are not all finite is run by the eager engine. Results agree with
-    eager to rounding (matrix products sum in another order). ``layers`` lists the groups found;
-    with none, the code is the vectorised one.
+    transposed products; the other nodes (the loss, anything irregular) run as the table's rules
+    on arrays, one column per node. A ``penalty`` (α·Σ p·p) has its sums over parameters as
+    array code too (:func:`.lower.find_reductions`, listed in ``reductions``). The same
+    interface as the batch graph; a step whose values are not all finite is run by the eager
+    engine. Results agree with eager to rounding (matrix products sum in another order).
+    ``layers`` lists the groups found; with none, every node is column code.
 
     Each thread that steps the program gets its own :meth:`scratch` arrays - a layer's ``Z``,
     ``A`` and ``dZ`` (block rows × width) and ``dH`` (block rows × inputs) - kept while the
@@ -572,7 +578,7 @@ class LoweredBatch(_Batch):
         bounds = [n * k // count for k in range(count + 1)]
         self.blocks = list(pairwise(bounds))
         self._functions, names, stacked, self._scratch_columns = emit_lowered(
-            batch.listing, self.layers)
+            batch.listing, self.layers) if batch.eager_reason is None else (_REFUSE, {}, {}, {})
         matrix = self._helpers(n)[1]
         self._stacked = {key: matrix(*(self.columns[c] for c in cols))
                          for key, cols in stacked.items()}  # the input matrices, stacked once
@@ -591,7 +597,9 @@ class LoweredBatch(_Batch):
         # caller's builtins: the generated code, which calls it, has none (KeyError: __import__)
         self.reductions = []  # the penalty's sums over parameters, as array code
         self._penalty: Callable[..., Any] | None = None
-        if batch.penalty is not None:
+        if batch.penalty is not None and batch.penalty.eager_reason is not None:
+            self._penalty = _refused  # the penalty's own scalar fallback runs it eagerly
+        elif batch.penalty is not None:
             self.reductions = find_reductions(batch.penalty.listing)
             source, more = emit_reduced(batch.penalty.listing, self.reductions)
             self._penalty = GeneratedCode({"penalty": source}, {
@@ -608,7 +616,7 @@ class LoweredBatch(_Batch):
             **namespace("numpy"), **self._index_arrays, "where": np.where, "total": total,
             "matrix": matrix, "zeros": np.zeros, "bincount": _bincount(np),
             "concatenate": np.concatenate, "matmul": np.matmul, "multiply": np.multiply},
-            LOWERED.name)
+            "lowered")
 
     def _helpers(self, n: int) -> tuple[Callable[..., float], Callable[..., Any]]:
         """``total`` and ``matrix`` for a block of ``n`` rows."""
@@ -705,10 +713,6 @@ class LoweredBatch(_Batch):
             loss, G = self.gradient_array(self._param_values(params))
         return loss, [g + 0.0 for g in G.tolist()]
 
-    def train(self, steps: int, lr: float, params: list[float] | None = None) -> list[float]:
-        """Full-batch SGD for ``steps`` steps (as :meth:`CompiledGraph.train`)."""
-        return self._sgd(steps, lr, params)
-
     def _forward(self, P: Any, X: Any) -> float:
         with self.quiet():
             return super()._forward(P, X)
@@ -744,7 +748,7 @@ def compile_graph(root: Value, params: object = (), inputs: object = ()) -> Comp
 
 def compile_batch(losses: Sequence[Value] | Value, params: object = (),
                   reduction: str = "mean", penalty: Value | None = None) -> BatchGraph:
-    """Compile per-sample losses of identical structure into one generated loop over the batch.
+    """Compile per-sample losses of identical structure into one sample's code, run on each row.
 
     ``losses[s]`` is sample ``s``'s loss graph (e.g. ``mse(model(x), t)``), all built by the same
     operations; every leaf not in ``params`` (inputs, targets, constants) is read per sample from

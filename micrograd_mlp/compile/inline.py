@@ -31,8 +31,6 @@ from typing import Callable
 
 from ..core.functions import namespace
 
-__all__ = ["Inline", "parse"]
-
 _FLOAT = namespace("float")
 _PARSE_LOCK = threading.Lock()
 
@@ -43,12 +41,6 @@ def parse(source: str, mode: str = "eval") -> ast.AST:
     recursion depth mismatch`` (CPython gh-106905; seen in tests/test_threads.py)."""
     with _PARSE_LOCK:
         return ast.parse(source, mode=mode)
-
-
-def _expression(source: str) -> ast.expr:
-    tree = parse(source)
-    assert isinstance(tree, ast.Expression)
-    return tree.body
 
 
 # --- a helper's body as one expression ------------------------------------------------------------
@@ -115,7 +107,7 @@ def _as_expression(body: list[ast.stmt]) -> ast.expr | None:
 
 
 @functools.cache
-def helper(name: str) -> tuple[tuple[str, ...], str] | None:
+def helper(name: str) -> tuple[tuple[str, ...], ast.expr] | None:
     """``(parameters, body)`` of the float helper ``name`` as one expression, or ``None``.
 
     The body may call only the float namespace (``math.exp`` is read as the namespace's ``exp``
@@ -162,7 +154,7 @@ def helper(name: str) -> tuple[tuple[str, ...], str] | None:
     for name in free - owners:  # each must mean in the generated code what it means here
         if _FLOAT.get(name) is not scope.get(name, getattr(builtins, name, None)):
             return None
-    return params, ast.unparse(expr)
+    return params, expr
 
 
 def _is_plain(node: ast.expr) -> bool:
@@ -176,7 +168,7 @@ class Inline(ast.NodeTransformer):
     """Replace each call of an inlinable helper by its body; temporaries ``_t1, _t2, ...`` are
     numbered per instance (so per expression: two threads never share a counter)."""
 
-    def __init__(self, helpers: Callable[[str], tuple[tuple[str, ...], str] | None] = helper):
+    def __init__(self, helpers: Callable[[str], tuple[tuple[str, ...], ast.expr] | None] = helper):
         self.helpers = helpers
         self.temporaries = 0
 
@@ -190,7 +182,7 @@ class Inline(ast.NodeTransformer):
         if found is None or node.keywords or len(node.args) != len(found[0]):
             return node
         params, body = found
-        expr = _expression(body)
+        expr = copy.deepcopy(body)  # (the helper's tree is shared)
         renames = {n.target.id: self._temporary() for n in ast.walk(expr)
                    if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name)}
         plain = {}
@@ -207,7 +199,7 @@ class Inline(ast.NodeTransformer):
         class Rename(ast.NodeTransformer):
             def visit_Name(self, n: ast.Name) -> ast.expr:
                 if n.id in plain:
-                    return _expression(ast.unparse(plain[n.id]))  # a fresh copy
+                    return copy.deepcopy(plain[n.id])  # a fresh copy
                 return ast.Name(renames[n.id], n.ctx) if n.id in renames else n
 
         inlined: ast.expr = Rename().visit(expr)

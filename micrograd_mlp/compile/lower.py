@@ -27,8 +27,6 @@ from operator import attrgetter
 
 from .trace import Instruction, Listing, is_constant, width
 
-__all__ = ["Layer", "find_layers", "bilinear", "Reduction", "find_reductions", "plain_sum"]
-
 
 @dataclass(frozen=True)
 class Layer:

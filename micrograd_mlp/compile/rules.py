@@ -20,50 +20,25 @@ import ast
 import functools
 import math
 import operator
-import re
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..core.functions import namespace
+from .expr import (
+    ATOM,
+    LOOSE,
+    POWER,
+    PRODUCT,
+    SUM,
+    UNARY,
+    Expr,
+    Line,
+    Node,
+    Template,
+    left_sum,
+    line_text,
+)
 from .inline import Inline, parse
-from .trace import Instruction, is_constant, width
-
-__all__ = ["Rules", "times", "left_sum", "is_simple", "keeps_finite", "carries_nonfinite"]
-
-CHUNK = 32  # terms per generated line of a long sum (keeps expressions shallow for the parser)
-
-
-def left_sum(target: str, terms: list[str]) -> list[str]:
-    """Lines computing ``((t0 + t1) + t2) + ...`` into ``target``, in chunks, in that order."""
-    if not terms:
-        return [f"{target} = 0.0"]
-    lines, head = [], terms[0]
-    rest = terms[1:]
-    for i in range(0, max(len(rest), 1), CHUNK):
-        lines.append(f"{target} = {' + '.join([head, *rest[i:i + CHUNK]])}")
-        head = target
-    return lines
-
-
-def is_simple(code: str) -> bool:
-    """A bare name or a number: needs no parentheses, costs nothing to repeat."""
-    return code.isidentifier() or is_constant(code)
-
-
-def times(g: str, partial: str) -> str:
-    """``g · partial`` with the float operations the engine does (``g * partial``), minus its
-    exact no-ops: ×1, ×(−1) as a negation, and a product of two numbers folded."""
-    if partial == "1.0":
-        return g
-    if partial == "-1.0":
-        return g[1:] if g[0] == "-" else f"-{g}"
-    if g == "1.0":
-        return partial if is_simple(partial) else f"({partial})"
-    if is_constant(g) and is_constant(partial):
-        product = float(g) * float(partial)
-        if math.isfinite(product):  # an overflowing product stays code: `inf` is no literal
-            return repr(product)
-    return f"{g} * {partial}" if is_simple(partial) else f"{g} * ({partial})"
+from .trace import Instruction, width
 
 
 # --- one rule, instantiated -----------------------------------------------------------------------
@@ -299,111 +274,132 @@ def _terms(ins: Instruction) -> list[dict[str, str]]:
 
 def _names(ins: Instruction) -> dict[str, str]:
     """A unary or binary node's rule names bound to it (``a``, ``b``, ``out``)."""
-    return {**dict(zip(ins.op.operand_names, ins.operands)), "out": ins.target}
+    op = ins.op
+    known = _OPERAND_NAMES.get(id(op))
+    if known is None or known[0] is not op:  # (read once per op: it inspects a signature)
+        known = _OPERAND_NAMES[id(op)] = (op, op.operand_names)
+    return {**dict(zip(known[1], ins.operands)), "out": ins.target}
 
 
-@dataclass
-class _Shape:
-    """The code of every node of one shape (op, constant, which operands are which numbers), as
-    templates over the operands' positions: ``{out} = {0} * {2} + {1} * 0.5``."""
-
-    node: Instruction  # a node of the shape: variable operand j named __j__, the result __out__
-    forward: list[str]
-    partials: dict[int, str] = field(default_factory=dict)  # filled as they are asked for
+_OPERAND_NAMES: dict[int, tuple[Any, tuple[str, ...]]] = {}
 
 
-def _template(code: str) -> str:
-    """``code`` written for a shape's node, as a template (``__3__`` → ``{3}``)."""
-    return re.sub(r"__(\d+|out)__", r"{\1}", code.replace("{", "{{").replace("}", "}}"))
+def _strength(node: ast.expr) -> int:
+    if isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.Pow):
+            return POWER
+        return SUM if isinstance(node.op, (ast.Add, ast.Sub)) else PRODUCT
+    if isinstance(node, ast.UnaryOp):
+        return UNARY
+    if isinstance(node, ast.Constant):
+        return ATOM if not isinstance(node.value, str) else LOOSE
+    return ATOM if isinstance(node, (ast.Name, ast.Call, ast.Attribute, ast.Subscript)) else LOOSE
 
 
-_SHARED: dict[str, tuple[dict[tuple[Any, ...], _Shape], dict[tuple[Any, ...], str]]] = {}
+def _template(body: ast.expr, slots: int) -> Template:
+    """The template of a rule's tree whose operands are the names ``{0}``, ``{1}`` ...: printed
+    once (``ast.unparse``), its slots that may not run read off the tree."""
+    maybe: set[int] = set()
+    for node in ast.walk(body):
+        parts: list[ast.expr] = []
+        if isinstance(node, ast.IfExp):
+            parts = [node.body, node.orelse]
+        elif isinstance(node, ast.BoolOp):
+            parts = node.values[1:]
+        elif isinstance(node, ast.Compare):
+            parts = node.comparators[1:]
+        maybe.update(int(n.id[1:-1]) for part in parts for n in ast.walk(part)
+                     if isinstance(n, ast.Name) and n.id.startswith("{"))
+    call = body.func.id if (isinstance(body, ast.Call) and isinstance(body.func, ast.Name)
+                            and not body.keywords) else None
+    called = frozenset(n.func.id for n in ast.walk(body)
+                       if isinstance(n, ast.Call) and isinstance(n.func, ast.Name))
+    names = [n.id for n in ast.walk(body) if isinstance(n, ast.Name)]
+    return Template(ast.unparse(body), _strength(body), (ATOM,) * slots, frozenset(maybe),
+                    any(isinstance(n, ast.NamedExpr) for n in ast.walk(body)), call, called,
+                    tuple(names.count(f"{{{j}}}") for j in range(slots)))
+
+
+_SHARED: dict[str, dict[tuple[Any, ...], tuple[Template | str, tuple[str, ...]]]] = {}
 
 
 class Rules:
-    """The table's rules as code for one backend (``"float"`` or ``"numpy"``).
-
-    The work is done once per *shape* of node, into templates; a node of a shape seen before
-    costs one string format per line (a graph of 10⁵ nodes has a handful of shapes).
-    """
+    """The table's rules as expression trees (:mod:`.expr`) for one backend (``"float"`` or
+    ``"numpy"``). A rule is worked out once per op, constant and pattern of constant operands,
+    into a :class:`~.expr.Template`; a node of a pattern seen before costs one tuple."""
 
     def __init__(self, backend: str) -> None:
         self.backend = backend
-        # shared by every Rules of the backend: a shape is worked out once per process (a shape
-        # holds its op, so the op's id in the keys stays its own)
-        self._shapes: dict[tuple[Any, ...], _Shape]
-        self._expressions: dict[tuple[Any, ...], str]
-        self._shapes, self._expressions = _SHARED.setdefault(backend, ({}, {}))
+        # shared by every Rules of the backend (a key holds its op's id; the template, the op)
+        self._expressions = _SHARED.setdefault(backend, {})
 
-    def forward_lines(self, ins: Instruction) -> list[str]:
+    def forward(self, ins: Instruction) -> list[Line]:
         """Lines computing ``ins.target`` from its operands by the table's forward rule."""
-        shape = self._shape(ins)
-        return [line.format(*ins.operands, out=ins.target) for line in shape.forward]
-
-    def partials(self, ins: Instruction, wanted: list[int]) -> list[str]:
-        """Code for ∂(ins.target)/∂(operand ``i``) for each ``i`` in ``wanted``, by the table's
-        rule for that operand (for an n-ary node: the rule of its term's group, or the extra's)."""
-        shape = self._shape(ins)
-        codes = []
-        for i in wanted:
-            template = shape.partials.get(i)
-            if template is None:
-                template = shape.partials[i] = _template(self._partial(shape.node, i))
-            codes.append(template.format(*ins.operands, out=ins.target))
-        return codes
-
-    def _shape(self, ins: Instruction) -> _Shape:
-        start = _NUMBER_START
-        key = (id(ins.op), ins.constant, *[o if o[0] in start else None for o in ins.operands])
-        shape = self._shapes.get(key)
-        if shape is None:
-            node = ins._replace(target="__out__", operands=tuple(
-                o if o[0] in start else f"__{j}__" for j, o in enumerate(ins.operands)))
-            shape = self._shapes[key] = _Shape(node, list(map(_template, self._forward(node))))
-        return shape
-
-    # --- the rules, on one node ----------------------------------------------------------------
-    def _forward(self, ins: Instruction) -> list[str]:
         op = ins.op
         if op.arity > 0:
-            return [f"{ins.target} = {self._expression(ins, op.forward_rule or "", _names(ins))}"]
+            return [Line(ins.target, self._expression(ins, op.forward_rule or "", _names(ins)))]
         terms = [self._expression(ins, op.forward_rule or "", term) for term in _terms(ins)]
         if len(ins.operands) > len(op.terms) * len(terms):
             terms.append(ins.operands[-1])  # the extra operand (affine's bias), added as it is
         return left_sum(ins.target, terms)
 
-    def _partial(self, ins: Instruction, i: int) -> str:
-        op = ins.op
+    def forward_lines(self, ins: Instruction) -> list[str]:
+        return [line_text(line) for line in self.forward(ins)]
+
+    def partials(self, ins: Instruction, wanted: list[int]) -> list[Expr]:
+        """∂(ins.target)/∂(operand ``i``) for each ``i`` in ``wanted``, by the table's rule for
+        that operand (for an n-ary node: the rule of its term's group, or the extra's)."""
+        return [self._partial(ins, i) for i in wanted]
+
+    def _partial(self, ins: Instruction, i: int) -> Expr:
+        op, rules = ins.op, ins.op.partial_rules or ()
         if op.arity > 0:
-            return self._expression(ins, (op.partial_rules or ())[i], _names(ins))
+            return self._expression(ins, rules[i], _names(ins))
         n, groups = width(op, len(ins.operands), ins.constant), len(op.terms)
         if i < groups * n:  # operand i is term i % n of group i // n (only that term is bound:
             j = i % n  # binding all n per operand would cost n² for a wide node)
             term = {name: ins.operands[g * n + j] for g, name in enumerate(op.terms)}
-            return self._expression(ins, (op.partial_rules or ())[i // n], {**term, "out": ins.target})
-        return self._expression(ins, (op.partial_rules or ())[groups], {"out": ins.target})  # the extra
+            return self._expression(ins, rules[i // n], {**term, "out": ins.target})
+        return self._expression(ins, rules[groups], {"out": ins.target})  # the extra
 
-    def _expression(self, ins: Instruction, rule: str, names: dict[str, str]) -> str:
-        """``rule`` with each of its names (``a``, ``w``, ``out`` ...) replaced by ``names[name]``
-        (a variable or a number) and ``k`` by the node's constant, then folded."""
-        key = (id(ins.op), rule, ins.constant,
-               *(c if is_constant(c) else None for c in names.values()))
-        text = self._expressions.get(key)
-        if text is None:
-            fields: dict[str, ast.expr] = {
-                n: _number(float(c)) if is_constant(c) else ast.Name(f"_{n}_", ast.Load())
-                for n, c in names.items()}
-            k = ins.constant
-            fields["k"] = _number(k) if k is not None else ast.Constant(None)
-            tree = parse(rule)
-            assert isinstance(tree, ast.Expression)
-            body = _Fold(fields).visit(tree.body)
-            if self.backend == "float":
-                body = _PowOperator().visit(_Fold().visit(Inline().visit(body)))
-            else:
-                body = _Vectorize().visit(body)
-            text = self._expressions[key] = ast.unparse(body)
-        for n, c in names.items():
-            if not is_constant(c):
-                text = text.replace(f"_{n}_", c)
-        return text
+    def _expression(self, ins: Instruction, rule: str, names: dict[str, str]) -> Expr:
+        """``rule`` with each of its names (``a``, ``w``, ``out`` ...) bound to ``names[name]``
+        (a variable or a number) and ``k`` to the node's constant, folded: a name or number, or a
+        :class:`~.expr.Node` of the rule's template over the variables."""
+        start = _NUMBER_START
+        key = (id(ins.op), rule, ins.constant, *names,
+               *(c if c[0] in start else None for c in names.values()))
+        made = self._expressions.get(key)
+        if made is None:
+            made = self._expressions[key] = self._work_out(ins, rule, names)
+        found, slots = made
+        if isinstance(found, Template):
+            return Node(found, tuple(names[n] for n in slots))
+        return names[found] if slots else found  # the operand itself, or a number
+
+    def _work_out(self, ins: Instruction, rule: str, names: dict[str, str]
+                  ) -> tuple[Template | str, tuple[str, ...]]:
+        """The rule's template, over the rule names of the variables it reads, in slot order
+        (or the one variable it is, or the number it folds to)."""
+        fields: dict[str, ast.expr] = {
+            n: ast.Name(f"__{n}__", ast.Load()) if c[0] not in _NUMBER_START
+            else _number(float(c)) for n, c in names.items()}
+        k = ins.constant
+        fields["k"] = _number(k) if k is not None else ast.Constant(None)
+        tree = parse(rule)
+        assert isinstance(tree, ast.Expression)
+        body = _Fold(fields).visit(tree.body)
+        if self.backend == "float":
+            body = _PowOperator().visit(_Fold().visit(Inline().visit(body)))
+        else:
+            body = _Vectorize().visit(body)
+        slot = {n: n.id[2:-2] for n in ast.walk(body)
+                if isinstance(n, ast.Name) and n.id.startswith("__")}
+        if isinstance(body, ast.Name) and body in slot:  # the operand itself
+            return slot[body], ("operand",)
+        if not slot:
+            return ast.unparse(body), ()  # a number (or code of numbers only)
+        variables = tuple(dict.fromkeys(slot.values()))
+        for node, n in slot.items():
+            node.id = f"{{{variables.index(n)}}}"
+        return _template(body, len(variables)), variables

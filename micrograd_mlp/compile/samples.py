@@ -35,8 +35,6 @@ from ..nn.modules import MLP, Layer, Neuron
 from .graph import BatchGraph, _leaves, compile_batch
 from .trace import Listing, trace_sample
 
-__all__ = ["compile_model"]
-
 Structure = list[tuple[Any, ...]]
 
 

@@ -1,30 +1,26 @@
-"""The optimisers' updates on a compiled program's parameter vector, with the eager semantics.
+"""The optimisers' steps on a compiled program's parameter vector, by the optimisers' own rules.
 
-:func:`run_steps` trains a compiled batch with one of :mod:`micrograd_mlp.nn.optim`'s optimisers:
-each step the generated code gives ``(loss, G)`` and the update below moves the parameter vector
-``P`` - the float operations of the optimiser's own ``step()``, in its order, on every live
-(``requires_grad``) parameter:
+:func:`run_steps` trains a compiled program with :mod:`micrograd_mlp.nn.optim`'s ``SGD`` or
+``Adam``: each step the generated code gives ``(loss, G)`` and the update moves the parameter
+vector ``P`` by the rule the optimiser's own ``step()`` calls (:func:`~micrograd_mlp.nn.optim.
+sgd_rule`, :func:`~micrograd_mlp.nn.optim.adam_rule`, after :func:`~micrograd_mlp.nn.optim.
+decayed`), on every live (``requires_grad``) parameter at once. ``P`` is a NumPy array (the lowered
+program) or a list of floats (the scalar one, without NumPy: the rule runs per parameter). NumPy's
+``+ − × ÷ √`` on float64 round as Python's do, so the trajectory is the eager one, bit for bit.
 
-    SGD:   g = G + λ·P (λ > 0);  v = μ·v + g (μ > 0, else v = g);  P ← P − η·v
-    Adam:  g = G + λ·P;  m = β₁m + (1−β₁)g;  v = β₂v + (1−β₂)·g·g;  t ← t + 1
-           P ← P − η·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)
-
-``P`` is a NumPy array (lowered and vectorised programs: one array operation per line) or a list of
-floats (scalar programs). NumPy's ``+ − × ÷ √`` on float64 round as Python's do, so the trajectory
-is the eager one. A step whose gradient or update is not finite is handed to the optimiser itself
-(its state and the Values synced first): it raises its own error, changing nothing, or - if only
-the quick check overflowed - takes the step, and the loop goes on.
+A step whose gradient or update is not finite is handed to the optimiser itself (its state and the
+Values synced first): it raises its own error, changing nothing, or - if only the quick check
+overflowed - takes the step, and the loop goes on.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
-from ..nn.optim import SGD, Adam, Optimizer
-
-__all__ = ["supported", "run_steps"]
+from ..core import Value
+from ..nn.optim import SGD, Adam, Optimizer, adam_rule, decayed, sgd_rule
 
 
 def supported(optimizer: object) -> bool:
@@ -33,190 +29,172 @@ def supported(optimizer: object) -> bool:
     return type(optimizer) in (SGD, Adam)
 
 
-class _State:
-    """The optimiser's state as vectors (arrays or lists), and writing it back."""
-
-    def __init__(self, opt: Optimizer, arrays: Any) -> None:
-        self.opt = opt
-        self.np = arrays  # the numpy module, or None for lists
-        n = len(opt.params)
-        live = [k for k, p in enumerate(opt.params) if p.requires_grad]
-        self.live = live
-        self.all_live = len(live) == n
-        vec = self._vector
-        if isinstance(opt, SGD):
-            self.velocity = vec(opt._velocity)
-        else:
-            assert isinstance(opt, Adam)
-            self.m, self.v = vec(opt._m), vec(opt._v)
-            self.t = list(opt._t)
-
-    def _vector(self, values: list[float]) -> Any:
-        return self.np.array(values, dtype=float) if self.np is not None else list(values)
-
-    def sync(self, P: Any, G: Any | None) -> None:
-        """Write ``P``, the gradients ``G`` and the state into the Values and the optimiser."""
-        opt = self.opt
-        values = P.tolist() if self.np is not None else P
-        for p, x in zip(opt.params, values):
-            p.data = x
-        if G is not None:
-            grads = G.tolist() if self.np is not None else G
-            for p, g in zip(opt.params, grads):
-                p.grad = g + 0.0
-            if not self.all_live:  # (zero_grad then backward: a frozen one at 0)
-                live = set(self.live)
-                for k, p in enumerate(opt.params):
-                    if k not in live:
-                        p.grad = 0.0
-        as_list = (lambda a: a.tolist()) if self.np is not None else list
-        if isinstance(opt, SGD):
-            opt._velocity = as_list(self.velocity)
-        else:
-            assert isinstance(opt, Adam)
-            opt._m, opt._v, opt._t = as_list(self.m), as_list(self.v), list(self.t)
-
-    def reload(self) -> None:
-        """Read the state back from the optimiser (after it took a step itself)."""
-        self.__init__(self.opt, self.np)  # type: ignore[misc]
-
-
 def _finite(total: float) -> bool:
     return total - total == 0.0
 
 
-def _update_arrays(s: _State, P: Any, G: Any) -> Any | None:
-    """The new ``P`` (and state, committed) or None if a value is not finite (nothing changed)."""
-    np = s.np
-    if not s.all_live:
-        live = np.array(s.live, dtype=np.intp)
-        sub = _update_arrays_live(s, P[live], G[live], live)
-        if sub is None:
-            return None
-        new = P.copy()
-        new[live] = sub
-        return new
-    return _update_arrays_live(s, P, G, None)
+class _State:
+    """The optimiser's state as vectors over its live parameters, and writing it back."""
 
-
-def _update_arrays_live(s: _State, P: Any, G: Any, live: Any) -> Any | None:
-    np, opt = s.np, s.opt
-    lr, wd = opt.lr, opt.weight_decay
-    g = G + wd * P if wd else G
-    if isinstance(opt, SGD):
-        mu = opt.momentum
-        if mu:
-            old = s.velocity if live is None else s.velocity[live]
-            v = mu * old + g
+    def __init__(self, opt: Optimizer, np: Any) -> None:
+        self.opt, self.np = opt, np  # np: the numpy module, or None for lists
+        self.live = [k for k, p in enumerate(opt.params) if p.requires_grad]
+        every = len(self.live) == len(opt.params)  # (then the vectors are P's own order)
+        self.index = None if np is None or every else np.array(self.live, dtype=np.intp)
+        if isinstance(opt, SGD):
+            self.slots = {"_velocity": self._gather(opt._velocity)}
         else:
-            v = g
-        new = P - lr * v
-        if not _finite(float(new.sum())):  # (a g that is not finite makes P − η·v not finite)
-            return None
-        if mu:
-            if live is None:
-                s.velocity = v
-            else:
-                s.velocity[live] = v
-        return new
-    assert isinstance(opt, Adam)
-    b1, b2 = opt.betas
-    m_old = s.m if live is None else s.m[live]
-    v_old = s.v if live is None else s.v[live]
-    m = b1 * m_old + (1.0 - b1) * g
-    v = b2 * v_old + (1.0 - b2) * g * g
-    ts = [s.t[k] + 1 for k in (s.live if live is not None else range(len(s.t)))]
-    if len(set(ts)) == 1:
-        c1, c2 = 1.0 - b1 ** ts[0], 1.0 - b2 ** ts[0]
-    else:
-        c1 = np.array([1.0 - b1 ** t for t in ts])
-        c2 = np.array([1.0 - b2 ** t for t in ts])
-    new = P - lr * (m / c1) / (np.sqrt(v / c2) + opt.eps)
-    if not _finite(float(np.sum(new)) + float(np.sum(v))):
-        return None
-    if live is None:
-        s.m, s.v = m, v
-    else:
-        s.m[live], s.v[live] = m, v
-    for k in (s.live if live is not None else range(len(s.t))):
-        s.t[k] += 1
-    return new
+            assert isinstance(opt, Adam)
+            self.slots = {"_m": self._gather(opt._m), "_v": self._gather(opt._v)}
+            self.t = [opt._t[k] for k in self.live]
 
+    def _gather(self, values: list[float]) -> Any:
+        if self.np is None:
+            return [values[k] for k in self.live]
+        whole = self.np.array(values, dtype=float)
+        return whole if self.index is None else whole[self.index]
 
-def _update_lists(s: _State, P: list[float], G: list[float]) -> list[float] | None:
-    """:func:`_update_arrays` on lists of floats (the scalar programs, without NumPy)."""
-    opt = s.opt
-    lr, wd = opt.lr, opt.weight_decay
-    new = list(P)
-    if isinstance(opt, SGD):
-        mu = opt.momentum
-        velocity = list(s.velocity)
-        for k in s.live:
-            g = G[k] + wd * P[k] if wd else G[k]
-            if mu:
-                v = mu * velocity[k] + g
-                velocity[k] = v
-            else:
-                v = g
-            new[k] = P[k] - lr * v
-            if not _finite(new[k] + g):
-                return None
-        s.velocity = velocity
-        return new
-    assert isinstance(opt, Adam)
-    b1, b2 = opt.betas
-    ms, vs, ts = list(s.m), list(s.v), list(s.t)
-    for k in s.live:
-        g = G[k] + wd * P[k] if wd else G[k]
-        m = b1 * ms[k] + (1.0 - b1) * g
-        v = b2 * vs[k] + (1.0 - b2) * g * g
-        t = ts[k] + 1
-        ms[k], vs[k], ts[k] = m, v, t
-        new[k] = P[k] - lr * (m / (1.0 - b1 ** t)) / (math.sqrt(v / (1.0 - b2 ** t)) + opt.eps)
-        if not _finite(new[k] + v):
+    def update(self, P: Any, G: Any) -> Any | None:
+        """The new ``P`` (the state committed), or None if a value is not finite (nothing
+        changed)."""
+        opt, np = self.opt, self.np
+        if not self.live:
+            return P
+        result: tuple[Any, ...]
+        if np is None:  # lists: the rule per parameter
+            x = [P[k] for k in self.live]
+            g = [decayed(G[k], P[k], opt.weight_decay) for k in self.live]
+            result = tuple(map(list, zip(*map(self._rule, x, g, *self.slots.values(),
+                                               self._steps()))))
+            total = sum(result[0]) + (sum(result[2]) if len(result) > 2 else 0.0)
+        else:
+            x, g = (P, G) if self.index is None else (P[self.index], G[self.index])
+            result = self._arrays(x, decayed(g, x, opt.weight_decay))
+            # the new P (a g that is not finite makes it so), and Adam's v (g·g may overflow)
+            total = float(result[0].sum()) + (float(result[2].sum()) if len(result) > 2 else 0.0)
+        if not _finite(total):
             return None
-    s.m, s.v, s.t = ms, vs, ts
-    return new
+        if np is not None and self.index is None:
+            new: Any = result[0]
+        else:
+            new = P.copy() if np is not None else list(P)
+            if np is not None:
+                new[self.index] = result[0]
+            else:
+                for k, value in zip(self.live, result[0]):
+                    new[k] = value
+        self._commit(result[1:])
+        return new
+
+    def _steps(self) -> list[int]:
+        """Each live parameter's step count for this step (Adam's ``t``; 0 for SGD)."""
+        return [t + 1 for t in self.t] if isinstance(self.opt, Adam) else [0] * len(self.live)
+
+    def _rule(self, p: Any, g: Any, *state: Any) -> tuple[Any, ...]:
+        opt = self.opt
+        if isinstance(opt, SGD):
+            return sgd_rule(p, g, state[0], opt.lr, opt.momentum)
+        assert isinstance(opt, Adam)
+        return adam_rule(p, g, state[0], state[1], state[2], opt.lr, opt.betas, opt.eps,
+                         self.np.sqrt if self.np is not None else math.sqrt)
+
+    def _arrays(self, x: Any, g: Any) -> tuple[Any, ...]:
+        """The rule on the live parameters' arrays (Adam's by groups of one step count ``t``, a
+        Python int, so that ``β ** t`` is Python's float power, as in ``step()``)."""
+        state = list(self.slots.values())
+        if not isinstance(self.opt, Adam):
+            return self._rule(x, g, *state)
+        ts = self._steps()
+        if len(set(ts)) == 1:
+            return self._rule(x, g, *state, ts[0])
+        out = [x.copy(), state[0].copy(), state[1].copy()]
+        for t in sorted(set(ts)):
+            at = self.np.array([j for j, u in enumerate(ts) if u == t], dtype=self.np.intp)
+            for whole, part in zip(out, self._rule(x[at], g[at], state[0][at], state[1][at], t)):
+                whole[at] = part
+        return tuple(out)
+
+    def _commit(self, new_state: Sequence[Any]) -> None:
+        if isinstance(self.opt, SGD) and not self.opt.momentum:
+            return  # v = g: no velocity is kept
+        for key, value in zip(self.slots, new_state):
+            self.slots[key] = value
+        if isinstance(self.opt, Adam):
+            self.t = self._steps()
+
+    def sync(self, P: Any, G: Any | None) -> None:
+        """Write ``P``, the gradients ``G`` and the state into the Values and the optimiser."""
+        opt, np = self.opt, self.np
+        for p, x in zip(opt.params, P.tolist() if np is not None else P):
+            p.data = x
+        if G is not None:  # as zero_grad then backward: a frozen parameter at 0
+            for p, g in zip(opt.params, G.tolist() if np is not None else G):
+                p.grad = g + 0.0 if p.requires_grad else 0.0
+        for key, values in self.slots.items():
+            whole = list(getattr(opt, key))
+            for k, x in zip(self.live, values.tolist() if np is not None else values):
+                whole[k] = x
+            setattr(opt, key, whole)
+        if isinstance(opt, Adam):
+            whole_t = list(opt._t)
+            for k, t in zip(self.live, self.t):
+                whole_t[k] = t
+            opt._t = whole_t
 
 
 def run_steps(program: Any, optimizer: Optimizer, steps: int, P: Any,
-              after_step: Callable[[int, float], None] | None = None) -> list[float]:
+              after_step: Callable[[int, float], None] | None = None,
+              others: Sequence[Value] = (), sync: bool = True) -> list[float]:
     """``steps`` steps of ``optimizer`` on ``program`` from the parameter vector ``P`` (updated in
     place; an array for a program with ``gradient_array``, else a list); returns the losses.
 
-    ``after_step(k, loss)`` runs after step ``k`` (1-based), as a scheduler's ``step()`` or a
-    progress line would. On return - or on an error, raised with everything as it was before the
-    failing step - the optimiser's state, the Values' ``.data`` and their ``.grad`` (the last
-    step's gradient, as after eager training) hold the loop's.
+    ``program``'s parameters are ``optimizer.params`` followed by ``others``: parameters of the
+    model the optimiser does not own, whose ``.grad`` accumulates each step's gradient (leaves
+    accumulate, as after eager training; nothing zeroes them). After step ``k`` (1-based)
+    ``after_step(k, loss)`` runs; with ``sync`` the Values, their ``.grad`` and the optimiser's
+    state are written back first, so it sees the model as the eager loop leaves it (a scheduler,
+    which reads only the optimiser's rate, needs no ``sync``). On return - or on an error, raised
+    with everything as it was before the failing step - they hold the loop's.
     """
     arrays = hasattr(program, "gradient_array")
     np = program._np if arrays else None
+    n = len(optimizer.params)
     state = _State(optimizer, np)
+    totals = [p.grad for p in others]
     history: list[float] = []
     G: Any = None
-    quiet = program.quiet() if arrays else contextlib.nullcontext()
+    quiet = program.quiet if arrays else contextlib.nullcontext
+
+    def write_back() -> None:
+        state.sync(P[:n], None if G is None else G[:n])
+        for p, g in zip(others, totals):
+            p.grad = g
+
     try:
-        quiet.__enter__()
         for k in range(steps):
-            if arrays:
-                loss, G = program.gradient_array(P)
-                new = _update_arrays(state, P, G) if _finite(loss) else None
-            else:
-                loss, G = program._forward_backward(P, program._data())
-                new = _update_lists(state, P, G) if _finite(loss) else None
+            with quiet():  # (NumPy's warnings: what they warn about, the checks catch)
+                if arrays:
+                    loss, G = program.gradient_array(P)
+                else:
+                    loss, G = program.forward_backward(P)
+                new = state.update(P[:n], G[:n]) if _finite(loss) else None
+            if others:  # backward ran: the leaves accumulate
+                extra = G[n:].tolist() if np is not None else G[n:]
+                totals = [t + g for t, g in zip(totals, extra)]
             if new is None:  # the optimiser takes this step itself: its error, or the step
-                state.sync(P, G)
+                write_back()
                 optimizer.step()
-                state.reload()
+                state = _State(optimizer, np)
                 values = [p.data for p in optimizer.params]
                 new = np.array(values, dtype=float) if np is not None else values
             else:
                 optimizer.steps += 1
-            P[:] = new
+            P[:n] = new
             history.append(loss)
             if after_step is not None:
+                if sync:
+                    write_back()
                 after_step(k + 1, loss)
     finally:
-        quiet.__exit__(None, None, None)
-        state.sync(P, G)
+        write_back()
     return history

@@ -24,9 +24,6 @@ from typing import NamedTuple, Sequence
 
 from ..core import Primitive, Value, topological_order
 
-__all__ = ["Instruction", "Listing", "trace", "trace_sample", "shape", "literal", "is_constant",
-           "width"]
-
 
 class Instruction(NamedTuple):
     """``target = op(operands)``: one node, its operands named (or written as constants).

@@ -1,40 +1,39 @@
-"""``train`` with a choice of engine: the eager loop, or the same training compiled.
+"""``train`` with a choice of engine: the eager loop (the default), or the same training compiled.
 
 :func:`micrograd_mlp.nn.training.train` runs the eager engine: every step builds the batch's graph
 again and walks it. The loss graph of the supported models and losses has the same structure at
-every step, so it can be traced once instead: :func:`train` here builds the per-sample losses once,
+every step, so ``engine="compiled"`` traces it once instead: it builds the per-sample losses once,
 compiles them (:func:`~.samples.compile_model`: the network's graph is built for one sample
-only), lowers the layers to matrix products when NumPy is
-installed (:class:`~.graph.LoweredBatch`; without NumPy the scalar batch code runs) and runs the
-optimiser's own update on the parameter vector (:mod:`.steps`). The loss history, the parameters,
-their ``.grad`` and the optimiser's state come out as the eager loop leaves them (to rounding:
-1e-12 relative, tested).
+only), lowers the layers to matrix products when NumPy is installed (:class:`~.graph.LoweredBatch`;
+without NumPy the scalar code runs per sample) and moves the parameters by the optimiser's own
+update rules (:mod:`.steps`). It is an accelerator, not a second meaning: the loss history, every
+parameter's ``.data`` and ``.grad`` (also a parameter the optimiser does not own, whose ``.grad``
+accumulates as eager's does), the optimiser's state, what a progress callback or a scheduler sees
+after each step (the model as trained so far), and the errors are the eager loop's (to rounding:
+1e-12 relative, tested; matrix products sum in another order).
 
-``engine="auto"`` (the default) takes the compiled path when it is exact and pays: a model of
+``engine="auto"`` takes the compiled path when it is exact and pays: a model of
 :mod:`micrograd_mlp.nn` (``MLP``, ``Layer``, ``Neuron``), a loss of ``nn.losses.LOSSES``, an
-``SGD`` or ``Adam`` optimiser, and at least :data:`MIN_STEPS` steps (tracing and compiling costs
-about as much as a few eager steps); otherwise the eager loop. ``"eager"`` and ``"compiled"``
-force one (``"compiled"`` refuses what it cannot run exactly, with ``ValueError``).
-:func:`evaluate` is :mod:`micrograd_mlp.nn.training`'s (this module is ``micrograd_mlp.training``).
+``SGD`` or ``Adam`` optimiser, and at least :data:`MIN_STEPS` steps; otherwise the eager loop.
+``engine="compiled"`` refuses (``ValueError``) what it cannot run exactly.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable, TextIO
 
+from ..core import enable_grad
 from ..core.checks import one_of
 from ..nn import training as eager
 from ..nn.losses import LOSSES, half_squared_error
 from ..nn.modules import MLP, Layer, Neuron
 from ..nn.optim import SGD, Optimizer
-from ..nn.training import History, Loss, Model, Progress, Sample, evaluate
+from ..nn.training import History, Loss, Model, Progress, Sample
 from .samples import compile_model
 from .steps import run_steps, supported
 
-__all__ = ["train", "evaluate", "ENGINES", "MIN_STEPS", "choose_engine"]
-
 #: The engines :func:`train` knows.
-ENGINES = ("auto", "eager", "compiled")
+ENGINES = ("eager", "compiled", "auto")
 #: Below this many steps ``engine="auto"`` trains eagerly (compiling costs a few eager steps).
 MIN_STEPS = 5
 
@@ -48,7 +47,7 @@ def _have_numpy() -> bool:
 
 
 def choose_engine(model: Model, loss_fn: Loss, optimizer: Optimizer | None, steps: int,
-                  engine: str = "auto") -> str:
+                  engine: str = "eager") -> str:
     """``"eager"`` or ``"compiled"``: what :func:`train` runs for these arguments."""
     one_of(engine, "train: engine", ENGINES)
     if engine != "auto":
@@ -62,13 +61,21 @@ def train(model: Model, data: Iterable[Sample], steps: int = 100, *,
           loss_fn: Loss = half_squared_error, optimizer: Optimizer | None = None,
           lr: float = 0.5, reduction: str = "mean", progress: Progress = False,
           every: int | None = None, stream: TextIO | None = None, scheduler: Any = None,
-          engine: str = "auto") -> History:
+          engine: str = "eager") -> History:
     """Full-batch training for ``steps`` updates; returns the loss of each step's forward pass.
 
     The arguments are :func:`micrograd_mlp.nn.training.train`'s, plus ``scheduler`` (a
     learning-rate schedule of :mod:`micrograd_mlp.nn.optim`, stepped after each update, as in
-    PyTorch) and ``engine`` (``"auto"``, ``"eager"``, ``"compiled"``; see the module docstring).
-    Either engine gives the same history and leaves the model and the optimiser in the same state.
+    PyTorch) and ``engine``: ``"eager"`` (the default), ``"compiled"`` (the opt-in accelerator,
+    see the module docstring) or ``"auto"`` (compiled where that is exact and pays). Every engine
+    gives the same history, leaves the model and the optimiser in the same state, and calls a
+    ``progress`` callable after each step with the model (``.data``, ``.grad``) and the optimiser
+    as trained so far (the compiled engine writes them back first; a scheduler is stepped with
+    the optimiser's state, as it reads only the rate).
+
+    Training records its graph even inside ``with no_grad():`` (as ``enable_grad()`` does in
+    PyTorch): ``train`` asks for gradients, so it computes them on either engine, rather than
+    silently doing nothing.
     """
     samples, steps, every = eager.check_arguments(data, steps, reduction, every)
     which = choose_engine(model, loss_fn, optimizer, steps, engine)
@@ -81,27 +88,41 @@ def train(model: Model, data: Iterable[Sample], steps: int = 100, *,
         if report is not None:
             report(k, loss)
 
-    if which == "eager":
-        hook = after_step if scheduler is not None or report is not None else False
-        return eager.train(model, samples, steps, loss_fn=loss_fn, optimizer=opt,
-                           reduction=reduction, progress=hook, every=every)
-    if not supported(opt):
-        raise ValueError(f"train: engine='compiled' runs SGD and Adam, got "
-                         f"{type(opt).__name__}; use engine='eager'")
-    if steps == 0:
-        return History()
+    hooked = after_step if scheduler is not None or report is not None else None
+    with enable_grad():
+        if which == "compiled" and not supported(opt):
+            raise ValueError(f"train: engine='compiled' runs SGD and Adam, got "
+                             f"{type(opt).__name__}; use engine='eager'")
+        if which == "eager" or steps == 0:
+            return eager.train(model, samples, steps, loss_fn=loss_fn, optimizer=opt,
+                               reduction=reduction, progress=hooked or False, every=every)
+        return _compiled(model, samples, steps, loss_fn, opt, reduction, hooked,
+                         strict=engine == "compiled", sync=callable(progress))
+
+
+def _compiled(model: Model, samples: list[Sample], steps: int, loss_fn: Loss, opt: Optimizer,
+              reduction: str, after_step: Any, strict: bool, sync: bool) -> History:
+    """:func:`train`'s compiled engine: the optimiser's parameters, then the model's other
+    (unfrozen) parameters, whose gradients accumulate as in the eager loop. ``sync``: write the
+    model back before each ``after_step`` (a user's callback; printed progress and a scheduler
+    read no parameter)."""
+    owned = {id(p) for p in opt.params}
+    parameters = getattr(model, "parameters", None)
+    others = [p for p in (parameters() if callable(parameters) else [])
+              if id(p) not in owned and p.requires_grad]
     try:
-        batch = compile_model(model, samples, loss_fn, opt.params, reduction)
+        batch = compile_model(model, samples, loss_fn, [*opt.params, *others], reduction)
     except ValueError:
-        if engine == "compiled":
+        if strict:
             raise
         return eager.train(model, samples, steps, loss_fn=loss_fn, optimizer=opt,
-                           reduction=reduction, progress=after_step, every=every)
+                           reduction=reduction, progress=after_step or False)
+    values = [p.data for p in batch.params]
     if _have_numpy():
         import numpy as np
 
         program: Any = batch.lowered()
-        P: Any = np.array([p.data for p in opt.params], dtype=float)
-    else:  # pragma: no cover - without NumPy: the scalar batch code
-        program, P = batch, [p.data for p in opt.params]
-    return History(run_steps(program, opt, steps, P, after_step))
+        P: Any = np.array(values, dtype=float)
+    else:  # pragma: no cover - without NumPy: the scalar code, per sample
+        program, P = batch, values
+    return History(run_steps(program, opt, steps, P, after_step, others, sync))

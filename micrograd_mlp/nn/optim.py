@@ -17,13 +17,37 @@ frozen tensor has). ``step()`` first checks every gradient is finite; if one is 
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterable, Union
+from typing import Any, Callable, Iterable, Union
 
 from ..core import Value
 from ..core.checks import finite_real, nonnegative_real, positive_int, positive_real, type_name
 
-__all__ = ["SGD", "Adam", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "Optimizer",
-           "StepLR"]
+
+# -- the update rules, written once ----------------------------------------------------------------
+# Each takes one parameter's value, gradient and state and returns the new value and state. The
+# arguments may be floats (``step()`` below, per parameter) or NumPy arrays (the compiled loop of
+# micrograd_mlp.compile, every parameter at once): + − × ÷ √ on float64 round alike, so the two
+# give the same bits.
+def decayed(g: Any, p: Any, weight_decay: float) -> Any:
+    """The gradient with L2 weight decay: g + λ·p (g itself for λ = 0)."""
+    return g + weight_decay * p if weight_decay else g
+
+
+def sgd_rule(p: Any, g: Any, velocity: Any, lr: float, momentum: float) -> tuple[Any, Any]:
+    """SGD on one (decayed) gradient: v ← μ·v + g (v = g for μ = 0); returns (p − η·v, v)."""
+    v = momentum * velocity + g if momentum else g
+    return p - lr * v, v
+
+
+def adam_rule(p: Any, g: Any, m: Any, v: Any, t: Any, lr: float, betas: tuple[float, float],
+              eps: float, sqrt: Callable[[Any], Any] = math.sqrt) -> tuple[Any, Any, Any]:
+    """Adam on one (decayed) gradient at step ``t`` (counted from 1): returns (new p, m, v)."""
+    b1, b2 = betas
+    m = b1 * m + (1.0 - b1) * g
+    v = b2 * v + (1.0 - b2) * g * g
+    m_hat = m / (1.0 - b1 ** t)
+    v_hat = v / (1.0 - b2 ** t)
+    return p - lr * m_hat / (sqrt(v_hat) + eps), m, v
 
 
 def _decay(x: object, what: str) -> float:
@@ -74,7 +98,7 @@ class Optimizer:
                 raise ValueError(f"gradient of parameter {self._name(k)} is not finite ({g!r}); "
                                  "no step taken")
             if wd:
-                g = g + wd * p.data
+                g = decayed(g, p.data, wd)
                 if g - g != 0.0:
                     raise ValueError(f"weight decay of parameter {self._name(k)} overflowed "
                                      f"({p.grad!r} + {wd!r}·{p.data!r}); no step taken")
@@ -113,7 +137,8 @@ class SGD(Optimizer):
         params, lr = self.params, self.lr
         if not self.momentum and not self.weight_decay:  # plain SGD: one pass computes every
             # (a parameter is a leaf: its flag is read directly, this is the hot path)
-            new_data = [p.data - lr * p.grad if p._requires_grad else p.data for p in params]
+            new_data = [sgd_rule(p.data, p.grad, 0.0, lr, 0.0)[0] if p._requires_grad else p.data
+                        for p in params]
             total = sum(new_data)  # ... update and one sum checks them all: NaN/inf -> not finite
             if total - total == 0.0:  # (a non-finite gradient makes its update non-finite too)
                 for p, x in zip(params, new_data):
@@ -127,12 +152,10 @@ class SGD(Optimizer):
         velocity = list(self._velocity)
         new_data = []
         for k, g in zip(live, grads):
+            x, v = sgd_rule(params[k].data, g, velocity[k], lr, mu)
             if mu:
-                v = mu * velocity[k] + g
                 velocity[k] = v
-            else:
-                v = g
-            new_data.append(params[k].data - lr * v)
+            new_data.append(x)
         self._apply(live, new_data)  # raises (changing nothing) if an update is not finite
         self._velocity = velocity
         self.steps += 1
@@ -159,20 +182,16 @@ class Adam(Optimizer):
 
     def step(self) -> None:
         live, grads = self._live_grads()
-        b1, b2 = self.betas
         ms, vs, ts, new_data = list(self._m), list(self._v), list(self._t), []
         for k, g in zip(live, grads):
-            p = self.params[k]
-            m = b1 * ms[k] + (1.0 - b1) * g
-            v = b2 * vs[k] + (1.0 - b2) * g * g
+            t = ts[k] + 1
+            x, m, v = adam_rule(self.params[k].data, g, ms[k], vs[k], t, self.lr, self.betas,
+                                self.eps)
             if v - v != 0.0:  # g·g overflowed: the update would silently be 0 from now on
                 raise ValueError(f"Adam: second-moment estimate of parameter {self._name(k)} "
                                  f"overflowed (gradient {g!r}); no step taken")
-            t = ts[k] + 1
             ms[k], vs[k], ts[k] = m, v, t
-            m_hat = m / (1.0 - b1 ** t)
-            v_hat = v / (1.0 - b2 ** t)
-            new_data.append(p.data - self.lr * m_hat / (math.sqrt(v_hat) + self.eps))
+            new_data.append(x)
         self._apply(live, new_data)  # raises (changing nothing) if an update is not finite
         self._m, self._v, self._t = ms, vs, ts
         self.steps += 1

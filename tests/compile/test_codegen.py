@@ -19,7 +19,17 @@ from hypothesis import strategies as st
 
 import micrograd_mlp.compile as compile_package
 from micrograd_mlp.compile import CompiledGraph, compile_batch, compile_graph
-from micrograd_mlp.compile.emit import NUMPY, SCALAR, GeneratedCode, emit
+from micrograd_mlp.compile.emit import GeneratedCode, emit
+from micrograd_mlp.compile.expr import (
+    ATOM,
+    Line,
+    Node,
+    Template,
+    line_text,
+    plus,
+    times,
+    written_into_use,
+)
 from micrograd_mlp.compile.inline import Inline, helper
 from micrograd_mlp.compile.trace import Listing, trace
 from micrograd_mlp.core import FUNCTIONS, PRIMITIVES, Value
@@ -120,7 +130,7 @@ def test_every_graph_has_its_own_file_name():
 # --- the rules come from the table ----------------------------------------------------------------
 def run(listing: Listing, P, X):
     """Emit ``listing`` for the scalar target and run its forward_backward."""
-    code = GeneratedCode(emit(listing, SCALAR), namespace("float"), "test")
+    code = GeneratedCode(emit(listing), namespace("float"), "test")
     return code.function("forward_backward")(P, X, 1.0)
 
 
@@ -159,8 +169,8 @@ def test_the_nary_rules_are_read_from_the_table():
 def test_a_unary_rule_is_read_from_the_table():
     w = Value(0.5)
     listing = trace(w.sigmoid(), [w])
-    source = emit(planted(listing, "sigmoid", partials=("out * out",)), SCALAR)["forward_backward"]
-    assert "dp0 = (v1 * v1)" in source
+    source = emit(planted(listing, "sigmoid", partials=("out * out",)))["forward_backward"]
+    assert "dp0 = v1 * v1" in source
     assert run(planted(listing, "sigmoid", forward="a * 4.0"), [0.5], [])[0] == 2.0
 
 
@@ -192,16 +202,15 @@ def test_the_compiler_has_no_rule_of_its_own():
         assert named == [], path.name
 
 
-# --- the NumPy target -----------------------------------------------------------------------------
-def test_the_numpy_target_picks_elementwise():
+# --- the NumPy (lowered) code ---------------------------------------------------------------------
+def test_the_numpy_rules_pick_elementwise():
+    """On arrays ``x if c else y`` is ``where(c, x, y)`` (or ``max``), ``a < b < c`` is
+    ``(a < b) & (b < c)``: no Python conditional is left in the lowered code."""
     pytest.importorskip("numpy")
     w = Value(0.5)
-    batch = compile_batch([(w * x).tanh() for x in (1.0, 2.0)], [w])
-    vec = batch.vectorized()
-    assert "where(" in vec.source and " & " in vec.source  # x if c else y; a < b < c
-    assert "(numpy)" in vec.source.splitlines()[0]
-    text = emit(batch.listing, NUMPY)["forward_backward"]
-    assert text in vec.source and "total(" in text
+    batch = compile_batch([(w * x).tanh().relu() + (w * x).sigmoid() for x in (1.0, 2.0)], [w])
+    source = batch.lowered().source
+    assert " else " not in source and "where(" in source and "(lowered)" in source.splitlines()[0]
 
 
 # --- the inliner ----------------------------------------------------------------------------------
@@ -297,51 +306,53 @@ def test_a_refused_integral_power_raises_eagers_error():
     assert type(compiled.value) is type(eager.value) and str(compiled.value) == str(eager.value)
 
 
+BRANCH = Template("{0} if {1} > 0.0 else 0.0", 0, (ATOM, ATOM), frozenset({0}))
+WALRUS = Template("(_t1 := exp({0})) / (1.0 + _t1)", 60, (ATOM,), assigns=True)
+
+
 @pytest.mark.parametrize("lines, expected", [
-    (["v1 = p0 * 2.0", "v2 = v1 + 1.0", "loss = v2"], ["loss = (p0 * 2.0) + 1.0"]),
-    (["v1 = p0 + 1.0", "v2 = v1 * 2.0", "loss = v2"], ["loss = (p0 + 1.0) * 2.0"]),
-    (["dv3 = -dv4", "dv2 = dv3 * v1"], ["dv2 = (-dv4) * v1"]),
-    (["v1 = p0 ** -1.0", "loss = v1 ** 2.0"], ["loss = (p0 ** -1.0) ** 2.0"]),  # not p0 ** -1.0 ** 2.0
-    (["v1 = p0 * 2.0", "loss = v1 * v1"], ["v1 = p0 * 2.0", "loss = v1 * v1"]),  # read twice
-    (["v1 = p0 ** 2.0", "loss = v1 if p0 > 0.0 else 0.0"],  # read in a branch: kept
-     ["v1 = p0 ** 2.0", "loss = v1 if p0 > 0.0 else 0.0"]),
-    (["v1 = p0 ** 2.0", "loss = 1.0 if v1 > 1.0 else 0.0"],  # read in the test: always runs
-     ["loss = 1.0 if (p0 ** 2.0) > 1.0 else 0.0"]),
-    (["v1 = p0 ** 2.0", "loss = 1.0 if 0.0 < p1 < v1 else 0.0"],  # may not run: kept
-     ["v1 = p0 ** 2.0", "loss = 1.0 if 0.0 < p1 < v1 else 0.0"]),
-    (["v1 = p0 ** 2.0", "loss = 1.0 if 0.0 < v1 < 2.0 else 0.0"],  # always runs
-     ["loss = 1.0 if 0.0 < (p0 ** 2.0) < 2.0 else 0.0"]),
-    (["v1 = p0 ** 2.0", "loss = float(p1 > 0.0 and v1 > 1.0)"],  # may not run: kept
-     ["v1 = p0 ** 2.0", "loss = float(p1 > 0.0 and v1 > 1.0)"]),
-    (["v1 = (_t1 := exp(p0)) / (1.0 + _t1)", "loss = v1 + p1"],  # assigns: kept
-     ["v1 = (_t1 := exp(p0)) / (1.0 + _t1)", "loss = v1 + p1"]),
-    (["dv1 = p0 + p1", "dv1 = dv1 + p2", "loss = dv1"],  # a long sum over lines: kept
-     ["dv1 = p0 + p1", "dv1 = dv1 + p2", "loss = dv1"]),
-    (["v1 = p0 * 2.0", "_c = loss + v1", "if _c - _c != 0.0:", "    raise FloatingPointError"],
-     ["_c = loss + (p0 * 2.0)", "if _c - _c != 0.0:", "    raise FloatingPointError"]),
+    ([Line("v1", times("p0", "2.0")), Line("v2", plus(["v1", "1.0"])), Line("loss", "v2")],
+     ["loss = p0 * 2.0 + 1.0"]),
+    ([Line("v1", plus(["p0", "1.0"])), Line("v2", times("v1", "2.0")), Line("loss", "v2")],
+     ["loss = (p0 + 1.0) * 2.0"]),
+    ([Line("v1", plus(["p0", "p1"])), Line("loss", plus(["p2", "v1"]))],
+     ["loss = p2 + (p0 + p1)"]),  # a sum on the right keeps its own order
+    ([Line("dv3", times("dv4", "-1.0")), Line("dv2", times("dv3", "v1"))],
+     ["dv2 = -dv4 * v1"]),  # (-dv4) * v1: unary minus binds first
+    ([Line("v1", times("p0", "2.0")), Line("loss", times("v1", "v1"))],
+     ["v1 = p0 * 2.0", "loss = v1 * v1"]),  # read twice
+    ([Line("v1", times("p0", "2.0")), Line("loss", Node(BRANCH, ("v1", "p0")))],
+     ["v1 = p0 * 2.0", "loss = v1 if p0 > 0.0 else 0.0"]),  # read in a branch: kept
+    ([Line("v1", times("p0", "2.0")), Line("loss", Node(BRANCH, ("p0", "v1")))],
+     ["loss = p0 if (p0 * 2.0) > 0.0 else 0.0"]),  # read in the test: always runs
+    ([Line("v1", Node(WALRUS, ("p0",))), Line("loss", plus(["v1", "p1"]))],
+     ["v1 = (_t1 := exp(p0)) / (1.0 + _t1)", "loss = v1 + p1"]),  # assigns: kept
+    ([Line("dv1", plus(["p0", "p1"])), Line("dv1", plus(["dv1", "p2"])), Line("loss", "dv1")],
+     ["dv1 = p0 + p1", "dv1 = dv1 + p2", "loss = dv1"]),  # a long sum over lines: kept
+    ([Line("dp1", times("dv3", "p0")), Line("p0", times("lr", "dv2"), "-="),
+      Line("p1", times("lr", "dp1"), "-=")],  # not moved past p0's update: it reads p0
+     ["dp1 = dv3 * p0", "p0 -= lr * dv2", "p1 -= lr * dp1"]),
 ])
 def test_a_value_read_once_is_written_into_its_read(lines, expected):
-    from micrograd_mlp.compile.emit import _written_into_use
-
-    assert _written_into_use(lines) == expected
-    # the same floats: the lines as written and as moved compute the same numbers
-    names = {"p0": -1.7, "p1": 0.3, "p2": 2.5, "v1": 0.7, "dv4": 0.25, "loss": 0.5,
+    movable = {"v1", "v2", "dv1", "dv2", "dv3", "dp1"}
+    assert [line_text(s) for s in written_into_use(lines, movable)] == expected
+    # the same floats: the lines as built and as moved compute the same numbers
+    names = {"p0": -1.7, "p1": 0.3, "p2": 2.5, "lr": 0.1, "v1": 0.7, "dv2": 0.7, "dv3": 1.5, "dv4": 0.25,
              "exp": math.exp}
     before, after = dict(names), dict(names)
-    exec("\n".join(line for line in lines if not line.startswith(("if", " "))), before)
-    exec("\n".join(line for line in expected if not line.startswith(("if", " "))), after)
-    assigned = [line.split(" = ")[0] for line in expected if " = " in line]
+    exec("\n".join(map(line_text, lines)), before)
+    exec("\n".join(expected), after)
+    assigned = [line.split(" ")[0] for line in expected]
     assert [before[name] for name in assigned] == [after[name] for name in assigned]
 
 
 def test_a_gradient_read_once_is_written_into_its_update():
-    from micrograd_mlp.compile.emit import _written_into_use
-
-    lines = ["dv3 = p0 * 2.0", "dp0 = dv3 * 0.05", "dp1 = dv3 * 0.1", "_c = loss + dp0",
-             "p0 -= lr * dp0", "p1 -= lr * dp1"]
-    assert _written_into_use(lines, gradients=True) == [
+    lines = [Line("dv3", times("p0", "2.0")), Line("dp0", times("dv3", "0.05")),
+             Line("dp1", times("dv3", "0.1")), Line("_c", plus(["loss", "dp0"])),
+             Line("p0", times("lr", "dp0"), "-="), Line("p1", times("lr", "dp1"), "-=")]
+    assert [line_text(s) for s in written_into_use(lines, {"dp0", "dp1"})] == [
         "dv3 = p0 * 2.0", "dp0 = dv3 * 0.05", "_c = loss + dp0", "p0 -= lr * dp0",
-        "p1 -= lr * (dv3 * 0.1)"]  # dv3 (a node's value) is left to the first pass
+        "p1 -= lr * (dv3 * 0.1)"]
 
 
 def test_the_articles_loop_stores_only_what_is_read_twice():
@@ -350,7 +361,7 @@ def test_the_articles_loop_stores_only_what_is_read_twice():
     model = article.network()
     program = compile_graph(article_loss(model), model.parameters())
     loop = program.source.split("def train")[1]
-    assert "loss = (0.5 * (v27 ** 2.0)) + (0.5 * (v18 ** 2.0))" in loop
+    assert "loss = 0.5 * (v27 ** 2.0) + 0.5 * (v18 ** 2.0)" in loop
     assert loop.count("_c = ") == 1  # one check a step
     assigned = [line.split(" = ")[0].strip() for line in loop.splitlines() if " = " in line]
     for name in assigned:
@@ -368,3 +379,15 @@ def test_the_articles_loop_stores_only_what_is_read_twice():
         opt.step()
         expected.append(loss.data)
     assert history == expected
+
+
+def test_a_value_read_twice_by_one_rule_is_not_moved():
+    """``out * (1.0 - out)`` reads its one slot twice: the value stays a variable (written in, it
+    would be computed twice)."""
+    twice = Template("{0} * (1.0 - {0})", 60, (ATOM,), uses=(2,))
+    lines = [Line("v1", times("p0", "2.0")), Line("loss", Node(twice, ("v1",)))]
+    assert [line_text(s) for s in written_into_use(lines, {"v1"})] == [
+        "v1 = p0 * 2.0", "loss = v1 * (1.0 - v1)"]
+    w = Value(0.5)
+    source = compile_graph((w * 3.0).sigmoid() * 2.0, [w]).source
+    assert "v3 = p0 * 3.0" in source  # read by σ's test and branches, and σ′'s out·(1 − out)

@@ -168,20 +168,6 @@ def test_batch_errors_are_eager_errors():
 
 
 
-def test_vectorized_batch_errors_are_eager_errors():
-    pytest.importorskip("numpy")
-    w = Value(1.0, label="w")
-    vec = compile_batch([(w * x).log() for x in (1.0, 2.0)], [w]).vectorized()
-    expected = eager_error(lambda: (Value(-1.0) * 1.0).log())
-    with pytest.raises(type(expected)) as info:
-        vec.forward_backward([-1.0])  # NumPy gives nan; the eager replay names the error
-    assert str(info.value) == str(expected)
-    with pytest.raises(type(expected)):
-        vec.forward([-1.0])
-    with pytest.raises(type(expected)):
-        vec.train(2, 0.1, params=[-1.0])
-
-
 def test_batch_train_refuses_an_overflowing_update_like_eager_sgd():
     w = Value(1.0, label="w")
     fast = compile_batch([w * x for x in (0.5, 0.25)], [w], reduction="sum")  # ∂/∂w = 0.75

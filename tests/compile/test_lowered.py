@@ -163,8 +163,7 @@ def test_no_negative_zero_gradients():
     assert math.copysign(1.0, w.grad) == 1.0
     _, (g,) = compile_graph(loss, [w]).forward_backward()
     assert g == 0.0 and math.copysign(1.0, g) == 1.0
-    for program in (compile_batch([loss], [w]), compile_batch([loss], [w]).lowered(),
-                    compile_batch([loss], [w]).vectorized()):
+    for program in (compile_batch([loss], [w]), compile_batch([loss], [w]).lowered()):
         _, (g,) = program.forward_backward()
         assert math.copysign(1.0, g) == 1.0
 
@@ -183,7 +182,7 @@ def test_train_refuses_a_non_positive_rate(lr):
     loss = (w - 3.0) ** 2
     fast = compile_graph(loss, [w])
     batch = compile_batch([loss], [w])
-    for run in (fast.train, batch.train, batch.lowered().train, batch.vectorized().train):
+    for run in (fast.train, batch.train, batch.lowered().train):
         with pytest.raises(ValueError, match="lr"):
             run(3, lr)
         assert w.data == 1.0

@@ -220,14 +220,14 @@ def test_a_concatenated_gradient_has_no_negative_zero():
 
 
 def test_every_target_checks_what_no_later_check_covers():
-    """The scalar loop, the per-node NumPy code and one graph leave out the same checks, and
+    """The batch's per-sample code and one graph leave out the same checks, and
     still refuse the overflow that only z's own check sees, with eager's error."""
     model, losses = _tail_model()
     params = model.parameters()
     one = compile_graph(losses()[0], params)
     batch = compile_batch(losses(), model)
     big = [p.data * 1e10 if k >= len(params) - 3 else p.data for k, p in enumerate(params)]
-    for program in (one, batch, batch.vectorized()):
+    for program in (one, batch):
         forward = program.source.split("def forward_backward")[0]
         checked = {name for line in forward.splitlines() if line.strip().startswith("_c = ")
                    for name in line.strip().removeprefix("_c = ").split(" + ")}

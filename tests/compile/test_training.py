@@ -130,8 +130,9 @@ def test_a_refused_step_raises_the_eager_error_and_changes_nothing():
 
 def test_auto_picks_compiled_only_where_it_is_exact():
     model = MLP(2, [4, 1], seed=0)
-    assert choose_engine(model, mse, None, 100) == "compiled"
-    assert choose_engine(model, mse, SGD(model, lr=0.1), 2) == "eager"  # too few steps to pay
+    assert choose_engine(model, mse, None, 100) == "eager"  # the default
+    assert choose_engine(model, mse, None, 100, engine="auto") == "compiled"
+    assert choose_engine(model, mse, SGD(model, lr=0.1), 2, "auto") == "eager"  # too few steps
 
     def my_loss(outputs, targets):
         return mse(outputs, targets)
@@ -139,9 +140,9 @@ def test_auto_picks_compiled_only_where_it_is_exact():
     class Custom(SGD):
         pass
 
-    assert choose_engine(model, my_loss, None, 100) == "eager"
-    assert choose_engine(model, mse, Custom(model, lr=0.1), 100) == "eager"
-    assert choose_engine(lambda x: model(x), mse, None, 100) == "eager"
+    assert choose_engine(model, my_loss, None, 100, "auto") == "eager"
+    assert choose_engine(model, mse, Custom(model, lr=0.1), 100, "auto") == "eager"
+    assert choose_engine(lambda x: model(x), mse, None, 100, "auto") == "eager"
     assert choose_engine(model, mse, None, 100, engine="eager") == "eager"
     with pytest.raises(ValueError, match="engine"):
         choose_engine(model, mse, None, 100, engine="fast")
@@ -149,15 +150,18 @@ def test_auto_picks_compiled_only_where_it_is_exact():
         train(model, DATA, 5, loss_fn=mse, optimizer=Custom(model, lr=0.1), engine="compiled")
 
 
-def test_auto_is_the_default_and_the_package_root_train():
-    assert micrograd_mlp.train is train and micrograd_mlp.training.train is train
+def test_eager_is_the_default(monkeypatch):
+    """Nothing is compiled unless asked for: the default engine never reaches the compiler."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("compiled without engine='compiled'")
+
+    monkeypatch.setattr(training, "compile_model", refuse)
     model_a, model_b = (MLP(2, [4, 1], hidden_activation="tanh", seed=2) for _ in range(2))
     data = [(x, [(y + 1.0) / 2]) for x, (y,) in DATA]
-    a = micrograd_mlp.train(model_a, data, 10, loss_fn=binary_cross_entropy,
-                            optimizer=Adam(model_a, lr=0.05))
-    b = train(model_b, data, 10, loss_fn=binary_cross_entropy, optimizer=Adam(model_b, lr=0.05),
-              engine="eager")
-    assert all_close(a, b)
+    a = train(model_a, data, 10, loss_fn=binary_cross_entropy, optimizer=Adam(model_a, lr=0.05))
+    b = micrograd_mlp.nn.train(model_b, data, 10, loss_fn=binary_cross_entropy,
+                               optimizer=Adam(model_b, lr=0.05))
+    assert a == b
 
 
 def test_progress_lines_match():
