@@ -53,7 +53,7 @@ from .trace import Listing, shape, trace
 # --- the eager oracle -----------------------------------------------------------------------------
 def _apply(op: Primitive, operands: list[Value], constant: float | None) -> Value:
     """``op`` on ``operands`` by the eager engine (``core.value.apply``, as every operator)."""
-    return apply(op, *operands, k=constant)
+    return apply(op, tuple(operands), constant)
 
 
 def _rebuild(order: Sequence[Value], leaves: dict[int, Value]) -> Value:

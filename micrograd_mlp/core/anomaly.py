@@ -252,42 +252,32 @@ def _backward_error(order: Sequence[Any], node: Any, what: str, g: float,
     return err
 
 
-def check_sum(order: Sequence[Any], node: Any, operand: Any, g: float, partial: float,
-              total: float) -> None:
-    """Raise if ``total``, an operand's gradient after adding ``g · partial``, is not finite."""
-    if total - total == 0.0:
-        return
-    where = f"operand {node._prev.index(operand) + 1} ({_fmt(operand)})"
-    contribution = g * partial
-    if contribution - contribution != 0.0:
-        what = (f"gradient contribution to {where} is not finite: "
-                f"∂L/∂out · ∂out/∂operand = {g!r} · {partial!r} = {contribution!r}")
-    else:
-        what = (f"gradient of {where} overflowed when accumulating: adding {contribution!r} "
-                f"gave {total!r}")
-    raise _backward_error(order, node, what, g)
-
-
-def rule_failed(order: Sequence[Any], node: Any, g: float, exc: BaseException) -> AnomalyError:
-    """The error for a local derivative that could not be evaluated at ``node``."""
-    return _backward_error(order, node, f"local derivative of {node.op.name} failed: {exc}", g,
-                           exc)
-
-
-def check_leaves(grads: dict[Any, float]) -> None:
-    """Raise if adding this pass's gradient to a leaf's ``.grad`` would not give a finite float
-    (the leaf held inf or nan from an earlier, unchecked pass, or the sum overflows)."""
-    for leaf, g in grads.items():
-        if leaf.op is not None or not leaf._requires_grad:
-            continue
-        total = leaf.grad + g
+def check_step(order: Sequence[Any], node: Any, before: dict[Any, float]) -> None:
+    """Raise if the step at ``node`` left an operand's gradient that is not finite, naming why:
+    the contribution ∂L/∂out · ∂out/∂operand itself, a gradient that was already inf or nan
+    before this pass, or a sum that overflowed."""
+    for operand in node._prev:
+        total = operand.grad
         if total - total == 0.0:
             continue
-        if leaf.grad - leaf.grad != 0.0:
-            what = f"was already {leaf.grad!r} before this pass (call zero_grad())"
+        index = node._prev.index(operand)
+        partial = node.op.local_partials(node)[index]
+        g = node.grad
+        where = f"operand {index + 1} ({_fmt(operand)})"
+        contribution = g * partial
+        old = before.get(operand, 0.0)
+        if contribution - contribution != 0.0:
+            what = (f"gradient contribution to {where} is not finite: "
+                    f"∂L/∂out · ∂out/∂operand = {g!r} · {partial!r} = {contribution!r}")
+        elif operand.op is None and old - old != 0.0:
+            what = f"gradient of {where} was already {old!r} before this pass (call zero_grad())"
         else:
-            what = f"overflowed when accumulating: {leaf.grad!r} + {g!r} = {total!r}"
-        err = AnomalyOverflowError(f"backward: gradient of leaf {_fmt(leaf)} {what}\n  "
-                                   f"{_path_text(_ancestor_labels([leaf]), None)}")
-        err.phase, err.node, err.operands = "backward", leaf, (leaf,)
-        raise err
+            what = (f"gradient of {where} overflowed when accumulating: adding {contribution!r} "
+                    f"gave {total!r}")
+        raise _backward_error(order, node, what, g)
+
+
+def rule_failed(order: Sequence[Any], node: Any, exc: BaseException) -> AnomalyError:
+    """The error for a local derivative that could not be evaluated at ``node``."""
+    return _backward_error(order, node, f"local derivative of {node.op.name} failed: {exc}",
+                           node.grad, exc)

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Sequence
 
 from .checks import type_name
 from .errors import OpOverflowError
 from .modes import enable_grad
-from .value import Value, gradients
+from .value import ONE_PASS_AT_A_TIME, Value, chain_rule
 
 
 def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = False
          ) -> list[Value]:
-    """Return ∂output/∂x for each ``x`` in ``inputs`` without touching any ``.grad``.
+    """Return ∂output/∂x for each ``x`` in ``inputs``, leaving every ``.grad`` as it was.
 
-    The same backward loop as :meth:`Value.backward` (:func:`~micrograd_mlp.core.value.gradients`),
-    its gradients returned instead of written, so concurrent calls on one graph never interfere.
-    With ``create_graph=True`` each local partial is the table's rule evaluated on Values, so the
-    gradients are Values whose own graph is recorded and can be differentiated again (second
-    derivatives, Hessians); otherwise they are constant leaves. An input ``output`` does not
-    depend on gets ``Value(0.0)``.
+    The backward loop of :meth:`Value.backward` (:func:`~micrograd_mlp.core.value.chain_rule`),
+    run from zero, read, and undone: every ``.grad`` is put back (passes run one at a time, so
+    concurrent calls on one graph give the right numbers). With ``create_graph=True`` each local
+    partial is the table's rule evaluated on Values, so the gradients are Values whose own graph is
+    recorded and can be differentiated again (second derivatives, Hessians); otherwise they are
+    constant leaves. An input ``output`` does not depend on gets ``Value(0.0)``.
     """
     if not isinstance(output, Value):
         raise TypeError(f"grad: output must be a Value, got {type_name(output)}")
@@ -27,20 +28,20 @@ def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = Fa
     for i, x in enumerate(wanted):
         if not isinstance(x, Value):
             raise TypeError(f"grad: inputs[{i}] must be a Value, got {type_name(x)}")
+    with ONE_PASS_AT_A_TIME, enable_grad() if create_graph else nullcontext():
+        seed = Value(1.0) if create_graph else 1.0
+        before = chain_rule(output, seed, fresh=True, on_values=create_graph)
+        found = [x.grad if x in before else 0.0 for x in wanted]
+        for v, g in before.items():  # every .grad as it was
+            v.grad = g
     if create_graph:
-        with enable_grad():
-            found = gradients(output, Value(1.0), on_values=True)
-        gs = [found.get(x, 0.0) for x in wanted]
-        return [g if isinstance(g, Value) else Value(g) for g in gs]
-    found = gradients(output, 1.0)
-    result = []
-    for i, x in enumerate(wanted):
-        g = found.get(x, 0.0)
+        return [g if isinstance(g, Value) else Value(g) for g in found]
+    for i, g in enumerate(found):
         if g - g != 0.0:  # a Value cannot hold it; backward() would leave it in .grad
             err = OpOverflowError(
                 f"grad: ∂output/∂inputs[{i}] is not a finite float ({g!r}): the gradient "
                 "overflowed on the way back; run it under detect_anomaly() to name the op")
-            err.phase, err.node = "backward", x
+            err.phase, err.node = "backward", wanted[i]
             raise err
-        result.append(Value(g))
-    return result
+    return [Value(g) for g in found]
+

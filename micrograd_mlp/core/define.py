@@ -69,7 +69,7 @@ def define_op(name: str, forward: Callable[..., Any], partials: Callable[..., Se
         if len(args) != len(operands):
             raise TypeError(f"{name} takes {len(operands)} operand(s) ({', '.join(operands)}), "
                             f"got {len(args)}")
-        return apply(op, *args)
+        return apply(op, args)
 
     apply_op.__name__ = apply_op.__qualname__ = name
     apply_op.__doc__ = f"{op.formula}.  " + ";  ".join(op.math)

@@ -245,7 +245,7 @@ def either(name: str) -> Callable[..., Any]:
 
     def many(*args: Any) -> Any:
         for x in args:
-            if hasattr(x, "_prev"):  # a Value (this module cannot import value.py)
+            if type(x) is not float and hasattr(x, "_prev"):  # a Value (value.py is not imported)
                 return on_values(*args)
         return on_floats(*args)
 

@@ -12,6 +12,7 @@ is only not shown as text or compiled.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import linecache
 from typing import Any, Callable
@@ -21,18 +22,23 @@ def _parameters(node: ast.Lambda | ast.FunctionDef) -> tuple[str, ...]:
     return tuple(a.arg for a in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs))
 
 
+@functools.lru_cache(maxsize=16)
+def _tree(text: str) -> ast.Module | None:
+    """The syntax tree of a source file's text (parsed once: the table's 22 rows share it)."""
+    try:
+        return ast.parse(text) if text else None
+    except (SyntaxError, ValueError):
+        return None
+
+
 def body(fn: Callable[..., Any]) -> ast.expr | None:
     """The expression ``fn`` returns, from its source; ``None`` where it cannot be read."""
     fn = inspect.unwrap(fn)
     code = getattr(fn, "__code__", None)
     if code is None:
         return None
-    lines = linecache.getlines(code.co_filename)
-    if not lines:
-        return None
-    try:
-        tree = ast.parse("".join(lines))
-    except (SyntaxError, ValueError):
+    tree = _tree("".join(linecache.getlines(code.co_filename)))
+    if tree is None:
         return None
     wanted = tuple(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
     found: list[ast.expr] = []
@@ -53,10 +59,23 @@ def body(fn: Callable[..., Any]) -> ast.expr | None:
     return found[0] if len(found) == 1 else None
 
 
-def forward_rule(fn: Callable[..., Any]) -> str | None:
-    """``lambda a, b: a + b`` → ``"a + b"``."""
+#: The operator module's functions a forward rule may be, and how they read.
+_INFIX = {"add": "a + b", "sub": "a - b", "mul": "a * b", "truediv": "a / b", "neg": "-a"}
+
+
+def forward_rule(fn: Callable[..., Any], names: tuple[str, ...] = ("a",)) -> str | None:
+    """``lambda a, b: a + b`` → ``"a + b"``; a forward that is a function itself reads as its
+    call on the operand ``names`` (``math.tanh`` → ``"tanh(a)"``, ``operator.mul`` → ``"a * b"``,
+    ``math.pow`` with a constant → ``"pow(a, k)"``)."""
+    name = getattr(fn, "__name__", None)
+    if getattr(fn, "__module__", None) in ("_operator", "operator") and name in _INFIX:
+        return _INFIX[name]
     expr = body(fn)
-    return None if expr is None else ast.unparse(expr)
+    if expr is not None and isinstance(fn, type(forward_rule)) and fn.__name__ == "<lambda>":
+        return ast.unparse(expr)
+    if name is None or not name.isidentifier():
+        return None if expr is None else ast.unparse(expr)
+    return f"{name}({', '.join(names)})"
 
 
 def partial_rules(fn: Callable[..., Any], groups: int = 0) -> tuple[str, ...] | None:

@@ -4,11 +4,12 @@ Each row is a :class:`Primitive`: the op's ``forward`` rule (the operands' numbe
 its ``partials`` (one local derivative ∂out/∂operand per operand, given the operands and ``out``,
 the op's own result) and, beside them, the ``math`` a learner writes:
 
-    sigmoid:  forward  = lambda a: sigmoid(a)
+    sigmoid:  forward  = functions.sigmoid
               partials = lambda a, out: (out * (1.0 - out) if out < 0.9 else out * out * exp(-a),)
               math     = ("σ′(a) = out·(1 − out)",)
 
-The rules are what runs: ``Value``'s operators call ``forward`` (:func:`~.value.apply`), and
+A forward rule that is one function is given as that function (``math.tanh``, ``operator.mul``);
+the rules are what runs: ``Value``'s operators call ``forward`` (:func:`~.value.apply`), and
 backward calls ``partials`` at every node (:meth:`Value._backward`, :func:`~.value.gradients`).
 The same rules, evaluated on Values, give second derivatives (``grad(create_graph=True)``); read
 back from this file's source (:mod:`.source`), they are what ``explain``, the graph pictures and
@@ -27,11 +28,13 @@ the row says why. Users add rows of their own with :func:`~micrograd_mlp.core.de
 from __future__ import annotations
 
 import inspect
+import math
+import operator
 from dataclasses import dataclass, field
 from operator import mul
 from typing import Any, Callable, Sequence
 
-from . import source
+from . import functions, source
 from .functions import either
 
 # the functions the rules call: floats in, a float out; Values in, a Value out (a graph recorded)
@@ -76,8 +79,10 @@ class Primitive:
         if self.terms:
             arity, rule = -1, self.term
         else:
-            arity = len(inspect.signature(self.forward).parameters) - bool(self.constant)
-            rule = source.forward_rule(self.forward)
+            # (read off partials(a, ..., out[, k]): a forward such as math.log has no signature)
+            arity = len(inspect.signature(self.partials).parameters) - 1 - bool(self.constant)
+            names = ("a", "b", "c")[:arity] + ((self.constant,) if self.constant else ())
+            rule = source.forward_rule(self.forward, names)
         object.__setattr__(self, "arity", arity)
         object.__setattr__(self, "forward_rule", rule)
         object.__setattr__(self, "partial_rules",
@@ -85,33 +90,40 @@ class Primitive:
 
     # --- what the engine calls ------------------------------------------------------------------
     def evaluate(self, operands: list[float], k: float | None = None) -> Any:
-        """``forward`` on the operands' numbers (and the node's constant)."""
+        """``forward`` on the operands' numbers (and the node's constant), as ``apply`` runs it."""
         if self.terms:
             return self.forward(*self._grouped(operands, k))
-        if self.constant:
-            return self.forward(*operands, k)
-        return self.forward(*operands)
+        return self.forward(*operands) if k is None else self.forward(*operands, k)
 
     def local_partials(self, node: Any, on_values: bool = False) -> Sequence[Any]:
         """∂node/∂operand for each operand of ``node``: ``partials`` at its numbers, or (with
         ``on_values``) at the Values themselves, so that the derivative is recorded as a graph."""
-        args = list(node._prev) if on_values else [x.data for x in node._prev]
+        prev = node._prev
+        if on_values:
+            args = list(prev)
+        elif len(prev) == 2:  # their numbers (one or two spelled out: the common cases)
+            args = [prev[0].data, prev[1].data]
+        elif len(prev) == 1:
+            args = [prev[0].data]
+        else:
+            args = [x.data for x in prev]
+        out = node if on_values else node.data
         if self.terms:  # (an affine node without a bias has no operand for the bias's partial)
-            args = self._grouped(args, node._k)
-            return self.partials(*args, node if on_values else node.data)[: len(node._prev)]
-        args.append(node if on_values else node.data)
+            partials = self.partials(*self._grouped(args, node._k), out)
+            return partials if len(partials) == len(args) else partials[: len(args)]
+        args.append(out)
         if self.constant:
             args.append(node._k)
         return self.partials(*args)
 
-    def _grouped(self, operands: list[Any], k: float | None) -> list[Any]:
-        """An n-ary op's operands as its rules take them: in groups of the node's width, the
-        extra operand last (``0.0`` where the node has none: Σ w·x + 0)."""
-        n = len(operands) // len(self.terms) if k is None else int(k)
-        groups: list[Any] = [operands[i * n:(i + 1) * n] for i in range(len(self.terms))]
-        if self.extra:
-            groups.append(operands[-1] if len(operands) > len(self.terms) * n else 0.0)
-        return groups
+    def _grouped(self, operands: list[Any], k: float | None) -> tuple[Any, ...]:
+        """An n-ary op's operands as its rules take them: ``(a,)`` for Σ (one group), and for
+        affine ``(w, x, b)``, the groups of the node's width and the bias (``0.0`` where the node
+        has none: Σ w·x + 0)."""
+        if not self.extra:
+            return (operands,)
+        n = int(k) if k is not None else len(operands) // 2
+        return operands[:n], operands[n:2 * n], operands[2 * n] if len(operands) > 2 * n else 0.0
 
     # --- what the pictures and explanations read -----------------------------------------------
     @property
@@ -119,6 +131,8 @@ class Primitive:
         """``("a",)``, ``("a", "b")``, or for an n-ary op its term names (then its extra)."""
         if self.terms:
             return (*self.terms, *((self.extra,) if self.extra else ()))
+        if not self.user:  # the table's own ops: a, b, c (its forward may be math.pow ...)
+            return ("a", "b", "c")[: self.arity]
         return tuple(inspect.signature(self.forward).parameters)[: self.arity]
 
     def rule(self, index: int) -> str:
@@ -157,63 +171,59 @@ def primitive(name: str) -> Primitive:
     return op
 
 
-def _dot(w: Sequence[float], x: Sequence[float]) -> Any:
-    return sum(map(mul, w, x))  # w₁x₁ + w₂x₂ + ... left to right, as written
-
-
 # --- the table -----------------------------------------------------------------------------------
 _TABLE = [
     Primitive("add",
-              lambda a, b: a + b,
+              operator.add,
               lambda a, b, out: (1.0, 1.0),
               ("∂(a + b)/∂a = 1", "∂(a + b)/∂b = 1"), "a + b", "+"),
     Primitive("sub",
-              lambda a, b: a - b,
+              operator.sub,
               lambda a, b, out: (1.0, -1.0),
               ("∂(a − b)/∂a = 1", "∂(a − b)/∂b = −1"), "a − b", "−"),
     Primitive("mul",
-              lambda a, b: a * b,
+              operator.mul,
               lambda a, b, out: (b, a),
               ("∂(a·b)/∂a = b", "∂(a·b)/∂b = a"), "a·b", "×"),
     Primitive("div",
-              lambda a, b: a / b,
+              operator.truediv,
               lambda a, b, out: (1.0 / b, -out / b),
               ("∂(a/b)/∂a = 1/b", "∂(a/b)/∂b = −a/b²"), "a / b", "÷", "b ≠ 0"),
     Primitive("neg",
-              lambda a: -a,
+              operator.neg,
               lambda a, out: (-1.0,),
               ("∂(−a)/∂a = −1",), "−a", "−"),
     Primitive("pow",
-              lambda a, b: pow(a, b),
+              math.pow,
               lambda a, b, out: (pow_base_partial(a, b), pow_exponent_partial(a, b, out)),
               ("∂(aᵇ)/∂a = b·aᵇ⁻¹", "∂(aᵇ)/∂b = aᵇ·ln a"), "a^b", "**",
               "a > 0, or a = 0 with b ≥ 0, or a < 0 with an integer b"),
     Primitive("powc",
-              lambda a, k: pow(a, k),
+              math.pow,
               lambda a, out, k: (0.0 if k == 0 else k * pow(a, k - 1.0),),
               ("∂(aᵏ)/∂a = k·aᵏ⁻¹",), "a^k", "**k",
               "a > 0, or a = 0 with k ≥ 0, or a < 0 with an integer k", constant="k"),
     Primitive("exp",
-              lambda a: exp(a),
+              math.exp,
               lambda a, out: (out,),
               ("exp′(a) = eᵃ = out",), "e^a", "exp", "a ≤ 709.78 (else overflow)"),
     Primitive("log",
-              lambda a: log(a),
+              math.log,
               lambda a, out: (1.0 / a,),
               ("ln′(a) = 1/a",), "ln a", "log", "a > 0"),
     Primitive("sqrt",
-              lambda a: sqrt(a),
+              math.sqrt,
               lambda a, out: (0.5 / out,),
               ("√′(a) = 1/(2√a) = 1/(2·out)",), "√a", "√", "a ≥ 0 (a > 0 for the derivative)"),
     # tanh′ = 1 − out², σ′ = out·(1 − out); near saturation (|out| → 1) the subtraction cancels, so
     # there the same derivative is taken from a to full relative precision: sech²a, and for σ
     # (out ≥ 0.9, so a > 0) 1 − out = σ(−a) = e^(−a)/(1 + e^(−a)) = out·e^(−a): σ′ = out²·e^(−a).
     Primitive("tanh",
-              lambda a: tanh(a),
+              math.tanh,
               lambda a, out: (1.0 - out * out if -0.9 < out < 0.9 else sech2(a),),
               ("tanh′(a) = 1 − out²",), "tanh a", "tanh", bound=1.0),
     Primitive("sigmoid",
-              lambda a: sigmoid(a),
+              functions.sigmoid,
               lambda a, out: (out * (1.0 - out) if out < 0.9 else out * out * exp(-a),),
               ("σ′(a) = out·(1 − out)",), "σ(a) = 1/(1+e^(−a))", "σ", bound=1.0),
     Primitive("relu",
@@ -225,15 +235,15 @@ _TABLE = [
               lambda a, out, k: (1.0 if a > 0 else k,),
               ("LReLU′(a) = 1 if a > 0 else k",), "a if a > 0 else k·a", "LReLU", constant="k"),
     Primitive("abs",
-              lambda a: abs(a),
+              abs,
               lambda a, out: (sign(a),),
               ("|a|′ = sign a",), "|a|", "|·|"),
     Primitive("sin",
-              lambda a: sin(a),
+              math.sin,
               lambda a, out: (cos(a),),
               ("sin′(a) = cos a",), "sin a", "sin", bound=1.0),
     Primitive("cos",
-              lambda a: cos(a),
+              math.cos,
               lambda a, out: (-sin(a),),
               ("cos′(a) = −sin a",), "cos a", "cos", bound=1.0),
     Primitive("softplus",
@@ -252,11 +262,11 @@ _TABLE = [
               "−[t·ln p + (1−t)·ln(1−p)]", "BCE",
               "a = σ(c): c is the logit the probability a was computed from; 0 ≤ b ≤ 1"),
     Primitive("sum",
-              lambda a: sum(a),
+              sum,
               lambda a, out: (1.0,) * len(a),
               ("∂(Σ aᵢ)/∂aᵢ = 1",), "Σᵢ aᵢ", "Σ", terms=("a",), term="a"),
     Primitive("affine",
-              lambda w, x, b: _dot(w, x) + b,
+              lambda w, x, b: sum(map(mul, w, x)) + b,
               lambda w, x, b, out: (*x, *w, 1.0),
               ("∂/∂wᵢ = xᵢ", "∂/∂xᵢ = wᵢ", "∂/∂b = 1"), "Σᵢ wᵢ·xᵢ + b", "Σw·x",
               terms=("w", "x"), extra="b", term="w * x"),

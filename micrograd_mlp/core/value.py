@@ -72,91 +72,93 @@ class Value:
 
     # --- the operators: each one row of the table ----------------------------------------------
     def __add__(self, other: Value | Number) -> Value:
-        return apply(_ADD, self, other)
+        return apply(_ADD, (self, other))
 
     def __radd__(self, other: Value | Number) -> Value:
-        return apply(_ADD, other, self)
+        return apply(_ADD, (other, self))
 
     def __sub__(self, other: Value | Number) -> Value:
-        return apply(_SUB, self, other)
+        return apply(_SUB, (self, other))
 
     def __rsub__(self, other: Value | Number) -> Value:
-        return apply(_SUB, other, self)
+        return apply(_SUB, (other, self))
 
     def __mul__(self, other: Value | Number) -> Value:
-        return apply(_MUL, self, other)
+        return apply(_MUL, (self, other))
 
     def __rmul__(self, other: Value | Number) -> Value:
-        return apply(_MUL, other, self)
+        return apply(_MUL, (other, self))
 
     def __truediv__(self, other: Value | Number) -> Value:
-        return apply(_DIV, self, other)
+        return apply(_DIV, (self, other))
 
     def __rtruediv__(self, other: Value | Number) -> Value:
-        return apply(_DIV, other, self)
+        return apply(_DIV, (other, self))
 
     def __neg__(self) -> Value:
-        return apply(_NEG, self)
+        return apply(_NEG, (self,))
 
     def __pos__(self) -> Value:
         return self
 
     def __pow__(self, exponent: Value | Number) -> Value:
         """``x ** 3`` (a number exponent: ``powc``, its constant k) or ``x ** y`` (``pow``)."""
-        if isinstance(exponent, Value):
-            return apply(_POW, self, exponent)
-        if type(exponent) is not float or exponent - exponent != 0.0:
+        if type(exponent) is int and -(2 ** 53) < exponent < 2 ** 53:  # x ** 2: exactly a float
+            exponent = float(exponent)
+        elif isinstance(exponent, Value):
+            return apply(_POW, (self, exponent))
+        elif type(exponent) is not float or exponent - exponent != 0.0:
             exponent = finite_real(exponent, "pow: exponent", "a Value or a real number")
-        return apply(_POWC, self, k=exponent)
+        return apply(_POWC, (self,), exponent)
 
     def __rpow__(self, base: Number) -> Value:
-        return apply(_POW, base, self)
+        return apply(_POW, (base, self))
 
     def exp(self) -> Value:
-        return apply(_EXP, self)
+        return apply(_EXP, (self,))
 
     def log(self) -> Value:
-        return apply(_LOG, self)
+        return apply(_LOG, (self,))
 
     def sqrt(self) -> Value:
-        return apply(_SQRT, self)
+        return apply(_SQRT, (self,))
 
     def tanh(self) -> Value:
-        return apply(_TANH, self)
+        return apply(_TANH, (self,))
 
     def sigmoid(self) -> Value:
-        return apply(_SIGMOID, self)
+        return apply(_SIGMOID, (self,))
 
     def relu(self) -> Value:
-        return apply(_RELU, self)
+        return apply(_RELU, (self,))
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """``x`` for x > 0, else ``slope · x``."""
         if type(slope) is not float or slope - slope != 0.0:
             slope = finite_real(slope, "leaky_relu: slope")
-        return apply(_LEAKY_RELU, self, k=slope)
+        return apply(_LEAKY_RELU, (self,), slope)
 
     def __abs__(self) -> Value:
-        return apply(_ABS, self)
+        return apply(_ABS, (self,))
 
     def sin(self) -> Value:
-        return apply(_SIN, self)
+        return apply(_SIN, (self,))
 
     def cos(self) -> Value:
-        return apply(_COS, self)
+        return apply(_COS, (self,))
 
     def softplus(self) -> Value:
-        return apply(_SOFTPLUS, self)
+        return apply(_SOFTPLUS, (self,))
 
     def _bce(self, target: Value | Number, logit: Value | Number) -> Value:
         """Binary cross-entropy of this probability (computed from ``logit``) against ``target``."""
-        return apply(_BCE, self, target, logit)
+        return apply(_BCE, (self, target, logit))
 
     @staticmethod
     def sum(values: Iterable[Value | Number]) -> Value:
         """Σᵢ aᵢ as one node (``Value(0.0)`` for no values)."""
         values = tuple(values)
-        return apply(_SUM, *values) if values else Value(0.0)
+        return apply(_SUM, values) if values else Value(0.0)
 
     @staticmethod
     def affine(weights: Sequence[Value | Number], inputs: Sequence[Value | Number],
@@ -166,7 +168,7 @@ class Value:
         if len(inputs) != n:
             raise ValueError(f"affine: expected {n} inputs to match {n} weights, got {len(inputs)}")
         operands = (*weights, *inputs) if bias is None else (*weights, *inputs, bias)
-        return apply(_AFFINE, *operands, k=n)
+        return apply(_AFFINE, operands, n)
 
     # Comparisons look at the data only (no graph); equality stays identity so Values hash.
     def __lt__(self, other: Value | Number) -> bool:
@@ -197,27 +199,21 @@ class Value:
         """
         if type(gradient) is not float or gradient - gradient != 0.0:
             gradient = _check_seed(gradient)
-        grads = gradients(self, gradient)  # computed first: nothing is written if it fails
-        with _WRITING:  # one pass writes at a time, so concurrent passes add up exactly
-            if anomaly.is_anomaly_enabled():  # anomaly mode: no leaf may become inf or nan
-                anomaly.check_leaves(grads)
-            for node, g in grads.items():
-                if node.op is not None:
-                    node.grad = g  # an interior node: this pass's gradient
-                elif node._requires_grad:
-                    node.grad += g  # a leaf accumulates; a frozen one keeps its gradient
+        with ONE_PASS_AT_A_TIME:
+            before = chain_rule(self, gradient)
+            for leaf, g in before.items():
+                if leaf.op is None and not leaf._requires_grad:  # frozen: keeps its gradient
+                    leaf.grad = g
 
-    def _backward(self) -> None:
-        """One step of :meth:`backward`, at this node: pass ``self.grad`` on to the operands.
-
-        As micrograd's ``_backward``: ``operand.grad += self.grad · ∂self/∂operand`` for each
-        operand, the local partials from the table. (``backward`` runs this step at every node,
-        results first, on gradients it keeps apart: see :func:`gradients`.)
-        """
-        if self.op is None:
+    def _backward(self, on_values: bool = False) -> None:
+        """One step of :meth:`backward`, at this node, as micrograd's ``_backward``: pass
+        ``self.grad`` on to the operands, ``operand.grad += self.grad · ∂self/∂operand``, with
+        the local partials of the table (evaluated on Values with ``on_values``)."""
+        g = self.grad
+        if self.op is None or g == 0.0:  # a leaf, or nothing flows through this node
             return
-        for operand, partial in zip(self._prev, self.op.local_partials(self)):
-            operand.grad += self.grad * partial
+        for operand, partial in zip(self._prev, self.op.local_partials(self, on_values)):
+            operand.grad += g * partial
 
     # --- introspection ---------------------------------------------------------------------------
     @property
@@ -309,8 +305,9 @@ class Value:
 
 
 # --- building a node -----------------------------------------------------------------------------
-def apply(op: Primitive, *operands: Value | Number, k: float | None = None) -> Value:
-    """Run ``op`` forward on the operands' numbers and record the result as a node of the graph.
+def apply(op: Primitive, operands: tuple[Value | Number, ...], k: float | None = None) -> Value:
+    """Run ``op`` forward on the numbers of ``operands`` (a tuple) and record the result as a
+    node of the graph (``k``: the op's constant, or an affine node's width).
 
     Numbers among the operands become constant leaves. A result that is not a finite float, or an
     operand outside the op's domain, raises the op's error (nothing is recorded). Outside
@@ -321,8 +318,17 @@ def apply(op: Primitive, *operands: Value | Number, k: float | None = None) -> V
         if type(x) is not Value:  # a number among them: every operand as a Value
             operands = tuple([_operand(x, op) for x in operands])
             break
+    if len(operands) == 2:  # the operands' numbers (one or two spelled out: the common cases)
+        args = [operands[0].data, operands[1].data]  # type: ignore[union-attr]
+    elif len(operands) == 1:
+        args = [operands[0].data]  # type: ignore[union-attr]
+    else:
+        args = [x.data for x in operands]  # type: ignore[union-attr]
     try:
-        out = op.evaluate([x.data for x in operands], k)  # type: ignore[union-attr]
+        if op.terms:  # n-ary: the rule takes its operands in groups
+            out = op.forward(*op._grouped(args, k))
+        else:
+            out = op.forward(*args) if k is None else op.forward(*args, k)
     except (ArithmeticError, ValueError) as exc:
         raise op_error(op, operands, k, exc) from None
     if type(out) is not float:  # a user op's forward may return an int, a numpy float ...
@@ -360,6 +366,11 @@ def _node(data: float, op: Primitive | None, operands: tuple[Value, ...], k: flo
 
 def _operand(x: object, op: Primitive) -> Value:
     """A number beside a Value in an op, as a constant leaf; anything else is refused."""
+    if type(x) is float and x - x == 0.0:  # the common constant: a finite float
+        v = _new(Value)
+        v.data, v.grad, v.label, v.op, v._prev, v._k, v._requires_grad = x, 0.0, None, None, (), \
+            None, True
+        return v
     if isinstance(x, Value):
         return x
     if isinstance(x, numbers.Real) and not isinstance(x, bool):
@@ -378,38 +389,54 @@ def _result(op: Primitive, out: object) -> float:
 
 
 # --- the backward pass -----------------------------------------------------------------------------
-_WRITING = threading.Lock()
+#: Passes run one at a time: they keep their running sums in the nodes' ``.grad``, so two threads
+#: on one graph would mix them. (Python runs one thread at a time anyway.)
+ONE_PASS_AT_A_TIME = threading.RLock()
 
 
-def gradients(root: Value, seed: Any = 1.0, on_values: bool = False) -> dict[Value, Any]:
-    """∂root/∂node for every node ``root`` depends on, by the chain rule: the backward loop.
+def chain_rule(root: Value, seed: Any = 1.0, fresh: bool = False, on_values: bool = False
+               ) -> dict[Value, Any]:
+    """The backward loop: ``_backward`` at every node of ``root``'s graph, results first.
 
-    Nothing is written to any ``.grad``: the gradients are kept in a dict of their own, so a
-    failure leaves the graph as it was and threads never share them. With ``on_values`` the
-    partials are evaluated on Values (``seed`` a Value too), so the gradients are Values whose
-    own graph is recorded: differentiate them again for second derivatives.
+    Interior nodes start at 0 (leaves too with ``fresh``), ``root`` gets ``seed``, then each
+    node passes its gradient on. Returns every node's ``.grad`` from before the pass; if the
+    pass fails, every ``.grad`` is put back first (all or nothing). Call it holding
+    :data:`ONE_PASS_AT_A_TIME`.
     """
-    order = topological_order(root)  # operands before results
-    grads: dict[Value, Any] = dict.fromkeys(order, 0.0)
-    grads[root] = seed
-    checking = anomaly.is_anomaly_enabled() and not on_values  # anomaly mode checks every sum
+    order, before = _walk_resetting(root, fresh)
+    checking = anomaly.is_anomaly_enabled() and not on_values
+    root.grad += seed
     node = root
     try:
         for node in reversed(order):  # each result before its operands
-            g = grads[node]
-            if node.op is None or g == 0.0:  # a leaf, or nothing flows through this node
-                continue
-            for operand, partial in zip(node._prev, node.op.local_partials(node, on_values)):
-                grads[operand] += g * partial  # the chain rule
-                if checking:  # anomaly mode: the first sum that is not finite is an error
-                    anomaly.check_sum(order, node, operand, g, partial, grads[operand])
-    except (ArithmeticError, ValueError) as exc:  # a partial failed: name the node
-        if isinstance(exc, anomaly.AnomalyError):
-            raise
-        if anomaly.is_anomaly_enabled():
-            raise anomaly.rule_failed(order, node, grads[node], exc) from exc
-        raise backward_error(node, exc) from exc  # (its traceback: the rule's own line)
-    return grads
+            node._backward(on_values)  # the chain rule at one node
+            if checking:  # anomaly mode: the first gradient that is not finite is an error
+                anomaly.check_step(order, node, before)
+    except BaseException as exc:
+        for v, g in before.items():  # all or nothing: every .grad as it was
+            v.grad = g
+        if isinstance(exc, (ArithmeticError, ValueError)) and not isinstance(exc,
+                                                                            anomaly.AnomalyError):
+            if anomaly.is_anomaly_enabled():
+                raise anomaly.rule_failed(order, node, exc) from exc
+            raise backward_error(node, exc) from exc  # (its cause: the rule's own line)
+        raise
+    return before
+
+
+def _walk_resetting(root: Value, fresh: bool) -> tuple[list[Value], dict[Value, Any]]:
+    """The op nodes of :func:`topological_order`, and every node's ``.grad`` from before; each
+    ``.grad`` is set to 0 (a leaf's only if ``fresh``)."""
+    ops: list[Value] = []
+    before: dict[Value, Any] = {}
+    for v in topological_order(root):
+        before[v] = v.grad
+        if v.op is not None:
+            ops.append(v)
+            v.grad = 0.0
+        elif fresh:
+            v.grad = 0.0
+    return ops, before
 
 
 def topological_order(root: Value) -> list[Value]:

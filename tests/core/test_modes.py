@@ -40,13 +40,13 @@ def _every_op(a: Value, b: Value) -> dict[str, Value]:
         elif prim.name == "affine":
             out[prim.name] = Value.affine([a], [b], 1.0)
         elif prim.constant:
-            out[prim.name] = apply(prim, a, k=0.5)
+            out[prim.name] = apply(prim, (a,), 0.5)
         elif prim.arity == 1:
-            out[prim.name] = apply(prim, a)
+            out[prim.name] = apply(prim, (a,))
         elif prim.arity == 2:
-            out[prim.name] = apply(prim, a, b)
+            out[prim.name] = apply(prim, (a, b))
         else:  # bce: a probability, a target, the logit
-            out[prim.name] = apply(prim, b.sigmoid(), 0.5, b)
+            out[prim.name] = apply(prim, (b.sigmoid(), 0.5, b))
     return out
 
 

@@ -390,4 +390,4 @@ def test_the_squashing_ops_declare_their_bound():
 @pytest.mark.parametrize("name", BOUNDED)
 @given(x=st.floats(allow_nan=False, allow_infinity=False))
 def test_a_declared_bound_holds_for_every_finite_operand(name, x):
-    assert abs(apply(PRIMITIVES[name], Value(x)).data) <= PRIMITIVES[name].bound
+    assert abs(apply(PRIMITIVES[name], (Value(x),)).data) <= PRIMITIVES[name].bound
