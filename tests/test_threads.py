@@ -319,3 +319,104 @@ def test_one_shared_mode_instance_works_per_thread_in_interleaved_order(make, re
     assert seen == {"A inside": inside, "A after": not inside,
                     "B inside": inside, "B after": not inside}
     assert probe() is (not inside)  # and the main thread never changed
+
+
+# -- concurrent passes on shared graphs (issue 24, #1 and #2) -------------------------------------
+# grad() must return exactly the single-threaded gradients and leave .grad as it was; backward()
+# passes run one at a time, so N of them from several threads add up to exactly N sequential ones.
+
+ROUNDS = 150
+
+
+def _grads(nodes):
+    return [n.grad for n in nodes]
+
+
+def _race(graphs, rounds=ROUNDS):
+    """For each ``(root, leaves)`` in ``graphs`` one thread calling ``grad(root, leaves)`` and one
+    calling ``root.backward()``, every round released together by a barrier (forced interleaving).
+    Returns the grad() results that differed from the single-threaded ones."""
+    from micrograd_mlp import grad, topological_order
+
+    expected = [[g.data for g in grad(root, leaves)] for root, leaves in graphs]
+    barrier = threading.Barrier(2 * len(graphs))
+    wrong: list[tuple[int, list[float]]] = []
+
+    def grad_thread(k):
+        root, leaves = graphs[k]
+        for _ in range(rounds):
+            barrier.wait()
+            got = [g.data for g in grad(root, leaves)]
+            if got != expected[k]:
+                wrong.append((k, got))
+
+    def backward_thread(k):
+        root, _ = graphs[k]
+        for _ in range(rounds):
+            barrier.wait()
+            root.backward()
+
+    nodes = {id(n): n for root, _ in graphs for n in topological_order(root)}
+    for n in nodes.values():
+        n.grad = 0.0
+    run_threads(*(lambda k=k: grad_thread(k) for k in range(len(graphs))),
+                *(lambda k=k: backward_thread(k) for k in range(len(graphs))))
+    return wrong, list(nodes.values())
+
+
+def _sequential(graphs, nodes, rounds=ROUNDS):
+    for n in nodes:
+        n.grad = 0.0
+    for _ in range(rounds):
+        for root, _ in graphs:
+            root.backward()
+    return _grads(nodes)
+
+
+def test_concurrent_grad_and_backward_on_one_mlp_graph_are_exact():
+    model = MLP(2, [4, 3, 1], seed=11)
+    loss = half_squared_error(model([0.3, -0.7]), [0.25])
+    graphs = [(loss, model.parameters())]
+    wrong, nodes = _race(graphs)
+    assert wrong == []  # every grad() call returned the single-threaded gradients, bit for bit
+    concurrent = _grads(nodes)
+    assert concurrent == _sequential(graphs, nodes)  # N serialised passes = N sequential ones
+    assert any(g != 0.0 for g in concurrent)
+
+
+def test_concurrent_passes_on_graphs_sharing_leaves_are_exact():
+    """Two roots over the same leaves (dyadic numbers, so every sum is exact in any order): the
+    issue's example, where grad() gave 0.0, 12.5 or 8308.5 for 30.0."""
+    x, y = Value(3.0, label="x"), Value(2.0, label="y")
+    f = x * x * y + x * y * y  # ∂f/∂x = 2xy + y² = 16, ∂f/∂y = x² + 2xy = 21
+    g = (x * y) * (x + y) + x * 0.5
+    wrong, nodes = _race([(f, [x, y]), (g, [x, y])])
+    assert wrong == []
+    concurrent = _grads(nodes)
+    assert concurrent == _sequential([(f, [x, y]), (g, [x, y])], nodes)
+    assert (x.grad, y.grad) == (ROUNDS * (16.0 + 16.5), ROUNDS * (21.0 + 21.0))
+
+
+def test_many_grad_threads_on_one_graph_agree_and_leave_grad_alone():
+    from micrograd_mlp import grad
+
+    x, y = Value(3.0), Value(2.0)
+    f = x * x * y + x * y * y + (x * y) * 0.5
+    x.grad, y.grad = 1.25, -4.0
+    expected = [g.data for g in grad(f, [x, y])]
+    start = threading.Event()
+    results: list[list[float]] = []
+
+    def worker():
+        start.wait()
+        for _ in range(ROUNDS):
+            results.append([g.data for g in grad(f, [x, y])])
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    start.set()
+    for t in threads:
+        t.join()
+    assert len(results) == 6 * ROUNDS and all(r == expected for r in results)
+    assert (x.grad, y.grad) == (1.25, -4.0)

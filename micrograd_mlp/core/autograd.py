@@ -30,7 +30,7 @@ def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = Fa
             raise TypeError(f"grad: inputs[{i}] must be a Value, got {type_name(x)}")
     with ONE_PASS_AT_A_TIME, enable_grad() if create_graph else nullcontext():
         seed = Value(1.0) if create_graph else 1.0
-        before = chain_rule(output, seed, fresh=True, on_values=create_graph)
+        before, _ = chain_rule(output, seed, fresh=True, on_values=create_graph)
         found = [x.grad if x in before else 0.0 for x in wanted]
         for v, g in before.items():  # every .grad as it was
             v.grad = g

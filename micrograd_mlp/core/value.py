@@ -200,10 +200,9 @@ class Value:
         if type(gradient) is not float or gradient - gradient != 0.0:
             gradient = _check_seed(gradient)
         with ONE_PASS_AT_A_TIME:
-            before = chain_rule(self, gradient)
-            for leaf, g in before.items():
-                if leaf.op is None and not leaf._requires_grad:  # frozen: keeps its gradient
-                    leaf.grad = g
+            before, frozen = chain_rule(self, gradient)
+            for leaf in frozen:  # a frozen leaf keeps its gradient
+                leaf.grad = before[leaf]
 
     def _backward(self, on_values: bool = False) -> None:
         """One step of :meth:`backward`, at this node, as micrograd's ``_backward``: pass
@@ -395,15 +394,15 @@ ONE_PASS_AT_A_TIME = threading.RLock()
 
 
 def chain_rule(root: Value, seed: Any = 1.0, fresh: bool = False, on_values: bool = False
-               ) -> dict[Value, Any]:
+               ) -> tuple[dict[Value, Any], list[Value]]:
     """The backward loop: ``_backward`` at every node of ``root``'s graph, results first.
 
     Interior nodes start at 0 (leaves too with ``fresh``), ``root`` gets ``seed``, then each
-    node passes its gradient on. Returns every node's ``.grad`` from before the pass; if the
-    pass fails, every ``.grad`` is put back first (all or nothing). Call it holding
-    :data:`ONE_PASS_AT_A_TIME`.
+    node passes its gradient on. Returns every node's ``.grad`` from before the pass and the
+    frozen leaves met; if the pass fails, every ``.grad`` is put back first (all or nothing).
+    Call it holding :data:`ONE_PASS_AT_A_TIME`.
     """
-    order, before = _walk_resetting(root, fresh)
+    order, before, frozen = _walk_resetting(root, fresh)
     checking = anomaly.is_anomaly_enabled() and not on_values
     root.grad += seed
     node = root
@@ -421,22 +420,27 @@ def chain_rule(root: Value, seed: Any = 1.0, fresh: bool = False, on_values: boo
                 raise anomaly.rule_failed(order, node, exc) from exc
             raise backward_error(node, exc) from exc  # (its cause: the rule's own line)
         raise
-    return before
+    return before, frozen
 
 
-def _walk_resetting(root: Value, fresh: bool) -> tuple[list[Value], dict[Value, Any]]:
-    """The op nodes of :func:`topological_order`, and every node's ``.grad`` from before; each
-    ``.grad`` is set to 0 (a leaf's only if ``fresh``)."""
+def _walk_resetting(root: Value, fresh: bool
+                    ) -> tuple[list[Value], dict[Value, Any], list[Value]]:
+    """The op nodes of :func:`topological_order`, every node's ``.grad`` from before, and the
+    frozen leaves; each ``.grad`` is set to 0 (a leaf's only if ``fresh``)."""
     ops: list[Value] = []
+    frozen: list[Value] = []
     before: dict[Value, Any] = {}
     for v in topological_order(root):
         before[v] = v.grad
         if v.op is not None:
             ops.append(v)
             v.grad = 0.0
-        elif fresh:
-            v.grad = 0.0
-    return ops, before
+        else:
+            if fresh:
+                v.grad = 0.0
+            if not v._requires_grad:
+                frozen.append(v)
+    return ops, before, frozen
 
 
 def topological_order(root: Value) -> list[Value]:

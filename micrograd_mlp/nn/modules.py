@@ -26,7 +26,7 @@ import random
 from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence, TypeGuard
 
 from ..core import Value
-from ..core.checks import finite_real, integer, one_of, positive_int, type_name
+from ..core.checks import finite_real, integer, one_of, positive_int, shown, type_name
 from ..core.value import _leaf
 from . import state as _state
 from .naming import neuron_names
@@ -65,7 +65,8 @@ def _holds_members(value: object) -> bool:
 
 
 def _walk(name: str, obj: object) -> Iterator[tuple[str, Value | Module]]:
-    """``(dotted name, Value or Module)`` for ``obj`` and the items of its containers."""
+    """``(dotted name, Value or Module)`` for ``obj`` and the items of its containers. A dict key
+    that is not a string is refused (``TypeError`` naming it), as ``torch.nn.ModuleDict`` does."""
     if isinstance(obj, (Value, Module)):
         yield name, obj
     elif isinstance(obj, (list, tuple)):
@@ -73,7 +74,96 @@ def _walk(name: str, obj: object) -> Iterator[tuple[str, Value | Module]]:
             yield from _walk(f"{name}.{i}", item)
     elif isinstance(obj, dict):
         for key, item in obj.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{name}: dict key {key!r:.60} is not a string; a dict of "
+                                "Values/Modules needs string keys (its items are named by them)")
             yield from _walk(f"{name}.{key}", item)
+
+
+def _non_string_key(value: object) -> object | None:
+    """The first non-string key of a dict (inside ``value``) whose items are all Values, Modules
+    or such containers - a dict that would be registered but for that key - else ``None``."""
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            key = _non_string_key(item)
+            if key is not None:
+                return key
+    elif isinstance(value, dict) and value and all(
+            _holds_members(x) or _non_string_key(x) is not None for x in value.values()):
+        for k, item in value.items():
+            if not isinstance(k, str):
+                found: object = k
+                return found
+            inner = _non_string_key(item)
+            if inner is not None:
+                return inner
+    return None
+
+
+def _dotted_parts(module: Module) -> list[str]:
+    """The registered attribute names and dict keys (at any depth) of ``module`` that hold a
+    ".": a parameter named through them could not be told apart from a sub-module's."""
+    bad: list[str] = []
+
+    def visit(obj: object) -> None:
+        if isinstance(obj, (list, tuple)):
+            for item in obj:
+                visit(item)
+        elif isinstance(obj, dict):
+            for key, item in obj.items():
+                if isinstance(key, str) and "." in key:
+                    bad.append(key)
+                visit(item)
+
+    for attr in getattr(module, "_members", ()):
+        if "." in attr:
+            bad.append(attr)
+        visit(getattr(module, attr, None))
+    return bad
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Value]], who: str) -> None:
+    """``ValueError`` naming the names that two different parameters share (a state file would
+    keep one and load would silently leave the other as it was)."""
+    seen: set[str] = set()
+    dups: list[str] = []
+    for name, _ in pairs:
+        if name in seen and name not in dups:
+            dups.append(name)
+        seen.add(name)
+    if dups:
+        raise ValueError(f"{who}: several parameters are named {_capped(dups)}; names must be "
+                         "unique to save and load (rename the attributes or dict keys)")
+
+
+def _collect(module: Module, prefix: str, modules_seen: set[int], values_seen: set[int],
+             out: list[tuple[str, Value]]) -> None:
+    """Every parameter below ``module`` (frozen ones too), each Value once and each module
+    visited once - a back-reference (``child.owner = parent``) is not followed again."""
+    modules_seen.add(id(module))
+    dotted = _dotted_parts(module)
+    if dotted:
+        where = f"module {prefix[:-1]!r}" if prefix else type(module).__name__
+        raise ValueError(f"{where}: attribute or dict key name(s) {_capped(dotted)} contain a "
+                         "'.', so the parameter names made from them cannot round-trip through "
+                         "state_dict/save/load (as PyTorch, names must not contain '.')")
+    for name, obj in module._registered():
+        pairs: list[tuple[str, Value]]
+        if isinstance(obj, Value):
+            pairs = [(prefix + name, obj)]
+        elif id(obj) in modules_seen:
+            continue
+        elif type(obj).named_parameters is Module.named_parameters:
+            _collect(obj, f"{prefix}{name}.", modules_seen, values_seen, out)
+            continue
+        else:  # a module naming its own parameters (Neuron, Layer, MLP, ...)
+            modules_seen.add(id(obj))
+            pairs = [(f"{prefix}{name}.{n}", v)
+                     for n, v in obj.named_parameters(include_frozen=True)]
+        for n, v in pairs:
+            if id(v) not in values_seen:
+                values_seen.add(id(v))
+                out.append((n, v))
 
 
 class Module:
@@ -92,6 +182,10 @@ class Module:
     # (``self.__dict__`` is never touched: on CPython 3.11+ reading it turns the instance's
     # attributes into a plain dict, and every later ``self.weights`` in the forward pass slows)
     def __setattr__(self, name: str, value: object) -> None:
+        bad_key = _non_string_key(value)
+        if bad_key is not None:  # refused before anything is set
+            raise TypeError(f"{name}: dict key {bad_key!r:.60} is not a string; a dict of "
+                            "Values/Modules needs string keys (its items are named by them)")
         object.__setattr__(self, name, value)
         try:
             members = self._members
@@ -149,17 +243,14 @@ class Module:
     def named_parameters(self, include_frozen: bool = False) -> list[tuple[str, Value]]:
         """``(name, Value)`` pairs in registration order, each Value once; frozen ones
         (``requires_grad=False``) only with ``include_frozen``. A sub-module's parameters are named
-        ``"{attribute}.{its name}"``."""
-        seen: set[int] = set()
-        out = []
-        for name, obj in self._registered():
-            pairs = ([(name, obj)] if isinstance(obj, Value) else
-                     [(f"{name}.{n}", v) for n, v in obj.named_parameters(include_frozen=True)])
-            for n, v in pairs:
-                if id(v) not in seen and (include_frozen or v.requires_grad):
-                    seen.add(id(v))
-                    out.append((n, v))
-        return out
+        ``"{attribute}.{its name}"``. Each sub-module is visited once (a back-reference such as
+        ``child.owner = parent`` is not followed again). Names that cannot round-trip through
+        :meth:`state_dict` - an attribute or dict key holding a ".", two parameters with one
+        name - are refused with a ``ValueError`` naming them."""
+        out: list[tuple[str, Value]] = []
+        _collect(self, "", set(), set(), out)
+        _refuse_duplicates(out, type(self).__name__)
+        return out if include_frozen else [p for p in out if p[1].requires_grad]
 
     def parameters(self) -> list[Value]:
         """The trainable parameter Values (what an optimiser updates)."""
@@ -172,8 +263,10 @@ class Module:
 
     def state_dict(self) -> dict[str, float]:
         """``{name: float}`` for every parameter, frozen ones included (they shape the
-        function)."""
-        return {name: v.data for name, v in self.named_parameters(include_frozen=True)}
+        function). Two parameters with one name are refused (``ValueError`` naming it)."""
+        pairs = self.named_parameters(include_frozen=True)
+        _refuse_duplicates(pairs, type(self).__name__)
+        return {name: v.data for name, v in pairs}
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Set the parameters from ``state``; returns ``(missing_keys, unexpected_keys)``.
@@ -185,7 +278,11 @@ class Module:
         if not isinstance(state, Mapping):
             raise TypeError(
                 f"state must be a mapping of name -> number, got {type_name(state)}")
-        params = dict(self.named_parameters(include_frozen=True))
+        if not isinstance(strict, bool):
+            raise TypeError(f"strict must be a bool (True or False), got {shown(strict)}")
+        pairs = self.named_parameters(include_frozen=True)
+        _refuse_duplicates(pairs, type(self).__name__)
+        params = dict(pairs)
         missing = [n for n in params if n not in state]
         extra = [n for n in state if n not in params]
         if strict and (missing or extra):

@@ -20,7 +20,14 @@ import math
 from typing import Any, Callable, Iterable, Union
 
 from ..core import Value
-from ..core.checks import finite_real, nonnegative_real, positive_int, positive_real, type_name
+from ..core.checks import (
+    finite_real,
+    nonnegative_real,
+    positive_int,
+    positive_real,
+    shown,
+    type_name,
+)
 
 
 # -- the update rules, written once ----------------------------------------------------------------
@@ -172,6 +179,9 @@ class Adam(Optimizer):
     def __init__(self, params: Union[Iterable[Value], object], lr: float = 0.001,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
+        if isinstance(betas, (str, bytes)) or not isinstance(betas, (tuple, list)) \
+                or len(betas) != 2:
+            raise TypeError(f"Adam: betas must be a pair (beta1, beta2), got {shown(betas)}")
         super().__init__(params, lr, weight_decay)
         b1, b2 = betas
         self.betas = (_decay(b1, "betas[0]"), _decay(b2, "betas[1]"))

@@ -21,8 +21,8 @@ import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Sequence, TextIO, Union
 
-from ..core import Value
-from ..core.checks import nonnegative_int, one_of, positive_int
+from ..core import Value, enable_grad
+from ..core.checks import nonnegative_int, one_of, positive_int, type_name
 from .losses import half_squared_error
 from .optim import SGD, Optimizer
 
@@ -120,6 +120,17 @@ def _batch_loss(model: Model, data: Sequence[Sample], loss_fn: Loss, reduction: 
     return reduce_batch([loss_fn(model(x), t) for x, t in data], reduction)
 
 
+def check_samples(samples: list[Any], who: str) -> None:
+    """Refuse (``TypeError`` naming the index) a sample that is not an ``(inputs, targets)``
+    pair."""
+    for k, sample in enumerate(samples):
+        if isinstance(sample, (str, bytes)) or not isinstance(sample, Sequence) \
+                or len(sample) != 2:
+            size = f" of {len(sample)} items" if isinstance(sample, Sequence) else ""
+            raise TypeError(f"{who}: data[{k}] must be an (inputs, targets) pair, got "
+                            f"{type_name(sample)}{size}")
+
+
 def evaluate(model: Model, data: Iterable[Sample], loss_fn: Loss = half_squared_error,
              reduction: str = "mean") -> float:
     """The loss over ``data`` (no update); empty ``data`` or an unknown ``reduction`` is refused
@@ -128,6 +139,7 @@ def evaluate(model: Model, data: Iterable[Sample], loss_fn: Loss = half_squared_
     samples = list(data)
     if not samples:
         raise ValueError("evaluate: data is empty (the loss of no samples is undefined)")
+    check_samples(samples, "evaluate")
     return _batch_loss(model, samples, loss_fn, reduction).data
 
 
@@ -137,6 +149,7 @@ def check_arguments(data: Iterable[Sample], steps: object, reduction: object,
     samples = list(data)
     if not samples:
         raise ValueError("train: data is empty")
+    check_samples(samples, "train")
     n = nonnegative_int(steps, "train: steps")
     one_of(reduction, "train: reduction", REDUCTIONS)
     report = max(1, n // 20) if every is None else positive_int(every, "train: every")
@@ -178,14 +191,16 @@ def train(model: Model, data: Iterable[Sample], steps: int = 100, *,
     ``reduction='sum'``) of ``loss_fn(model(inputs), targets)`` over it. ``optimizer`` defaults to
     ``SGD(model, lr)``. ``progress=True`` prints ``step k/N  loss ...`` to ``stream`` (stderr)
     every ``every`` steps (default: about 20 lines in all); a callable is called as
-    ``progress(step, loss)`` instead.
+    ``progress(step, loss)`` instead. Training records its graph even inside ``no_grad()`` (as
+    ``enable_grad()`` would): it trains exactly as outside, rather than silently doing nothing.
     """
     samples, steps, every = check_arguments(data, steps, reduction, every)
     opt = optimizer if optimizer is not None else SGD(model, lr=lr)
     report = progress_reporter(progress, every, steps, stream)
     history = History()
     for k in range(steps):
-        with _collector_paused():  # see _collector_paused: 1.26x at the demo's scale
+        # enable_grad: train asks for gradients, so it records its graph even inside no_grad()
+        with enable_grad(), _collector_paused():  # _collector_paused: 1.26x at the demo's scale
             loss = _batch_loss(model, samples, loss_fn, reduction)
             opt.zero_grad()
             loss.backward()

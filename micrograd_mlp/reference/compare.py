@@ -26,7 +26,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from ..core import Value, grad, no_grad
+from ..core import Value, enable_grad, grad, no_grad
 from ..core.checks import (
     finite_real,
     nonnegative_real,
@@ -237,7 +237,8 @@ def compare_gradients(model: Any, inputs: Any, targets: Any, *,
     ``(model, inputs, targets) -> mapping`` for the user's own (a frozen parameter it names is
     compared too). ``learning_rate`` is the η the diagnosis tries (η·g, w − η·g). ``torch=True``
     adds PyTorch's gradients as a column (needs torch). The model's parameters and their
-    ``.grad`` are left as they were."""
+    ``.grad`` are left as they were. The loss graph is recorded even inside ``no_grad()``: the
+    report is the same in either mode."""
     tolerances = {"manual_atol": nonnegative_real(manual_atol, "manual_atol"),
                   "manual_rtol": nonnegative_real(manual_rtol, "manual_rtol"),
                   "numeric_atol": nonnegative_real(numeric_atol, "numeric_atol"),
@@ -252,17 +253,19 @@ def compare_gradients(model: Any, inputs: Any, targets: Any, *,
         raise TypeError("manual must be None (the δ formulas), a mapping name -> gradient or a "
                         "callable (model, inputs, targets) -> mapping, got "
                         f"{type(manual).__name__}")
-    named, given, source = _yours(model, inputs, targets, manual, include_frozen)
-    params = [v for _, v in named]
-    L, batch = _batch_loss(model, inputs, targets, loss, reduction)
-    auto = [g.data for g in grad(L, params)]
-    note = ""
-    if given is None:
-        try:
-            given = _manual.gradients(model, inputs, targets, loss=loss, include_frozen=True,
-                                      reduction=reduction)
-        except (ValueError, TypeError) as exc:
-            note = f"n/a: {exc}"
+    # the question is about the loss graph: record it whatever the caller's mode (no_grad too)
+    with enable_grad():
+        named, given, source = _yours(model, inputs, targets, manual, include_frozen)
+        params = [v for _, v in named]
+        L, batch = _batch_loss(model, inputs, targets, loss, reduction)
+        auto = [g.data for g in grad(L, params)]
+        note = ""
+        if given is None:
+            try:
+                given = _manual.gradients(model, inputs, targets, loss=loss,
+                                          include_frozen=True, reduction=reduction)
+            except (ValueError, TypeError) as exc:
+                note = f"n/a: {exc}"
     run = (model, inputs, targets, loss, reduction)
     numeric = _central_differences(run, params, tolerances["eps"], numeric_limit)
     torch_grads: dict[str, float] = {}

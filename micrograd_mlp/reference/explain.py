@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from ..core import Primitive, Value, topological_order
+from ..core import Primitive, Value, enable_grad, topological_order
 from ..core.checks import nonnegative_int, one_of, positive_real, type_name
 from ..core.value import local_partials
 from ..nn.losses import half_squared_error
@@ -531,11 +531,13 @@ def explain(parameter: str | Value, loss: Value | None = None, *, model: Any = N
             model, inputs, targets = article.network(), article.INPUTS, article.TARGETS
         elif inputs is None or targets is None:
             raise ValueError("explain needs inputs and targets together with a model")
-        if is_batch(inputs):
-            return _batch(parameter, model, inputs, targets, loss_fn, reduction, lr, depth)
-        if isinstance(parameter, str):
-            parameter = model.parameter(parameter)
-        loss = _batch_loss(model, inputs, targets, loss_fn, reduction)[0]
+        # the loss graph is recorded even inside no_grad(): the same explanation in either mode
+        with enable_grad():
+            if is_batch(inputs):
+                return _batch(parameter, model, inputs, targets, loss_fn, reduction, lr, depth)
+            if isinstance(parameter, str):
+                parameter = model.parameter(parameter)
+            loss = _batch_loss(model, inputs, targets, loss_fn, reduction)[0]
     if not isinstance(loss, Value):
         raise TypeError(f"loss must be a Value, got {type_name(loss)}")
 

@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from ..core import Value, grad
+from ..core import Value, enable_grad, grad
 from ..core.checks import finite_real, nonnegative_real, positive_real, type_name
 
 
@@ -90,8 +90,9 @@ def gradcheck(f: Callable[..., Value], inputs: Sequence[Value | float], *, eps: 
             raise TypeError(f"gradcheck: f must return a Value, got {type_name(out)}")
         return out
 
-    y = call()
-    auto = [g.data for g in grad(y, xs)]
+    with enable_grad():  # f's graph is recorded even inside no_grad(): same report
+        y = call()
+        auto = [g.data for g in grad(y, xs)]
     rows = []
     for k, (x, a) in enumerate(zip(xs, auto)):
         saved = x.data
