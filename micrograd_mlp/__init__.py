@@ -60,7 +60,15 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers and editor
     from . import viz as viz
     from .compile import BatchGraph, CompiledGraph, compile_batch, compile_graph
     from .compile.training import train
-    from .reference import article, compare_gradients, explain, gradcheck, manual, to_torch
+    from .reference import (
+        article,
+        check_engine,
+        compare_gradients,
+        explain,
+        gradcheck,
+        manual,
+        to_torch,
+    )
     from .viz import GraphTooLargeError, GraphvizNotFoundError, draw_graph, explore, render_graph
 
 __all__ = [
@@ -72,7 +80,7 @@ __all__ = [
     "Module", "Neuron", "Layer", "MLP", "half_squared_error", "mse", "binary_cross_entropy",
     "hinge", "SGD", "Adam", "train", "evaluate", "load_dataset",
     # the worked example and the checks (reference)
-    "article", "manual", "compare_gradients", "explain", "gradcheck", "to_torch",
+    "article", "manual", "compare_gradients", "explain", "gradcheck", "to_torch", "check_engine",
     # pictures (viz)
     "draw_graph", "render_graph", "explore", "GraphTooLargeError", "GraphvizNotFoundError",
     # the compiler (compile)
@@ -88,7 +96,7 @@ _LAZY: dict[str, str] = {
     "BatchGraph": "compile",
     "article": "reference.article", "manual": "reference.manual",
     "compare_gradients": "reference", "explain": "reference", "gradcheck": "reference",
-    "to_torch": "reference",
+    "to_torch": "reference", "check_engine": "reference",
     "draw_graph": "viz", "render_graph": "viz", "explore": "viz",
     "GraphTooLargeError": "viz", "GraphvizNotFoundError": "viz",
     # the layers not imported up front, as attributes

@@ -9,6 +9,7 @@ Subcommands::
     micrograd-mlp check G.json [...]   your own gradients checked, each wrong one diagnosed
     micrograd-mlp explain w5 [...]     the chain rule for one parameter, factor by factor
     micrograd-mlp graph [...]          render the worked example's computation graph to a file
+    micrograd-mlp check-engine E.py    grade the autograd engine you wrote (its Value class)
 
 Each command module declares its ``COMMAND`` (name, help, its own options beside the shared ones:
 :mod:`.command`) and has ``run(args, out, err) -> exit status``; what they share when they run
@@ -23,12 +24,12 @@ import sys
 from typing import Sequence
 
 from .._version import __version__
-from . import check, compare, demo, explain, graph, train
+from . import check, check_engine, compare, demo, explain, graph, train
 from .command import Formatter, add_command
 from .parsing import PROG, run
 
 #: The command modules, in the order ``--help`` lists them.
-COMMANDS = (demo, train, compare, check, explain, graph)
+COMMANDS = (demo, train, compare, check, explain, graph, check_engine)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ The modules are importable by path for the library's own use; the names below ar
 from . import article as article
 from . import manual as manual
 from .compare import GradientReport, GradientRow, compare_gradients
+from .engine_check import EngineReport, Finding, check_engine
 from .explain import Explanation, Factor, Sample, Term, explain
 from .gradcheck import GradcheckReport, GradcheckRow, gradcheck
 from .torch_bridge import to_torch
@@ -20,4 +21,5 @@ __all__ = [
     "explain", "Explanation", "Term", "Factor", "Sample",
     "gradcheck", "GradcheckReport", "GradcheckRow",
     "to_torch",
+    "check_engine", "EngineReport", "Finding",
 ]

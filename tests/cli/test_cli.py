@@ -17,9 +17,10 @@ from micrograd_mlp.cli import main
 from micrograd_mlp.reference import article
 from micrograd_mlp.reference.article import PUBLISHED
 
-COMMANDS = ["demo", "train", "compare", "check", "explain", "graph"]
+COMMANDS = ["demo", "train", "compare", "check", "explain", "graph", "check-engine"]
 #: One argument line per command that parses (the positional ones need a value).
-MINIMAL = {"explain": ["explain", "w5"], "check": ["check", "g.json"]}
+MINIMAL = {"explain": ["explain", "w5"], "check": ["check", "g.json"],
+           "check-engine": ["check-engine", "mine.py"]}
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                reason="needs Graphviz's `dot` (e.g. apt-get install graphviz)")
@@ -544,7 +545,7 @@ def test_each_command_module_handles_its_own_subcommand():
     from micrograd_mlp.cli import build_parser
     from micrograd_mlp.cli.main import COMMANDS as MODULES
 
-    names = [module.__name__.rsplit(".", 1)[1] for module in MODULES]
+    names = [module.__name__.rsplit(".", 1)[1].replace("_", "-") for module in MODULES]
     assert names == COMMANDS
     for module, name in zip(MODULES, names):
         args = build_parser().parse_args(MINIMAL.get(name, [name]))
