@@ -1,5 +1,7 @@
 // micrograd_mlp backpropagation explorer: hand-written, no external resources, works from file://.
 // Reads the JSON in #backprop-steps (nodes, steps) and steps through the backward pass.
+// Steps count 1..N: pos = N shows step N (steps[N - 1]); pos = 0 is the forward pass, before
+// step 1 (#step=0 or no fragment).
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("backprop-steps").textContent);
@@ -8,7 +10,7 @@
   var byTitle = {};   // drawn node id (v3, op3, n0_1) -> its <g>
   var edges = [];     // [tail, head, <g>]
   var gradTexts = {}; // node id -> the SVG <text> elements that show "grad ..."
-  var pos = -1, timer = null, selected = null;
+  var pos = 0, timer = null, selected = null;
 
   function fmt(x) {
     if (x === null || x === undefined) { return "non-finite"; }
@@ -66,6 +68,8 @@
       gradTexts[n.id].forEach(function (t) {
         t.setAttribute("data-final", t.textContent);
         t.setAttribute("data-prefix", t.textContent.indexOf("δ = ") === 0 ? "δ = " : "grad ");
+        // the width Graphviz drew the cell for (the final text): a longer text is shrunk to it
+        try { t.setAttribute("data-width", String(t.getComputedTextLength())); } catch (e) { /* */ }
       });
     });
     Object.keys(byTitle).forEach(function (key) {
@@ -74,13 +78,31 @@
   }
 
   function gradsAt(p) {
-    // gradient of every node after steps 0..p (the engine's accumulation, in its order)
+    // gradient of every node after steps 1..p (the engine's accumulation, in its order)
     var g = new Array(nodes.length).fill(0);
     g[data.root] = 1.0;
-    for (var s = 0; s <= p; s++) {
+    for (var s = 0; s < p; s++) {
       steps[s].contributions.forEach(function (c) { g[c.to] += c.value; });
     }
     return g;
+  }
+
+  function nextStep(to, p) {
+    // the first step after step p that pushes a contribution to node `to`
+    for (var s = p; s < S; s++) {
+      if (steps[s].contributions.some(function (c) { return c.to === to; })) { return s + 1; }
+    }
+    return null;
+  }
+
+  function fitText(t) {
+    // keep a text ("grad 0.0554 so far", "frozen") inside the cell drawn for the final one
+    t.style.fontSize = "";
+    var room = parseFloat(t.getAttribute("data-width") || "0");
+    var size = parseFloat(t.getAttribute("font-size") || "0");
+    if (!(room > 0) || !(size > 0)) { return; }
+    var need = t.getComputedTextLength();
+    if (need > room) { t.style.fontSize = (size * room / need).toFixed(2) + "px"; }
   }
 
   function setClass(ids, cls) {
@@ -88,7 +110,7 @@
   }
 
   function render() {
-    ["current", "operand", "pending"].forEach(function (cls) {
+    ["current", "operand", "pending", "partial"].forEach(function (cls) {
       Array.prototype.forEach.call(svg ? svg.querySelectorAll("g." + cls) : [], function (g) {
         g.classList.remove(cls);
       });
@@ -97,32 +119,43 @@
     var grads = gradsAt(pos);
     var reached = {};
     reached[data.root] = true;
-    for (var s = 0; s <= pos; s++) {
+    for (var s = 0; s < pos; s++) {
       steps[s].contributions.forEach(function (c) { reached[c.to] = true; });
     }
     Object.keys(gradTexts).forEach(function (id) {
+      var n = nodes[id];
+      // partial: reached, but its last contribution is still to come
+      var partial = !n.frozen && reached[id] && n.final_step !== null && n.final_step > pos;
       gradTexts[id].forEach(function (t) {
         var prefix = t.getAttribute("data-prefix");
-        var text = prefix + (nodes[id].frozen ? short(nodes[id].grad)
-          : (reached[id] ? short(grads[id]) : "?"));
+        var text = n.frozen ? (prefix === "grad " ? "frozen" : prefix + "frozen")
+          : prefix + (reached[id] ? short(grads[id]) + (partial ? " so far" : "") : "?");
         var final = t.getAttribute("data-final"), at = final.lastIndexOf(prefix);
         t.textContent = final.slice(0, at) + text;
+        t.classList.toggle("partial", partial);
+        fitText(t);
       });
-      if (!reached[id] && !nodes[id].frozen) { setClass(nodes[id].svg.slice(0, 1), "pending"); }
+      if (!reached[id] && !n.frozen) { setClass(n.svg.slice(0, 1), "pending"); }
     });
     var box = document.getElementById("current-step");
     box.textContent = "";
     document.getElementById("position").textContent =
-      pos < 0 ? "forward pass (" + S + " steps)" : "step " + pos + " of " + (S - 1);
-    if (pos < 0) {
+      pos < 1 ? "forward pass, before step 1 of " + S : "step " + pos + " of " + S;
+    if (pos < 1) {
       box.appendChild(el("h2", "Forward pass"));
       box.appendChild(el("p", "Every node shows its value. The backward pass starts at " +
         name(data.root) + " with ∂" + name(data.root) + "/∂" + name(data.root) +
-        " = 1; press → (or ▶|) to push gradients, in the order the engine does."));
+        " = 1; press → (or ▶|) to push gradients, in the order the engine does (" + S +
+        " steps)."));
       return;
     }
-    var step = steps[pos], node = nodes[step.node];
+    var step = steps[pos - 1], node = nodes[step.node];
     setClass(node.svg, "current");
+    // bring the active node into view (its op node first, then its value: "nearest" keeps both)
+    node.svg.slice().reverse().forEach(function (id) {
+      var g = byTitle[id];
+      if (g && g.scrollIntoView) { g.scrollIntoView({block: "nearest", inline: "nearest"}); }
+    });
     var heads = {}, tails = {};
     node.svg.forEach(function (id) { heads[id] = true; });
     step.contributions.forEach(function (c) {
@@ -131,7 +164,7 @@
     });
     edges.forEach(function (e) { if (heads[e[1]] && (tails[e[0]] || heads[e[0]])) { e[2].classList.add("flow"); } });
     var root = name(data.root);
-    box.appendChild(el("h2", "Step " + pos + ": " + name(step.node) +
+    box.appendChild(el("h2", "Step " + pos + " of " + S + ": " + name(step.node) +
       (node.label !== null ? " (" + step.symbol + ")" : "")));
     var p = el("p");
     p.appendChild(el("span", "out = " + step.formula + "; ∂" + root + "/∂" + name(step.node) +
@@ -140,7 +173,7 @@
     box.appendChild(p);
     var table = el("table", null, "numbers");
     var head = el("tr");
-    ["operand", "rule", "∂" + root + "/∂out × local = contribution", "its gradient so far"]
+    ["operand", "rule", "∂" + root + "/∂out × local = contribution", "its gradient", ""]
       .forEach(function (h) { head.appendChild(el("th", h)); });
     table.appendChild(head);
     step.contributions.forEach(function (c) {
@@ -151,6 +184,11 @@
       tr.appendChild(el("td", fmt(step.grad) + " × " + fmt(c.partial) + " = " + fmt(c.value),
                         "value"));
       tr.appendChild(el("td", fmt(c.so_far), "so-far"));
+      var last = nodes[c.to].final_step;
+      tr.appendChild(el("td", c.final ? "final" : "so far (more in step " +
+        nextStep(c.to, pos) + (last > nextStep(c.to, pos) ? "…" + last : "") + ")",
+        c.final ? "status final" : "status partial"));
+      if (!c.final) { tr.classList.add("partial"); }
       table.appendChild(tr);
     });
     box.appendChild(table);
@@ -177,7 +215,7 @@
     box.textContent = "";
     box.appendChild(el("h2", name(i) + (n.op !== null ? " (" + n.op + ")" : "")));
     box.appendChild(el("p", "data = " + fmt(n.data) + ", ∂" + root + "/∂" + name(i) + " = " +
-                       fmt(n.grad)));
+      (n.frozen ? "none: frozen (requires_grad=False), it receives no gradient" : fmt(n.grad))));
     if (n.received.length) {
       box.appendChild(el("p", "Chain rule: ∂" + root + "/∂" + name(i) + " = Σ over its uses of ∂" +
                          root + "/∂use × ∂use/∂" + name(i) + ":"));
@@ -196,7 +234,10 @@
       box.appendChild(el("p", "The backward pass starts here: ∂" + root + "/∂" + root + " = 1."));
     }
     if (n.explain) { box.appendChild(el("pre", n.explain, "explain")); }
-    if (n.parameter && n.op === null && n.grad !== null) {
+    if (n.op === null && n.frozen) {
+      box.appendChild(el("p", "frozen: gradient descent leaves " + name(i) + " = " + fmt(n.data) +
+        " as it is.", "update"));
+    } else if (n.parameter && n.op === null && n.grad !== null) {
       var eta = data.learning_rate, w = name(i);
       box.appendChild(el("p", "update (η = " + eta + "): " + w + "⁺ = " + w + " − η·∂" + root +
         "/∂" + w + " = " + fmt(n.data) + " − " + eta + " × " + fmt(n.grad) + " = " +
@@ -206,10 +247,10 @@
   function setClassOff(id) { if (byTitle[id]) { byTitle[id].classList.remove("selected"); } }
 
   function go(p, keepHash) {
-    pos = Math.max(-1, Math.min(S - 1, p));
+    pos = Math.max(0, Math.min(S, p));
     render();
     if (!keepHash) {
-      try { history.replaceState(null, "", pos < 0 ? "#" : "#step=" + pos); } catch (e) { /* sandboxed */ }
+      try { history.replaceState(null, "", "#step=" + pos); } catch (e) { /* sandboxed */ }
     }
   }
   function stop() {
@@ -218,30 +259,31 @@
   }
   function play() {
     if (timer !== null) { stop(); return; }
-    if (pos >= S - 1) { go(-1); }
+    if (pos >= S) { go(0); }
     document.getElementById("play").textContent = "pause";
-    timer = setInterval(function () { if (pos >= S - 1) { stop(); } else { go(pos + 1); } }, 900);
+    timer = setInterval(function () { if (pos >= S) { stop(); } else { go(pos + 1); } }, 900);
   }
   function fromHash() {
     var m = /^#step=(-?\d+)$/.exec(location.hash);
-    go(m ? parseInt(m[1], 10) : -1, true);
+    go(m ? parseInt(m[1], 10) : 0, true);
   }
 
-  document.getElementById("first").addEventListener("click", function () { stop(); go(-1); });
+  document.getElementById("first").addEventListener("click", function () { stop(); go(0); });
   document.getElementById("back").addEventListener("click", function () { stop(); go(pos - 1); });
   document.getElementById("next").addEventListener("click", function () { stop(); go(pos + 1); });
-  document.getElementById("last").addEventListener("click", function () { stop(); go(S - 1); });
+  document.getElementById("last").addEventListener("click", function () { stop(); go(S); });
   document.getElementById("play").addEventListener("click", play);
   document.getElementById("fit").addEventListener("click", function () {
     var full = document.getElementById("graph").classList.toggle("full");
     this.textContent = full ? "fit" : "full size";
+    render();  // bring the active node back into view at the new size
   });
   document.addEventListener("keydown", function (ev) {
     if (ev.target && ev.target.tagName === "BUTTON" && ev.key === " ") { ev.preventDefault(); }
     if (ev.key === "ArrowRight") { stop(); go(pos + 1); }
     else if (ev.key === "ArrowLeft") { stop(); go(pos - 1); }
-    else if (ev.key === "Home") { stop(); go(-1); }
-    else if (ev.key === "End") { stop(); go(S - 1); }
+    else if (ev.key === "Home") { stop(); go(0); }
+    else if (ev.key === "End") { stop(); go(S); }
     else if (ev.key === " ") { ev.preventDefault(); play(); }
     else { return; }
   });

@@ -13,7 +13,11 @@ gradient. A frozen leaf (``requires_grad=False``, the article's biases) receives
 engine: what would have reached it is listed under the step's ``"frozen"``. Each step shows the
 table's math for the rule (``Primitive.math``, never the code that computes it). The page embeds
 its data as JSON in ``<script type="application/json" id="backprop-steps">`` (``nodes`` and
-``steps``, see ``Explorer.data``); ``#step=N`` opens step N (0-based).
+``steps``, see ``Explorer.data``). Steps are numbered 1..N everywhere (``steps[k]["number"]`` is
+``k + 1``): ``#step=N`` opens step N and ``#step=0`` (or no fragment) the forward pass, before
+step 1. A contribution whose node still has contributions to come has ``"final": false`` (its
+gradient is shown "so far"); each node's ``"final_step"`` is the step after which its gradient is
+final (0 for the root, ``None`` for a node no step reaches, a frozen one included).
 """
 
 from __future__ import annotations
@@ -98,8 +102,9 @@ class Explorer:
 
     def frames(self, directory: str | os.PathLike[str], format: str = "svg") -> list[Path]:
         """One picture per state, for slides: ``frame-000`` the forward pass, then
-        ``frame-{N+1:03d}`` after step N (the node pushed is outlined in red, the operands it
-        reached are shaded, every gradient is the gradient so far). Returns the paths written."""
+        ``frame-{N:03d}`` after step N (steps count from 1; the node pushed is outlined in red,
+        the operands it reached are shaded, every gradient is the gradient so far). Returns the
+        paths written."""
         fmt = one_of(format, "frames: format", ("svg", "png"))
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
@@ -160,6 +165,7 @@ class _BackwardPass:
     states: list[State] = field(default_factory=list)
     grads: dict[Value, float] = field(default_factory=dict)
     received: dict[Value, list[dict[str, Any]]] = field(default_factory=dict)
+    final_step: dict[int, int] = field(default_factory=dict)
 
 
 def _backward_pass(root: Value, index: dict[Value, int]) -> _BackwardPass:
@@ -193,10 +199,21 @@ def _backward_pass(root: Value, index: dict[Value, int]) -> _BackwardPass:
             entry["so_far"] = _num(grads[child])
             contributions.append(entry)
             done.received.setdefault(child, []).append({"from": index[node], **entry})
-        done.steps.append({"node": index[node], "grad": _num(g), "rule": "; ".join(op.math),
+        done.steps.append({"number": len(done.steps) + 1, "node": index[node], "grad": _num(g),
+                           "rule": "; ".join(op.math),
                            "op": op.name, "symbol": op.symbol, "formula": op.formula,
                            "contributions": contributions, "frozen": held})
         done.states.append(State(dict(grads), {node}, set(operands)))
+    # which contribution completes each gradient: the last one to reach its node
+    last: dict[int, tuple[int, int]] = {}
+    for k, step in enumerate(done.steps):
+        for j, c in enumerate(step["contributions"]):
+            last[c["to"]] = (k, j)
+    for k, step in enumerate(done.steps):
+        for j, c in enumerate(step["contributions"]):
+            c["final"] = last[c["to"]] == (k, j)
+    done.final_step = {to: k + 1 for to, (k, _) in last.items()}
+    done.final_step[index[root]] = 0
     return done
 
 
@@ -221,6 +238,7 @@ def _node_entry(node: Value, i: int, drawing: Drawing, backward: _BackwardPass,
         "svg": _svg_ids(node, i, drawing),
         "operands": [drawing.index[c] for c in node.operands],
         "received": backward.received.get(node, []), "frozen": not node.requires_grad,
+        "final_step": backward.final_step.get(i),
         "parameter": node in params or (not params and node.is_leaf and node.label is not None),
     }
     if explanation is not None:
@@ -269,7 +287,7 @@ _PAGE = """<!DOCTYPE html>
 <header>
 <h1>Backpropagation through <span class="title">{title}</span></h1>
 <nav id="controls" aria-label="steps">
-<button id="first" title="first: the forward pass (Home)">|◀ first</button>
+<button id="first" title="before step 1: the forward pass (Home)">|◀ first</button>
 <button id="back" title="back (←)">◀ back</button>
 <button id="play" title="play / pause (space)">play</button>
 <button id="next" title="next (→)">next ▶</button>

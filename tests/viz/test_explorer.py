@@ -279,3 +279,47 @@ def test_readme_pictures_of_the_collapsed_graph_and_explorer_are_current(tmp_pat
     assert int(size(committed)[0]) <= 620
     shot = (root / "docs/images/explorer.png").read_bytes()
     assert shot[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --- issue 27: steps count 1..N; partial and frozen gradients ---------------------------------------
+@needs_dot
+@pytest.mark.parametrize("name", ["article", "hand_written", "moons"])
+def test_steps_are_numbered_from_one_and_mark_the_last_contribution(name):
+    root, options = _build(name)
+    data = page_data(explore(root, **options).html())
+    steps, nodes = data["steps"], data["nodes"]
+    assert [s["number"] for s in steps] == list(range(1, len(steps) + 1))
+    last: dict[int, int] = {}  # node -> number of the step of its last contribution
+    for step in steps:
+        for c in step["contributions"]:
+            last[c["to"]] = step["number"]
+    seen: dict[int, int] = {}
+    for step in steps:
+        for c in step["contributions"]:
+            seen[c["to"]] = seen.get(c["to"], 0) + 1
+            # final exactly when no later step (nor a later operand of this one) reaches it
+            assert c["final"] == (seen[c["to"]] == len(nodes[c["to"]]["received"]))
+            if c["final"]:
+                assert last[c["to"]] == step["number"]
+    for n in nodes:
+        if n["id"] == data["root"]:
+            assert n["final_step"] == 0
+        elif n["frozen"] or n["id"] not in last:
+            assert n["final_step"] is None
+        else:
+            assert n["final_step"] == last[n["id"]]
+    if name == "article":  # out_h1 is used by both output neurons: partial after its first
+        out_h1 = next(n for n in nodes if n["label"] == "out_h1")
+        assert len(out_h1["received"]) == 2
+        flags = [c["final"] for s in steps for c in s["contributions"] if c["to"] == out_h1["id"]]
+        assert flags == [False, True]
+        assert all(n["frozen"] for n in nodes if (n["label"] or "").startswith("b"))
+
+
+@needs_dot
+def test_page_text_counts_steps_from_one():
+    """The page's script counts 1..N and opens #step=N at step N (the browser tests drive it)."""
+    root, _ = hand_written()
+    page = explore(root).html()
+    assert '"step " + pos + " of " + S' in page and "#step=" in page
+    assert "S - 1" not in page  # the old 0-based "step 0 of 14"

@@ -51,14 +51,18 @@ def test_every_step_with_the_controls_matches_autograd(driver, article_page):
     steps = json.loads(driver.find_element("id", "backprop-steps").get_attribute("textContent"))
     count = len(steps["steps"])
     last_seen: dict[int, float] = {}
-    for k in range(count):
+    assert count == 15
+    assert driver.find_element("id", "position").text == f"forward pass, before step 1 of {count}"
+    for k in range(1, count + 1):
         driver.find_element("id", "next").click()
-        assert driver.find_element("id", "position").text == f"step {k} of {count - 1}"
+        assert driver.find_element("id", "position").text == f"step {k} of {count}"
         assert driver.execute_script("return location.hash") == f"#step={k}"
+        assert driver.find_element("css selector", "#current-step h2").text.startswith(
+            f"Step {k} of {count}: ")
         for to, so_far in _rows(driver):
             last_seen[to] = so_far
     driver.find_element("id", "next").click()  # past the end: stays on the last step
-    assert driver.find_element("id", "position").text == f"step {count - 1} of {count - 1}"
+    assert driver.find_element("id", "position").text == f"step {count} of {count}"
     # each node's gradient as last shown equals the engine's (6 significant digits shown)
     frozen = {n["id"] for n in steps["nodes"] if n["frozen"]}
     assert set(last_seen) == {i for i in grads if i != steps["root"] and i not in frozen}
@@ -68,8 +72,12 @@ def test_every_step_with_the_controls_matches_autograd(driver, article_page):
     texts = driver.execute_script(
         "return Array.from(document.querySelectorAll('#graph text')).map(t => t.textContent)")
     assert "grad 0.08217" in texts and "grad ?" not in texts
+    assert not any(t.endswith(" so far") for t in texts)  # every gradient is final
+    # the article's frozen biases say so, never "grad 0"
+    assert "frozen" in texts and "grad 0" not in texts
     driver.find_element("id", "first").click()
     assert "Forward pass" in driver.find_element("id", "current-step").text
+    assert driver.execute_script("return location.hash") == "#step=0"
     texts = driver.execute_script(
         "return Array.from(document.querySelectorAll('#graph text')).map(t => t.textContent)")
     assert "grad ?" in texts
@@ -79,19 +87,25 @@ def test_fragment_keyboard_and_details(driver, article_page):
     path, grads, _ = article_page
     driver.get(path.as_uri() + "#step=2")
     data = json.loads(driver.find_element("id", "backprop-steps").get_attribute("textContent"))
-    step = data["steps"][2]
+    step = data["steps"][1]  # #step=2 opens the second step
+    assert step["number"] == 2
     node = data["nodes"][step["node"]]
     box = driver.find_element("id", "current-step").text
-    assert box.startswith(f"Step 2: {node['label'] or node['op']}")
+    assert box.startswith(f"Step 2 of 15: {node['label'] or node['op']}")
     assert f"{grads[step['node']]:.6g}" in box
     body = driver.find_element("tag name", "body")
     body.send_keys("\ue014")  # ArrowRight
     assert driver.find_element("id", "position").text.startswith("step 3 ")
     body.send_keys("\ue010")  # End
-    assert driver.find_element("id", "position").text == f"step {len(data['steps']) - 1} of " \
-        f"{len(data['steps']) - 1}"
+    assert driver.find_element("id", "position").text == f"step {len(data['steps'])} of " \
+        f"{len(data['steps'])}"
     body.send_keys("\ue011")  # Home
     assert "Forward pass" in driver.find_element("id", "current-step").text
+    assert driver.execute_script("return location.hash") == "#step=0"
+    driver.get(path.as_uri() + "#step=15")  # the last step, by its number
+    assert driver.find_element("id", "position").text == "step 15 of 15"
+    driver.get(path.as_uri() + "#step=0")  # before step 1
+    assert driver.find_element("id", "position").text == "forward pass, before step 1 of 15"
     w5 = next(n for n in data["nodes"] if n["label"] == "w5")
     driver.execute_script(
         "Array.from(document.querySelectorAll('#graph g.node')).find("
@@ -160,9 +174,109 @@ def test_collapsed_neurons_show_their_delta_at_every_step(driver, tmp_path):
         for gid, text in deltas().items():
             i = nets[gid]
             want = "δ = ?" if i not in so_far else f"δ = {float(f'{so_far[i]:.4g}'):g}"
+            if i in so_far and data["nodes"][i]["final_step"] > k + 1:
+                want += " so far"  # still accumulating
             assert text == want, (k, gid)
     loss.backward()
     shown = deltas()
     for gid, i in nets.items():
         assert float(shown[gid][4:]) == pytest.approx(data["nodes"][i]["grad"], rel=1e-3)
     assert shown["n1_0"] == "δ = 0.1385"
+
+
+def _grad_texts(driver) -> dict[str, list[str]]:
+    return driver.execute_script(
+        "var out = {}; document.querySelectorAll('#graph g.node').forEach(function (g) {"
+        "  out[g.querySelector('title').textContent] = Array.from(g.querySelectorAll('text'))"
+        "    .map(t => t.textContent).filter(t => t.indexOf('grad ') === 0); });"
+        "return out")
+
+
+def test_a_gradient_still_accumulating_is_marked_so_far(driver, article_page):
+    """A node reached by some but not all of its contributions shows "grad … so far" (and its
+    row says "so far"), until the step of its last contribution, which says "final"."""
+    path, _, _ = article_page
+    driver.get(path.as_uri())
+    data = json.loads(driver.find_element("id", "backprop-steps").get_attribute("textContent"))
+    nodes = data["nodes"]
+    several = [n for n in nodes if len(n["received"]) > 1]
+    assert several, "the worked example has nodes with several uses (out_h1, out_h2)"
+    seen_partial = set()
+    for k, step in enumerate(data["steps"], start=1):
+        driver.get(path.as_uri() + f"#step={k}")
+        texts = _grad_texts(driver)
+        for n in nodes:
+            if n["frozen"] or n["svg"][:1] != [f"v{n['id']}"] or n["final_step"] is None:
+                continue
+            shown = texts.get(f"v{n['id']}", [])
+            if not shown:
+                continue
+            if n["final_step"] > k and any(r["from"] in
+                                           [s["node"] for s in data["steps"][:k]]
+                                           for r in n["received"]):
+                assert shown[0].endswith(" so far"), (k, n["label"], shown)
+                seen_partial.add(n["id"])
+            else:
+                assert not shown[0].endswith(" so far"), (k, n["label"], shown)
+        rows = driver.find_elements("css selector", "#current-step tr.contribution")
+        for row, c in zip(rows, step["contributions"]):
+            status = row.find_element("css selector", "td.status").text
+            assert (status == "final") == c["final"], (k, status)
+            if not c["final"]:
+                assert status.startswith("so far (more in step ")
+    assert {n["id"] for n in several} <= seen_partial
+
+
+def test_a_frozen_parameter_says_frozen(driver, article_page):
+    path, _, _ = article_page
+    driver.get(path.as_uri() + "#step=15")
+    data = json.loads(driver.find_element("id", "backprop-steps").get_attribute("textContent"))
+    frozen = [n for n in data["nodes"] if n["frozen"]]
+    assert frozen
+    texts = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#graph text')).map(t => t.textContent)")
+    assert "grad 0" not in texts and texts.count("frozen") >= 1
+    driver.execute_script(
+        "Array.from(document.querySelectorAll('#graph g.node')).find("
+        "g => g.querySelector('title').textContent === arguments[0]).dispatchEvent("
+        "new MouseEvent('click', {bubbles: true}))", frozen[0]["svg"][0])
+    details = driver.find_element("id", "details").text
+    assert "frozen (requires_grad=False)" in details and "leaves" in details
+    assert "η·∂" not in details
+
+
+@pytest.mark.parametrize("full", [False, True], ids=["fit", "full-size"])
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+def test_the_active_node_is_scrolled_into_view_at_every_step(driver, article_page, size, full):
+    """Fitted to the width the graph may fit whole; at full size it overflows its pane (both
+    ways), and each step scrolls the pane (and the page) to bring its node into view."""
+    path, _, _ = article_page
+    driver.set_window_size(*size)
+    try:
+        driver.get(path.as_uri())
+        if full:
+            driver.find_element("id", "fit").click()
+            overflow = driver.execute_script(
+                "var p = document.getElementById('graph');"
+                "return [p.scrollWidth > p.clientWidth, p.scrollHeight > p.clientHeight]")
+            assert any(overflow)  # else this test would prove nothing
+        count = len(json.loads(driver.find_element("id", "backprop-steps")
+                               .get_attribute("textContent"))["steps"])
+        for k in range(1, count + 1):
+            driver.find_element("id", "next").click()
+            boxes = driver.execute_script(
+                "var p = document.getElementById('graph').getBoundingClientRect();"
+                "return Array.from(document.querySelectorAll('#graph g.node.current')).map("
+                "  function (g) { var r = g.getBoundingClientRect();"
+                "    return [r.left, r.top, r.right, r.bottom, window.innerWidth,"
+                "            window.innerHeight, p.left, p.top, p.right, p.bottom]; })")
+            assert boxes, k  # the value node (and its op node) of step k
+            for box in boxes:
+                left, top, right, bottom, width, height, pl, pt, pr, pb = box
+                assert left >= 0 and right <= width + 0.5, (k, box)
+                assert top >= 0 and bottom <= height + 0.5, (k, box)
+                # and not clipped by the graph's scrolling pane
+                assert pl - 0.5 <= left and right <= pr + 0.5, (k, box)
+                assert pt - 0.5 <= top and bottom <= pb + 0.5, (k, box)
+    finally:
+        driver.set_window_size(1400, 900)
