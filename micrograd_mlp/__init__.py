@@ -46,6 +46,7 @@ from .nn import (
     Module,
     Neuron,
     binary_cross_entropy,
+    cross_entropy,
     evaluate,
     half_squared_error,
     hinge,
@@ -78,6 +79,7 @@ __all__ = [
     "AnomalyError", "OpError",
     # networks (nn)
     "Module", "Neuron", "Layer", "MLP", "half_squared_error", "mse", "binary_cross_entropy",
+    "cross_entropy",
     "hinge", "SGD", "Adam", "train", "evaluate", "load_dataset",
     # the worked example and the checks (reference)
     "article", "manual", "compare_gradients", "explain", "gradcheck", "to_torch", "check_engine",

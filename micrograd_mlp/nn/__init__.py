@@ -12,8 +12,17 @@ the eager training loop and toy datasets. Imports only :mod:`micrograd_mlp.core`
 The modules are importable by path for the library's own use; the names below are the API.
 """
 
-from .datasets import DATASETS, Dataset, circles, load_dataset, moons, xor
-from .losses import LOSSES, binary_cross_entropy, half_squared_error, hinge, mse
+from .datasets import BUNDLED, DATASETS, Dataset, circles, digits, load_dataset, moons, xor
+from .losses import (
+    LOSSES,
+    binary_cross_entropy,
+    cross_entropy,
+    half_squared_error,
+    hinge,
+    log_softmax,
+    mse,
+    softmax,
+)
 from .modules import ACTIVATIONS, BIAS_MODES, MLP, IncompatibleKeys, Layer, Module, Neuron
 from .naming import neuron_names
 from .optim import SGD, Adam, ExponentialLR, LambdaLR, LinearLR, LRScheduler, Optimizer, StepLR
@@ -25,10 +34,13 @@ __all__ = [
     "neuron_names",
     # losses
     "half_squared_error", "mse", "binary_cross_entropy", "hinge", "LOSSES",
+    "cross_entropy", "softmax", "log_softmax",
     # optimisers and schedules
     "Optimizer", "SGD", "Adam", "LRScheduler", "LambdaLR", "StepLR", "ExponentialLR", "LinearLR",
     # the eager training loop
     "train", "evaluate", "History",
     # toy data
     "Dataset", "DATASETS", "load_dataset", "xor", "moons", "circles",
+    # bundled real data
+    "BUNDLED", "digits",
 ]

@@ -1,4 +1,5 @@
-"""Small 2-D toy datasets for classification: ``xor``, ``moons`` and ``circles``.
+"""Small 2-D toy datasets for classification (``xor``, ``moons``, ``circles``) and one real,
+bundled data set (``digits``).
 
 Every generator is deterministic from its ``seed`` (it owns a private ``random.Random(seed)``, so
 the global :mod:`random` state is neither read nor changed) and returns plain Python floats - no
@@ -22,22 +23,35 @@ Noise is Gaussian: each coordinate gets ``+ N(0, noise²)``.
 
 For ``moons`` and ``circles`` the angles are evenly spaced, class 0 gets ⌈n/2⌉ points and class 1
 ⌊n/2⌋, and the points are shuffled (``shuffle=False`` keeps class 0 first).
+
+* ``digits``: the UCI handwritten digits (1,797 images of 8×8 pixels, classes 0-9), shipped in the
+  package as ``nn/data/digits.csv.gz`` (source, licence CC BY 4.0 and format in
+  ``nn/data/README.md``) and read offline - never downloaded. Its inputs are 64 floats in [0, 1]
+  (pixel / 16, row by row) and its targets are *class indices* (ints 0..9), what
+  :func:`~micrograd_mlp.nn.losses.cross_entropy` takes; a one-hot target is
+  ``[1.0 if k == t else 0.0 for k in range(10)]``. See :func:`digits` for the train/test split.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
 import math
 import random
-from typing import Callable, NamedTuple
+from functools import lru_cache
+from importlib import resources
+from typing import IO, Callable, NamedTuple, Union
 
-from ..core.checks import finite_real, integer, nonnegative_real, shown
+from ..core.checks import finite_real, integer, nonnegative_real, one_of, shown
 
 
 class Dataset(NamedTuple):
-    """A toy dataset: ``inputs`` (n lists of 2 floats) and ``targets`` (n floats)."""
+    """A dataset: ``inputs`` (n lists of floats: 2 for the toys, 64 for ``digits``) and
+    ``targets`` (n floats for the toys; n class indices, ints, for ``digits``)."""
 
     inputs: list[list[float]]
-    targets: list[float]
+    targets: Union[list[float], list[int]]
 
 
 #: Most points a generator makes (plain Python floats: ~150 MB at this size); more is refused
@@ -146,20 +160,111 @@ def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int = 
                    labels, bool(shuffle))
 
 
+# --- the bundled handwritten digits --------------------------------------------------------------
+#: The file's name in ``micrograd_mlp/nn/data`` and its sha256 (checked on every first read).
+DIGITS_FILE = "digits.csv.gz"
+DIGITS_SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
+#: Images, pixels per image, classes.
+DIGITS_COUNT, DIGITS_PIXELS, DIGITS_CLASSES = 1797, 64, 10
+#: Largest compressed / decompressed size read (the real file: 57,523 / about 300,000 bytes).
+MAX_BUNDLED_BYTES = 1 << 20
+MAX_BUNDLED_TEXT = 4 << 20
+
+
+def _bounded_read(stream: IO[bytes] | gzip.GzipFile, limit: int, what: str) -> bytes:
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"digits: {what} is larger than {limit:,} bytes; refusing to read it "
+                         f"(the bundled file is about 60 KB: is the installation damaged?)")
+    return data
+
+
+@lru_cache(maxsize=1)
+def _digits_rows() -> tuple[tuple[tuple[int, ...], int], ...]:
+    """The file's rows ``(64 pixels 0..16, label 0..9)`` in file order, read once and checked."""
+    source = resources.files("micrograd_mlp.nn").joinpath("data", DIGITS_FILE)
+    with source.open("rb") as stream:
+        raw = _bounded_read(stream, MAX_BUNDLED_BYTES, DIGITS_FILE)
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != DIGITS_SHA256:
+        raise ValueError(f"digits: {DIGITS_FILE} has sha256 {digest}, expected {DIGITS_SHA256} "
+                         f"(the bundled file is damaged; reinstall micrograd_mlp)")
+    with gzip.GzipFile(fileobj=io.BytesIO(raw)) as unzipped:
+        text = _bounded_read(unzipped, MAX_BUNDLED_TEXT, f"{DIGITS_FILE} (decompressed)")
+    rows = []
+    for number, line in enumerate(text.decode("ascii").splitlines(), 1):
+        fields = [int(f) for f in line.split(",")]
+        if (len(fields) != DIGITS_PIXELS + 1 or not all(0 <= v <= 16 for v in fields[:-1])
+                or not 0 <= fields[-1] < DIGITS_CLASSES):
+            raise ValueError(f"digits: line {number} of {DIGITS_FILE} is not 64 pixels in 0..16 "
+                             f"and a label in 0..9")
+        rows.append((tuple(fields[:-1]), fields[-1]))
+    if len(rows) != DIGITS_COUNT:
+        raise ValueError(f"digits: {DIGITS_FILE} has {len(rows)} rows, expected {DIGITS_COUNT}")
+    return tuple(rows)
+
+
+def _permutation(n: int, seed: int) -> list[int]:
+    """A Fisher-Yates shuffle of ``range(n)`` driven only by ``random.Random(seed).random()``
+    (whose stream Python guarantees across versions, unlike ``Random.shuffle``)."""
+    rng = random.Random(seed)
+    order = list(range(n))
+    for i in range(n - 1, 0, -1):
+        j = int(rng.random() * (i + 1))
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+def digits(split: str = "all", seed: int = 0, test_fraction: float = 0.2) -> Dataset:
+    """The UCI handwritten digits, offline: inputs are 64 floats pixel / 16 in [0, 1] (the 8×8
+    image row by row), targets class indices 0..9 (ints).
+
+    ``split``: ``"all"`` (the 1,797 images in file order), ``"train"`` or ``"test"``. The split is
+    deterministic: the indices 0..1796 are shuffled with ``seed`` (a Fisher-Yates shuffle drawing
+    from ``random.Random(seed).random()``); the last ``round(1797 · test_fraction)`` of them
+    (359 by default) are the test set, in that shuffled order, the others the training set. The
+    same ``seed`` and ``test_fraction`` always give the same two disjoint sets covering all 1,797.
+
+    >>> X, y = digits("test")
+    >>> len(X), len(X[0]), len(digits("train").inputs), sorted(set(y)) == list(range(10))
+    (359, 64, 1438, True)
+    """
+    one_of(split, "digits: split", ("all", "train", "test"))
+    seed = integer(seed, "digits: seed")
+    fraction = finite_real(test_fraction, "digits: test_fraction")
+    n_test = round(DIGITS_COUNT * fraction)
+    if not 0.0 < fraction < 1.0 or not 0 < n_test < DIGITS_COUNT:
+        raise ValueError(f"digits: test_fraction must leave at least one image on each side "
+                         f"(between about 0.0003 and 0.9997), got {fraction!r}")
+    rows = _digits_rows()
+    if split == "all":
+        order = list(range(DIGITS_COUNT))
+    else:
+        shuffled = _permutation(DIGITS_COUNT, seed)
+        cut = DIGITS_COUNT - n_test
+        order = shuffled[:cut] if split == "train" else shuffled[cut:]
+    return Dataset([[p / 16.0 for p in rows[i][0]] for i in order], [rows[i][1] for i in order])
+
+
 #: The generators by name (the CLI's ``train --dataset`` choices).
 DATASETS: dict[str, Callable[..., Dataset]] = {"xor": xor, "moons": moons, "circles": circles}
 
+#: Data sets shipped with the package, by name (``load_dataset`` finds them too).
+BUNDLED: dict[str, Callable[..., Dataset]] = {"digits": digits}
+
 
 def load_dataset(name: str, **options: object) -> Dataset:
-    """``DATASETS[name](**options)``, with a clear error for an unknown name.
+    """``DATASETS[name](**options)`` (or ``BUNDLED[name]``, e.g. ``"digits"``), with a clear error
+    for an unknown name.
 
-    >>> len(load_dataset("moons", n=10).inputs)
-    10
+    >>> len(load_dataset("moons", n=10).inputs), len(load_dataset("digits", split="test").inputs)
+    (10, 359)
     """
     try:
-        make = DATASETS[name]
+        make = DATASETS[name] if name in DATASETS else BUNDLED[name]
     except (KeyError, TypeError):
         raise ValueError(
-            f"unknown dataset {name!r}; choose one of {', '.join(sorted(DATASETS))}"
+            f"unknown dataset {name!r}; choose one of {', '.join(sorted(DATASETS))}, "
+            f"or the bundled {', '.join(sorted(BUNDLED))}"
         ) from None
     return make(**options)

@@ -9,15 +9,23 @@ one :class:`Value`. A length mismatch is a ``ValueError`` naming the expected an
 * :func:`mse` - (1/n) Σ (outₒ − targetₒ)².
 * :func:`binary_cross_entropy` - −[t ln p + (1−t) ln(1−p)], computed stably (see its docstring).
 * :func:`hinge` - (1/n) Σ max(0, 1 − y·s) with labels y ∈ {−1, +1}.
+
+Multi-class, from logits (a ``'linear'`` output layer): :func:`softmax`, :func:`log_softmax` and
+:func:`cross_entropy` (target a class index or a probability vector; a batch gives the mean). They
+are compositions of the engine's ops - the largest logit m subtracted as a constant, then ``exp``,
+``sum``, ``log`` - so every logit is finite-safe (±1000 included) and the gradients are the exact
+derivatives of the same expression: ∂CE/∂zᵢ = pᵢ − yᵢ. ``cross_entropy`` is not in :data:`LOSSES`:
+its target is one class (or distribution) per *sample*, not one number per output.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Callable, Iterable, Sequence, Union
 
 from ..core import Value
-from ..core.checks import finite_real, one_of, probability, type_name
+from ..core.checks import finite_real, integer, one_of, probability, shown, type_name
 
 Outputs = Union[Value, float, Sequence[Union[Value, float]]]
 Targets = Union[float, Sequence[float]]
@@ -131,6 +139,122 @@ def hinge(outputs: Outputs, targets: Targets) -> Value:
         one_of(y, f"hinge: target {k}", (-1.0, 1.0))
     total = Value.sum([(1.0 - y * s).relu() for s, y in zip(outs, ts)]) * (1.0 / len(outs))
     total.label = "hinge"
+    return total
+
+
+# --- multi-class: softmax, log-softmax, cross-entropy -------------------------------------------
+def _logits(what: str, logits: object) -> list[Value]:
+    """A non-empty list/tuple of Values or real numbers as Values, every value finite; ``what``
+    names the argument in a refusal (``"softmax: values"``, ``"cross_entropy: logits[2]"``)."""
+    if not isinstance(logits, (list, tuple)):
+        raise TypeError(f"{what} must be a list of Values or numbers, got {type_name(logits)}")
+    if not logits:
+        raise ValueError(f"{what} must not be empty (at least one logit)")
+    out = []
+    for k, z in enumerate(logits):
+        if isinstance(z, Value):
+            if z.data - z.data != 0.0:
+                raise ValueError(f"{what}[{k}] must be finite, got {z.data!r}")
+            out.append(z)
+        else:
+            out.append(Value(finite_real(z, f"{what}[{k}]", "a Value or a real number")))
+    return out
+
+
+def _shifted(values: list[Value]) -> list[Value]:
+    """zᵢ − m with m = max zⱼ a constant (no gradient flows through m: the result does not
+    depend on it), so every exp below is of a number ≤ 0 and one of them is exactly e⁰ = 1."""
+    m = max(v.data for v in values)
+    return [v - m for v in values]
+
+
+def _log_sum_exp(shifted: list[Value]) -> Value:
+    """ln Σⱼ exp(zⱼ − m): the sum is in [1, n], so the log is finite and never of 0."""
+    return Value.sum([s.exp() for s in shifted]).log()
+
+
+def softmax(values: Sequence[Union[Value, float]]) -> list[Value]:
+    """pᵢ = exp(zᵢ − m) / Σⱼ exp(zⱼ − m), m = max z (a constant): a list of Values summing to 1.
+
+    >>> [round(p.data, 6) for p in softmax([Value(1000.0), Value(1000.0), Value(-1000.0)])]
+    [0.5, 0.5, 0.0]
+    """
+    shifted = _shifted(_logits("softmax: values", values))
+    exps = [s.exp() for s in shifted]
+    total = Value.sum(exps)
+    return [e / total for e in exps]
+
+
+def log_softmax(values: Sequence[Union[Value, float]]) -> list[Value]:
+    """ln pᵢ = (zᵢ − m) − ln Σⱼ exp(zⱼ − m), m = max z (a constant): a list of Values.
+
+    >>> [lp.data for lp in log_softmax([Value(1000.0), Value(-1000.0)])]
+    [0.0, -2000.0]
+    """
+    shifted = _shifted(_logits("log_softmax: values", values))
+    lse = _log_sum_exp(shifted)
+    return [s - lse for s in shifted]
+
+
+def _target(name: str, target: object, n: int) -> int | list[float]:
+    """A class index in [0, n) or a probability vector of length n summing to 1."""
+    if isinstance(target, (list, tuple)):
+        if len(target) != n:
+            raise ValueError(f"{name} must have one probability per logit ({n} logits), "
+                             f"got {len(target)}")
+        ps = [probability(t.data if isinstance(t, Value) else t, f"{name}[{k}]")
+              for k, t in enumerate(target)]
+        total = math.fsum(ps)
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"{name} must be a probability vector summing to 1, "
+                             f"sums to {total!r}")
+        return ps
+    if isinstance(target, (numbers.Integral,)) or hasattr(target, "__index__"):
+        return integer(target, name, 0, n - 1)
+    raise TypeError(f"{name} must be a class index (an int) or a probability vector (a list), "
+                    f"got {shown(target)}")
+
+
+def _one_cross_entropy(suffix: str, logits: object, target: object) -> Value:
+    """One sample's loss; ``suffix`` is ``""`` or ``"[k]"`` (the sample of a batch)."""
+    z = _logits(f"cross_entropy: logits{suffix}", logits)
+    t = _target(f"cross_entropy: target{suffix}", target, len(z))
+    shifted = _shifted(z)
+    lse = _log_sum_exp(shifted)
+    if isinstance(t, int):
+        return lse - shifted[t]  # −ln p_t
+    # −Σ yᵢ ln pᵢ = Σ yᵢ (lse − (zᵢ − m)) (terms with yᵢ = 0 add nothing, and are left out)
+    return Value.sum([y * (lse - s) for y, s in zip(t, shifted) if y != 0.0])
+
+
+def cross_entropy(logits: Sequence[Any], target: Any) -> Value:
+    """Softmax cross-entropy from logits: −Σᵢ yᵢ ln softmax(z)ᵢ, stable for any finite logits.
+
+    * one sample: ``logits`` a list of Values (or numbers), ``target`` a class index (an int in
+      [0, n)) or a probability vector (n numbers in [0, 1] summing to 1 within 1e-9);
+    * a batch: ``logits`` a list of such lists, ``target`` a list of one target per sample; the
+      result is the mean over the samples (PyTorch's ``reduction='mean'``).
+
+    Computed as ln Σⱼ exp(zⱼ − m) − (z_t − m) with m = max z a constant, so nothing overflows and
+    the gradient is exact: ∂/∂zᵢ = pᵢ − yᵢ (divided by the batch size for a batch).
+
+    >>> loss = cross_entropy([Value(1000.0), Value(-1000.0)], 1)
+    >>> loss.data
+    2000.0
+    """
+    if isinstance(logits, (list, tuple)) and logits and isinstance(logits[0], (list, tuple)):
+        if not isinstance(target, (list, tuple)):
+            raise TypeError(f"cross_entropy: target must be a list of one target per sample "
+                            f"for a batch of logits, got {type_name(target)}")
+        if len(target) != len(logits):
+            raise ValueError(f"cross_entropy: expected {len(logits)} targets (one per sample), "
+                             f"got {len(target)}")
+        losses = [_one_cross_entropy(f"[{k}]", z, t)
+                  for k, (z, t) in enumerate(zip(logits, target))]
+        total = Value.sum(losses) / float(len(losses))
+    else:
+        total = _one_cross_entropy("", logits, target)
+    total.label = "CE"
     return total
 
 
