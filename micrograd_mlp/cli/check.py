@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import os
 from typing import Any, TextIO
 
+from ..nn.state import strict_json
 from ..reference import compare_gradients
 from .command import MODEL_OPTIONS, Command, json_option, option
 from .parsing import (
@@ -53,12 +52,16 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 
 
 def _read(path: str) -> Any:
+    """The gradients file as a JSON object: at most :data:`MAX_FILE_BYTES` read (a pipe or a
+    device has no size to check first), UTF-8, no key twice, no integer beyond the floats, no
+    nesting too deep; anything else is a :class:`CLIError` naming the file."""
     try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            raise CLIError(f"{path}: {size} bytes; a gradient file is at most {MAX_FILE_BYTES}")
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh, parse_constant=lambda c: math.nan)
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise CLIError(f"{path}: more than {MAX_FILE_BYTES} bytes; a gradient file is at "
+                           f"most {MAX_FILE_BYTES}")
+        data = strict_json(raw.decode("utf-8"), nonfinite=True)  # (named per parameter)
     except FileNotFoundError:
         raise CLIError(f"gradient file not found: {path}") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:

@@ -90,6 +90,21 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+def strict_json(text: str, nonfinite: bool = False) -> Any:
+    """``json.loads`` for a file a user gives: a key given twice, an integer beyond the floats
+    and nesting too deep for the parser are refused with ``ValueError`` naming them (never
+    CPython's digit-limit or recursion messages). ``NaN``/``Infinity`` are refused too, or with
+    ``nonfinite`` read as floats, for the caller to refuse naming where they stand."""
+    constant = float if nonfinite else _parse_constant
+    try:
+        return json.loads(text, parse_constant=constant, parse_float=_parse_float,
+                          parse_int=_parse_int, object_pairs_hook=_no_duplicates)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    except _Refused as exc:
+        raise ValueError(str(exc)) from None
+
+
 def read_state(path: str | os.PathLike[str], model: str | None = None) -> dict[str, Any]:
     """The parsed document of a state file, its format, version (and ``model``, when given: the
     class name the file must have been saved by) checked."""

@@ -105,3 +105,29 @@ def test_a_saved_deep_model_gets_the_updated_weights_diagnosis(tmp_path):
             assert rows[name]["diagnosis"].startswith("the hidden δs formed with the already-"
                                                       "updated weights"), name
     assert all(rows[n]["ok"] for row in names[2] for n in row)
+
+
+# --- inputs without bounds (issue 24: #9, #10, #11, duplicate keys) -------------------------------
+def _check(path):
+    return call("check", str(path))
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),               # a RecursionError before
+    ('{"w1": ' + "7" * 5000 + "}", "integer with 5000 digits"),        # CPython's 4300-digit text
+    ('{"w1": 0.1, "w1": 0.2}', "duplicate key"),                       # the last one kept before
+])
+def test_a_hostile_file_is_a_clear_error(text, words, tmp_path):
+    path = tmp_path / "grads.json"
+    path.write_text(text)
+    code, out, err = _check(path)
+    assert code == 1 and out == "" and words in err, err
+    assert err.startswith("micrograd-mlp: error:") and "Traceback" not in err
+    assert "Exceeds the limit" not in err
+
+
+def test_an_endless_input_is_read_only_up_to_the_limit():
+    import micrograd_mlp.cli.check as check_command
+
+    code, out, err = _check("/dev/zero")  # a device: its size is 0, its content endless
+    assert code == 1 and f"more than {check_command.MAX_FILE_BYTES} bytes" in err
