@@ -29,7 +29,7 @@ from itertools import chain
 from typing import Any, Iterable, Sequence
 
 from ..core import Value, enable_grad
-from ..core.checks import one_of
+from ..core.checks import one_of, type_name
 from ..nn.losses import LOSSES, binary_cross_entropy, half_squared_error
 from ..nn.modules import MLP, Layer, Neuron
 from .graph import BatchGraph, _leaves, compile_batch
@@ -47,6 +47,8 @@ def compile_model(model: Any, data: Iterable[tuple[Any, Any]],
     ``params``: the Values to differentiate (default: ``model.parameters()``).
     """
     one_of(reduction, "compile_model: reduction", ("mean", "sum"))
+    if penalty is not None and not isinstance(penalty, Value):  # compile_batch's refusal, first
+        raise TypeError(f"compile_model: penalty must be a Value, got {type_name(penalty)}")
     samples = list(data)
     if not samples:
         raise ValueError("compile_model: data is empty")

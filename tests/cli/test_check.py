@@ -129,5 +129,5 @@ def test_a_hostile_file_is_a_clear_error(text, words, tmp_path):
 def test_an_endless_input_is_read_only_up_to_the_limit():
     import micrograd_mlp.cli.check as check_command
 
-    code, out, err = _check("/dev/zero")  # a device: its size is 0, its content endless
+    code, _, err = _check("/dev/zero")  # a device: its size is 0, its content endless
     assert code == 1 and f"more than {check_command.MAX_FILE_BYTES} bytes" in err

@@ -241,3 +241,17 @@ def test_compiled_training_refuses_an_overflowing_update_like_eager_sgd(steps):
         assert "update of parameter w" in str(eager_error)
     assert (w.data, b.data) == (ew.data, eb.data)
     assert math.isfinite(w.data)
+
+
+def test_compile_model_refuses_a_penalty_that_is_no_value_as_compile_batch_does():
+    """Issue 24 #12: the same argument, the same refusal everywhere (it was a bare AttributeError
+    from deep inside compile_model)."""
+    from micrograd_mlp.compile import compile_batch, compile_model
+    from micrograd_mlp.nn import MLP, mse
+
+    model = MLP(2, [2, 1], seed=0)
+    data = [([0.1, 0.2], [1.0])]
+    with pytest.raises(TypeError, match="compile_model: penalty must be a Value, got float"):
+        compile_model(model, data, mse, penalty=0.1)
+    with pytest.raises(TypeError, match="compile_batch: penalty must be a Value, got float"):
+        compile_batch([mse(model(x), t) for x, t in data], model, penalty=0.1)
