@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Sequence, TextIO, Union
 
 from ..core import Value, enable_grad
-from ..core.checks import nonnegative_int, one_of, positive_int, type_name
+from ..core.checks import nonnegative_int, one_of, type_name
 from .losses import half_squared_error
 from .optim import SGD, Optimizer
 
@@ -152,15 +152,16 @@ def check_arguments(data: Iterable[Sample], steps: object, reduction: object,
     check_samples(samples, "train")
     n = nonnegative_int(steps, "train: steps")
     one_of(reduction, "train: reduction", REDUCTIONS)
-    report = max(1, n // 20) if every is None else positive_int(every, "train: every")
+    report = max(1, n // 20) if every is None else nonnegative_int(every, "train: every")
     return samples, n, report
 
 
 def progress_reporter(progress: Progress, every: int, steps: int,
                       stream: TextIO | None) -> Callable[[int, float], None] | None:
     """What to do after step ``k`` (counted from 1) with its loss: call ``progress`` itself, or
-    (``progress=True``) print ``step k/N  loss ...`` every ``every`` steps and at the last; or
-    ``None`` for no progress at all. The clock starts now."""
+    (``progress=True``) print ``step k/N  loss ...`` every ``every`` steps and at the last
+    (``every=0``: the first and the last only, as the CLI's ``--every 0``); or ``None`` for no
+    progress at all. The clock starts now."""
     if not progress:
         return None
     if callable(progress):
@@ -170,7 +171,7 @@ def progress_reporter(progress: Progress, every: int, steps: int,
     width = len(str(steps))
 
     def report(k: int, loss: float) -> None:
-        if k % every == 0 or k == steps:
+        if (k % every == 0 if every else k == 1) or k == steps:
             elapsed = time.perf_counter() - start
             print(f"step {k:>{width}}/{steps}  loss {loss_text(loss)}  ({elapsed:.1f}s)", file=out,
                   flush=True)

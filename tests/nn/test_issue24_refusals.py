@@ -146,3 +146,16 @@ def test_eager_train_inside_no_grad_trains_as_outside():
         runs.append((list(history), model.state_dict()))
     assert runs[0] == runs[1]
     assert runs[1][0][0] != runs[1][0][-1]
+
+
+def test_every_zero_means_the_first_and_last_step_in_the_api_as_in_the_cli():
+    """Issue 24: the CLI took --every 0 (first and last step only) where train refused every=0."""
+    import io
+
+    from micrograd_mlp.nn import MLP, train
+
+    model = MLP(2, [2, 1], seed=0)
+    out = io.StringIO()
+    train(model, [([0.1, 0.2], [1.0])], 5, progress=True, every=0, stream=out)
+    steps = [line.split()[1] for line in out.getvalue().splitlines()]
+    assert steps == ["1/5", "5/5"]
