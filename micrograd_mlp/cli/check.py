@@ -33,7 +33,11 @@ COMMAND = Command(
                 "the update in place of the gradient). Exit status 1 on a mismatch, 0 when "
                 "all agree.",
     options=(
-        option("grads", metavar="GRADS.json", help="your gradients: a JSON object name -> number"),
+        option("grads", metavar="GRADS.json", nargs="?", default=None,
+               help="your gradients: a JSON object name -> number (null or left out: not "
+                    "filled in yet, listed as missing)"),
+        option("--template", action="store_true",
+               help="print the file to fill in - every parameter of the model, null - and exit"),
         *MODEL_OPTIONS,
         option("--lr", type=positive_real, default=0.5,
                help="the learning rate η the diagnosis tries (η·g, w − η·g; default "
@@ -74,13 +78,19 @@ def _read(path: str) -> Any:
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """The comparison with diagnoses as a table (or JSON); status 1 on a mismatch."""
-    grads = _read(args.grads)
     model = load_model(args.model)
+    if args.template:
+        names = [name for name, _ in model.named_parameters()]
+        print(json.dumps(dict.fromkeys(names), indent=2), file=out)
+        return EXIT_OK
+    if args.grads is None:
+        raise CLIError("check: give GRADS.json (or --template to print the file to fill in)")
+    grads = _read(args.grads)
     inputs, targets = sample(args, model)
     try:
         report = compare_gradients(model, inputs, targets, loss=loss_function(args.loss),
                                    manual=grads, learning_rate=args.lr, manual_rtol=args.rtol,
-                                   manual_atol=args.atol)
+                                   manual_atol=args.atol, partial=True)
     except (KeyError, TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         raise CLIError(f"check: {args.grads}: {message}") from None

@@ -83,6 +83,7 @@ class GradientReport:
     manual_note: str = ""
     manual_source: str = "the δ formulas"
     numeric_checked: int = 0
+    missing: list[str] = field(default_factory=list)  # (partial=True) names not filled in
 
     def __getitem__(self, name: str) -> GradientRow:
         for row in self.rows:
@@ -106,6 +107,7 @@ class GradientReport:
             "manual_source": self.manual_source,
             "manual_note": self.manual_note,
             "numeric_checked": self.numeric_checked,
+            "missing": list(self.missing),
             "rows": [r.__dict__.copy() for r in self.rows],
         }
 
@@ -128,6 +130,8 @@ class GradientReport:
         body = []
         for r in rows:
             verdict = "ok" if r.ok else "MISMATCH" + (f": {r.diagnosis}" if r.diagnosis else "")
+            if r.name in self.missing:
+                verdict = "not filled in" if r.ok else verdict
             body.append([r.name, diff(r.manual_diff), diff(r.numeric_diff), verdict])
         columns: list[list[float | None]] = [
             [r.value for r in rows], [r.manual for r in rows], [r.autograd for r in rows],
@@ -164,6 +168,9 @@ class GradientReport:
                          "parameters, spread over the model (numeric_limit)")
         if self.manual_note:
             lines.append(f"manual column: {self.manual_note}")
+        if self.missing:
+            lines.append(f"not filled in yet ({len(self.missing)}): {', '.join(self.missing[:20])}"
+                         f"{' ...' if len(self.missing) > 20 else ''}")
         lines.append(f"overall: {'ok' if self.ok else 'MISMATCH'} ({len(self.rows)} parameters)")
         return "\n".join(lines)
 
@@ -193,13 +200,17 @@ def _batch_loss(model: Any, inputs: Any, targets: Any, loss: Callable[..., Value
     return reduce_batch([loss(model(x), t) for x, t in zip(xs, targets)], reduction), len(xs)
 
 
-def _user_gradients(given: Any, expected: list[str], frozen: list[str]) -> dict[str, float]:
-    """The user's ``{name: gradient}`` checked: every expected name present, no unknown name,
-    each a finite number."""
+def _user_gradients(given: Any, expected: list[str], frozen: list[str], partial: bool = False
+                    ) -> dict[str, float]:
+    """The user's ``{name: gradient}`` checked: every expected name present (with ``partial``,
+    a name may be missing or ``None``: not filled in yet), no unknown name, each a finite
+    number."""
     if not isinstance(given, Mapping):
         raise TypeError(f"manual gradients must be a mapping of parameter name -> number, got "
                         f"{type(given).__name__}")
-    missing = [n for n in expected if n not in given]
+    if partial:
+        given = {n: g for n, g in given.items() if g is not None}
+    missing = [] if partial else [n for n in expected if n not in given]
     unknown = [n for n in given if n not in expected and n not in frozen]
     if missing or unknown:
         parts = []
@@ -227,7 +238,8 @@ def compare_gradients(model: Any, inputs: Any, targets: Any, *,
                       include_frozen: bool = False, manual_atol: float = 1e-12,
                       manual_rtol: float = 1e-10, numeric_atol: float = 1e-7,
                       numeric_rtol: float = 1e-6, numeric_limit: int = 64,
-                      learning_rate: float = 0.5, torch: bool = False) -> GradientReport:
+                      learning_rate: float = 0.5, torch: bool = False,
+                      partial: bool = False) -> GradientReport:
     """Compare manual, autograd and central-difference gradients of ``loss(model(inputs),
     targets)`` for every parameter of ``model`` (frozen ones too with ``include_frozen``).
 
@@ -255,7 +267,7 @@ def compare_gradients(model: Any, inputs: Any, targets: Any, *,
                         f"{type(manual).__name__}")
     # the question is about the loss graph: record it whatever the caller's mode (no_grad too)
     with enable_grad():
-        named, given, source = _yours(model, inputs, targets, manual, include_frozen)
+        named, given, source = _yours(model, inputs, targets, manual, include_frozen, partial)
         params = [v for _, v in named]
         L, batch = _batch_loss(model, inputs, targets, loss, reduction)
         auto = [g.data for g in grad(L, params)]
@@ -276,12 +288,13 @@ def compare_gradients(model: Any, inputs: Any, targets: Any, *,
     rows = [_row(name, p, a, None if given is None else given.get(name), numeric.get(k),
                  torch_grads.get(name), tolerances, diagnoser)
             for k, ((name, p), a) in enumerate(zip(named, auto))]
+    missing = [] if not partial or given is None else [n for n, _ in named if n not in given]
     return GradientReport(rows, all(r.ok for r in rows), L.data, tolerances, note, source,
-                          len(numeric))
+                          len(numeric), missing)
 
 
-def _yours(model: Any, inputs: Any, targets: Any, manual: Any, include_frozen: bool
-           ) -> tuple[list[tuple[str, Value]], dict[str, float] | None, str]:
+def _yours(model: Any, inputs: Any, targets: Any, manual: Any, include_frozen: bool,
+           partial: bool = False) -> tuple[list[tuple[str, Value]], dict[str, float] | None, str]:
     """The parameters to compare, the user's gradients (``None``: the δ formulas) and where they
     come from. A bad mapping is refused here, before any work; the user's callable may not
     change the model (its parameters and gradients are put back)."""
@@ -300,7 +313,7 @@ def _yours(model: Any, inputs: Any, targets: Any, manual: Any, include_frozen: b
                 v.data, v.grad = data, g
     else:
         result = manual
-    given = _user_gradients(result, names, frozen)
+    given = _user_gradients(result, names, frozen, partial)
     extra = [n for n in given if n in frozen]
     if extra:
         named = [(n, v) for n, v in every if n in names or n in extra]

@@ -44,10 +44,10 @@ def test_a_wrong_sign_is_diagnosed_exit_1(tmp_path, right):
 
 
 @pytest.mark.parametrize("content, message", [
-    ({"w1": 0.1}, "missing ['w2'"),
     ("[1, 2]", "expected a JSON object"),
     ("{not json", "cannot read the gradients"),
-    ('{"w1": NaN}', "missing"),
+    ('{"w1": NaN}', "'w1' must be finite"),
+    ('{"w9": 0.1}', "unknown ['w9']"),
 ])
 def test_bad_files_exit_1_with_a_message(tmp_path, content, message):
     status, out, err = call("check", write(tmp_path, content))
@@ -131,3 +131,28 @@ def test_an_endless_input_is_read_only_up_to_the_limit():
 
     code, _, err = _check("/dev/zero")  # a device: its size is 0, its content endless
     assert code == 1 and f"more than {check_command.MAX_FILE_BYTES} bytes" in err
+
+
+# --- exercise mode: a template to fill in, a partial file (issue 26) -------------------------------
+def test_template_lists_every_parameter_with_null_and_a_partial_file_is_compared(tmp_path):
+    code, out, err = call("check", "--template")
+    template = json.loads(out)
+    assert code == 0 and err == ""
+    assert template == dict.fromkeys(["w1", "w2", "w3", "w4", "w5", "w6", "w7", "w8"])
+    filled = {**template, "w5": manual.gradients(article.network(), article.INPUTS,
+                                                 article.TARGETS)["w5"]}
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(filled))
+    code, out, err = call("check", str(path))
+    assert code == 0, err  # what is given agrees; the rest is listed, not refused
+    assert "not filled in yet (7): w1, w2, w3, w4, w6, w7, w8" in out
+    assert "w5" in out and out.count("not filled in\n") + out.count("not filled in") >= 7
+    filled["w1"] = -filled["w5"]
+    path.write_text(json.dumps(filled))
+    code, out, _ = call("check", str(path))
+    assert code == 1 and "MISMATCH" in out
+
+
+def test_check_without_a_file_or_template_is_a_usage_error():
+    code, _, err = call("check")
+    assert code != 0 and "--template" in err
