@@ -115,16 +115,12 @@ def read_state(path: str | os.PathLike[str], model: str | None = None) -> dict[s
         raise ValueError(f"{where}: state file larger than the {MAX_STATE_BYTES} byte limit "
                          f"(nn.state.MAX_STATE_BYTES)")
     try:
-        payload = json.loads(raw.decode("utf-8"), parse_constant=_parse_constant,
-                             parse_float=_parse_float, parse_int=_parse_int,
-                             object_pairs_hook=_no_duplicates)
+        payload = strict_json(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ValueError(f"{where}: not a JSON state file (not UTF-8 text: "
                          f"{exc.reason} at byte {exc.start})") from None
-    except (json.JSONDecodeError, _Refused) as exc:
+    except ValueError as exc:  # bad JSON, or refused by strict_json (its own words)
         raise ValueError(f"{where}: not a JSON state file ({exc})") from None
-    except RecursionError:
-        raise ValueError(f"{where}: not a state file (JSON nested too deeply)") from None
     if not isinstance(payload, dict) or payload.get("format") != STATE_FORMAT:
         raise ValueError(f"{where}: not a {STATE_FORMAT} file")
     version = payload.get("version")
