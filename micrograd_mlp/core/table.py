@@ -89,12 +89,6 @@ class Primitive:
                            source.partial_rules(self.partials, len(self.terms)))
 
     # --- what the engine calls ------------------------------------------------------------------
-    def evaluate(self, operands: list[float], k: float | None = None) -> Any:
-        """``forward`` on the operands' numbers (and the node's constant), as ``apply`` runs it."""
-        if self.terms:
-            return self.forward(*self._grouped(operands, k))
-        return self.forward(*operands) if k is None else self.forward(*operands, k)
-
     def local_partials(self, node: Any, on_values: bool = False) -> Sequence[Any]:
         """∂node/∂operand for each operand of ``node``: ``partials`` at its numbers, or (with
         ``on_values``) at the Values themselves, so that the derivative is recorded as a graph."""
