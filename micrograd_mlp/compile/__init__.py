@@ -17,6 +17,8 @@ loop with ``engine="eager"`` (the default) or ``engine="compiled"``.
 * :mod:`.samples`  - :func:`compile_model`: a model's batch from one sample's network graph;
 * :mod:`.steps`    - the optimisers' update rules (:mod:`micrograd_mlp.nn.optim`'s own) on the
   compiled parameter vector;
+* :mod:`.minibatch` - mini-batches (a program per batch size, each step's rows gathered) and
+  ``cross_entropy`` (its softmax as array code on the output layer);
 * :mod:`.training` - ``train(..., engine="eager" | "compiled" | "auto")``.
 
 Imports the layers below it (core, nn) only.

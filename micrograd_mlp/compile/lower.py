@@ -49,6 +49,13 @@ class Layer:
             return None
         return tuple(_param(b) for b in self.biases)  # type: ignore[misc]
 
+    def reordered(self, perm: list[int]) -> Layer:
+        """The same layer with its neurons in the order ``perm`` (row ``j`` is row ``perm[j]``)."""
+        return Layer(self.name, self.inputs, tuple(self.weights[j] for j in perm),
+                     None if self.biases is None else tuple(self.biases[j] for j in perm),
+                     tuple(self.affines[j] for j in perm), self.activation,
+                     tuple(self.outputs[j] for j in perm), self.first, self.members)
+
 
 @functools.lru_cache(maxsize=1 << 16)
 def _param(code: str) -> int | None:
@@ -133,12 +140,7 @@ def _order_rows(layers: list[Layer]) -> list[Layer]:
                 layer.inputs):
             continue
         at = {o: j for j, o in enumerate(source.outputs)}
-        perm = [at[x] for x in layer.inputs]
-        ordered[source.name] = Layer(
-            source.name, source.inputs, tuple(source.weights[j] for j in perm),
-            None if source.biases is None else tuple(source.biases[j] for j in perm),
-            tuple(source.affines[j] for j in perm), source.activation,
-            tuple(source.outputs[j] for j in perm), source.first, source.members)
+        ordered[source.name] = source.reordered([at[x] for x in layer.inputs])
     return [ordered[layer.name] for layer in layers]
 
 

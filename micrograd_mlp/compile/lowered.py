@@ -10,9 +10,11 @@ rules' expressions are trees (:mod:`.expr`), printed once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import chain
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
+from ..core import Primitive
 from ..core.functions import WRITES_OUT
 from .emit import CHECK, backward_step, to_check
 from .expr import (
@@ -131,7 +133,57 @@ def _uses(body: Sequence[Statement], extra: Sequence[str]) -> str:
     return ", ".join(f"{n}={n}" for n in sorted(calls(body) | set(extra)))
 
 
-def emit_lowered(listing: Listing, layers: list[Any]) -> tuple[
+class LossOps(NamedTuple):
+    """The ops of ``cross_entropy``'s graph, read off that graph (see :class:`SoftmaxHead`)."""
+
+    sub: Primitive  # z − m, and ln T − s
+    exp: Primitive
+    total: Primitive  # Σⱼ (the n-ary sum)
+    log: Primitive
+    mul: Primitive  # y · (ln T − s)
+
+
+@dataclass(frozen=True)
+class SoftmaxHead:
+    """Softmax cross-entropy on the output layer's matrix ``A`` (B rows × C logits), replacing the
+    listing's result (a sum of the outputs that only marks them): ``cross_entropy``'s graph - its
+    shift ``m = max z``, a number computed from each step's logits, then its nodes - as arrays::
+
+        S = A − m    E = exp(S)    T = Σⱼ E    L = ln T    R = Y · (L − S)    loss = seed · Σ R
+
+    with ``Y`` the targets as distributions (a class index one-hot: ``Σⱼ yⱼ (ln T − sⱼ)`` is then
+    ``ln T − s_t`` exactly, as the engine computes it), read from ``scratch.Y``. Every node is its
+    op's rules (:data:`ops`, read off the loss's own graph) on arrays, the sum over a row
+    ``rowsum``; the backward pass is the engine's, node by node: ``seed·(p − y)``."""
+
+    layer: str  # the output layer's name
+    ops: LossOps
+
+    def forward(self, rules: Rules) -> list[Statement]:
+        ops, a = self.ops, f"A{self.layer}"
+        return [f"HM = rowmax({a})", *rules.forward(Instruction("HS", ops.sub, (a, "HM"))),
+                *rules.forward(Instruction("HE", ops.exp, ("HS",))), "HT = rowsum(HE)",
+                *rules.forward(Instruction("HL", ops.log, ("HT",))),
+                "HC = HL.reshape(-1, 1)", "HY = scratch.Y",
+                *rules.forward(Instruction("HD", ops.sub, ("HC", "HS"))),
+                *rules.forward(Instruction("HR", ops.mul, ("HY", "HD")))]
+
+    def backward(self, rules: Rules) -> list[Statement]:
+        """The lines up to ``dA`` (each ``∂loss/∂R`` is ``seed``)."""
+        ops = self.ops
+        (dmul,) = rules.partials(Instruction("HR", ops.mul, ("HY", "HD")), [1])
+        dc, ds = rules.partials(Instruction("HD", ops.sub, ("HC", "HS")), [0, 1])
+        (dlog,) = rules.partials(Instruction("HL", ops.log, ("HT",)), [0])
+        (dexp,) = rules.partials(Instruction("HE", ops.exp, ("HS",)), [0])
+        (da,) = rules.partials(Instruction("HS", ops.sub, (f"A{self.layer}", "HM")), [0])
+        return [Line("dHD", times("seed", dmul)), Line("dHC", times("dHD", dc)),
+                "dHL = rowsum(dHC)", Line("dHT", times("dHL", dlog)), "dHE = dHT.reshape(-1, 1)",
+                Line("dHS", plus([times("dHE", dexp), times("dHD", ds)])),
+                Line("dHA", times("dHS", da))]
+
+
+def emit_lowered(listing: Listing, layers: list[Any], head: SoftmaxHead | None = None
+                 ) -> tuple[
         dict[str, str], dict[str, Any], dict[str, tuple[int, ...]], dict[str, int]]:
     """Sources of ``forward(P, X, seed, scratch)`` and ``forward_backward(P, X, seed, scratch)
     -> (loss, G)`` for the lowered target (``P``, ``G``: arrays), the index arrays they read, the
@@ -150,15 +202,17 @@ def emit_lowered(listing: Listing, layers: list[Any]) -> tuple[
     made once and reused by every step: a step then allocates no big array, so the memory is not
     handed back to the system at the end of one step and faulted in again by the next - the same
     floats, at 1,000 samples × width 128 about half the time. ``G`` is a new array each step.
+
+    With a ``head`` the loss is :class:`SoftmaxHead`'s, on its layer's matrix.
     """
-    return _Lowered(listing, layers).sources()
+    return _Lowered(listing, layers, head).sources()
 
 
 class _Lowered:
     """:func:`emit_lowered`'s state: the layers, what the code reads, and the lines made."""
 
-    def __init__(self, listing: Listing, layers: list[Any]) -> None:
-        self.listing, self.layers = listing, layers
+    def __init__(self, listing: Listing, layers: list[Any], head: SoftmaxHead | None) -> None:
+        self.listing, self.layers, self.head = listing, layers, head
         self.rules = Rules("numpy")
         self.member = {pos: layer for layer in layers for pos in layer.members}
         by_output = {o: layer for layer in layers for o in layer.outputs}
@@ -173,7 +227,7 @@ class _Lowered:
         self.scratch: dict[str, int] = {}  # the arrays written in place: name -> columns
         self.columns: set[str] = {listing.result}  # layer outputs the column code reads
         for pos, ins in enumerate(listing.instructions):
-            if pos not in self.member:
+            if pos not in self.member and head is None:  # (a head reads its layer's matrix)
                 self.columns.update(ins.operands)
         for layer in layers:
             if layer.name not in self.chained:
@@ -195,10 +249,13 @@ class _Lowered:
         for pos, ins in enumerate(self.listing.instructions):
             layer = self.member.get(pos)
             if layer is None:
-                lines += self.rules.forward(ins)
+                lines += self.rules.forward(ins) if self.head is None else []
             elif pos == layer.first:
                 lines += self.layer_forward(layer)
-        checked = to_check(self.listing, self.member)  # the column values to check
+        if self.head is not None:
+            lines += self.head.forward(self.rules)
+        # the column values to check (a head's are finite where its layer's matrix is)
+        checked = to_check(self.listing, self.member) if self.head is None else []
         lines += [*left_sum("_c", checked), "_c = total(_c)"] if checked else ["_c = 0.0"]
         lines += [f"_c += {a}.sum()" for a in self.arrays]
         return [*lines, *CHECK]
@@ -237,11 +294,16 @@ class _Lowered:
 
     def backward(self) -> tuple[list[Statement], dict[str, list[Expr]]]:
         contributions: dict[str, list[Expr]] = {self.listing.result: ["seed"]} \
-            if self.listing.result in self.needs else {}
+            if self.listing.result in self.needs and self.head is None else {}
         matrices: dict[str, list[str]] = {}  # layer -> matrix gradients of its outputs
         lines: list[Statement] = []
+        if self.head is not None:
+            lines += self.head.backward(self.rules)
+            matrices[self.head.layer] = ["dHA"]
         for pos in range(len(self.listing.instructions) - 1, -1, -1):
             ins, layer = self.listing.instructions[pos], self.member.get(pos)
+            if layer is None and self.head is not None:
+                continue  # (the result: the head's)
             if layer is None:
                 lines += backward_step(ins, self.rules, self.needs, contributions)
             elif pos == layer.first:
@@ -323,7 +385,8 @@ class _Lowered:
             added = [f"G[{a}:{b}] += {e}" for a, b, e in blocks]
         tail, frozen = _gradient_tail(listing, self.pieces, contributions, self.needs,
                                       blocks=added, reduce="total", first=first)
-        tail += [f"loss = total({listing.result}) * seed", "_c = loss + total(G)", *CHECK]
+        result = listing.result if self.head is None else "HR"
+        tail += [f"loss = total({result}) * seed", "_c = loss + total(G)", *CHECK]
         head = _lowered_head(listing, self.layers, self.slices,
                              _scalar_params(listing, self.member, self.layers))
         names: dict[str, Any] = {"NP": len(listing.params),
@@ -334,9 +397,10 @@ class _Lowered:
                 names[f"I{layer.name}"] = np.array(layer.weights, dtype=np.intp)
                 if layer.bias_params is not None:
                     names[f"J{layer.name}"] = np.array(layer.bias_params, dtype=np.intp)
-        loss = [f"loss = total({listing.result}) * seed", "_c = loss", *CHECK]
+        loss = [f"loss = total({result}) * seed", "_c = loss", *CHECK]
         sig = _uses([*forward, *backward], ["matmul", "multiply", "total", "matrix", "zeros",
-                                             "bincount", "concatenate"])
+                                             "bincount", "concatenate",
+                                             *(["rowmax", "rowsum"] if self.head else [])])
         return {
             "forward": _define(f"forward(P, X, seed, scratch, *, {sig})",
                                [*head, *forward, *loss, "return loss"]),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from itertools import repeat
 from typing import Any, Callable, Sequence
 
 from ..core import Value
@@ -46,7 +47,10 @@ class _State:
         else:
             assert isinstance(opt, Adam)
             self.slots = {"_m": self._gather(opt._m), "_v": self._gather(opt._v)}
-            self.t = [opt._t[k] for k in self.live]
+            ts = [opt._t[k] for k in self.live]
+            # Adam's step counts: one int while every live parameter has taken as many steps
+            # (the common case: no list of counts to make each step), else one per parameter
+            self.t: Any = ts[0] if len(set(ts)) == 1 else ts  # (int | list[int])
 
     def _gather(self, values: list[float]) -> Any:
         if self.np is None:
@@ -64,8 +68,9 @@ class _State:
         if np is None:  # lists: the rule per parameter
             x = [P[k] for k in self.live]
             g = [decayed(G[k], P[k], opt.weight_decay) for k in self.live]
+            steps = self._steps()
             result = tuple(map(list, zip(*map(self._rule, x, g, *self.slots.values(),
-                                               self._steps()))))
+                                               repeat(steps) if type(steps) is int else steps))))
             total = sum(result[0]) + (sum(result[2]) if len(result) > 2 else 0.0)
         else:
             x, g = (P, G) if self.index is None else (P[self.index], G[self.index])
@@ -86,9 +91,12 @@ class _State:
         self._commit(result[1:])
         return new
 
-    def _steps(self) -> list[int]:
-        """Each live parameter's step count for this step (Adam's ``t``; 0 for SGD)."""
-        return [t + 1 for t in self.t] if isinstance(self.opt, Adam) else [0] * len(self.live)
+    def _steps(self) -> Any:
+        """The live parameters' step count for this step (Adam's ``t``; 0 for SGD): one int if
+        they share it, else one per parameter."""
+        if not isinstance(self.opt, Adam):
+            return 0
+        return self.t + 1 if type(self.t) is int else [t + 1 for t in self.t]
 
     def _rule(self, p: Any, g: Any, *state: Any) -> tuple[Any, ...]:
         opt = self.opt
@@ -105,8 +113,9 @@ class _State:
         if not isinstance(self.opt, Adam):
             return self._rule(x, g, *state)
         ts = self._steps()
-        if len(set(ts)) == 1:
-            return self._rule(x, g, *state, ts[0])
+        if type(ts) is int:
+            return self._rule(x, g, *state, ts)
+        assert isinstance(ts, list)
         out = [x.copy(), state[0].copy(), state[1].copy()]
         for t in sorted(set(ts)):
             at = self.np.array([j for j, u in enumerate(ts) if u == t], dtype=self.np.intp)
@@ -137,9 +146,14 @@ class _State:
             setattr(opt, key, whole)
         if isinstance(opt, Adam):
             whole_t = list(opt._t)
-            for k, t in zip(self.live, self.t):
+            for k, t in zip(self.live, repeat(self.t) if type(self.t) is int else self.t):
                 whole_t[k] = t
             opt._t = whole_t
+
+
+class Refused(Exception):
+    """Raised by a program's ``gradient_array`` for a step its code refuses (a value not finite)
+    when the program runs such a step itself, eagerly, on the model: ``program.eager_step()``."""
 
 
 def run_steps(program: Any, optimizer: Optimizer, steps: int, P: Any,
@@ -154,7 +168,8 @@ def run_steps(program: Any, optimizer: Optimizer, steps: int, P: Any,
     ``after_step(k, loss)`` runs; with ``sync`` the Values, their ``.grad`` and the optimiser's
     state are written back first, so it sees the model as the eager loop leaves it (a scheduler,
     which reads only the optimiser's rate, needs no ``sync``). On return - or on an error, raised
-    with everything as it was before the failing step - they hold the loop's.
+    with everything as it was before the failing step - they hold the loop's. A step the program
+    refuses with :class:`Refused` is the eager loop's own step, on the model written back first.
     """
     arrays = hasattr(program, "gradient_array")
     np = program._np if arrays else None
@@ -164,32 +179,47 @@ def run_steps(program: Any, optimizer: Optimizer, steps: int, P: Any,
     history: list[float] = []
     G: Any = None
     quiet = program.quiet if arrays else contextlib.nullcontext
+    synced = False  # the Values hold the loop's state (after an eager step that raised)
 
     def write_back() -> None:
-        state.sync(P[:n], None if G is None else G[:n])
-        for p, g in zip(others, totals):
-            p.grad = g
+        if not synced:
+            state.sync(P[:n], None if G is None else G[:n])
+            for p, g in zip(others, totals):
+                p.grad = g
 
     try:
         for k in range(steps):
-            with quiet():  # (NumPy's warnings: what they warn about, the checks catch)
-                if arrays:
-                    loss, G = program.gradient_array(P)
-                else:
-                    loss, G = program.forward_backward(P)
-                new = state.update(P[:n], G[:n]) if _finite(loss) else None
-            if others:  # backward ran: the leaves accumulate
-                extra = G[n:].tolist() if np is not None else G[n:]
-                totals = [t + g for t, g in zip(totals, extra)]
-            if new is None:  # the optimiser takes this step itself: its error, or the step
+            try:
+                with quiet():  # (NumPy's warnings: what they warn about, the checks catch)
+                    if arrays:
+                        loss, G = program.gradient_array(P)
+                    else:
+                        loss, G = program.forward_backward(P)
+                    new = state.update(P[:n], G[:n]) if _finite(loss) else None
+            except Refused:
                 write_back()
-                optimizer.step()
+                synced = True
+                loss = program.eager_step()  # (zero_grad, backward, step: eager's own)
+                synced = False
+                assert np is not None  # (only the lowered programs refuse)
+                params = [*optimizer.params, *others]
+                P[:n] = [p.data for p in optimizer.params]
+                G = np.array([p.grad for p in params], dtype=float)
+                totals = [p.grad for p in others]
                 state = _State(optimizer, np)
-                values = [p.data for p in optimizer.params]
-                new = np.array(values, dtype=float) if np is not None else values
             else:
-                optimizer.steps += 1
-            P[:n] = new
+                if others:  # backward ran: the leaves accumulate
+                    extra = G[n:].tolist() if np is not None else G[n:]
+                    totals = [t + g for t, g in zip(totals, extra)]
+                if new is None:  # the optimiser takes this step itself: its error, or the step
+                    write_back()
+                    optimizer.step()
+                    state = _State(optimizer, np)
+                    values = [p.data for p in optimizer.params]
+                    new = np.array(values, dtype=float) if np is not None else values
+                else:
+                    optimizer.steps += 1
+                P[:n] = new
             history.append(loss)
             if after_step is not None:
                 if sync:

@@ -4,7 +4,8 @@ the eager training loop and toy datasets. Imports only :mod:`micrograd_mlp.core`
 * :mod:`.modules`  - ``Neuron``, ``Layer``, ``MLP`` (``out = φ(Σᵢ wᵢ·xᵢ + b)`` per neuron);
 * :mod:`.naming`   - the names of neurons and parameters (``h1``, ``o1``, ``w1``, ``b1`` ...);
 * :mod:`.state`    - the JSON state files of ``Module.save`` / ``Module.load``;
-* :mod:`.losses`, :mod:`.optim`, :mod:`.training` (the eager loop), :mod:`.datasets`;
+* :mod:`.losses`, :mod:`.optim`, :mod:`.training` (the eager loop; :mod:`.batching` its
+  mini-batch plan), :mod:`.metrics` (``accuracy``, ``confusion_matrix``), :mod:`.datasets`;
 * :mod:`.micrograd` - micrograd 0.1's API over this engine (also ``micrograd_mlp.micrograd``).
 
 :func:`train` here is the eager loop itself; ``micrograd_mlp.train`` is the same loop with an
@@ -23,6 +24,7 @@ from .losses import (
     mse,
     softmax,
 )
+from .metrics import accuracy, confusion_matrix
 from .modules import ACTIVATIONS, BIAS_MODES, MLP, IncompatibleKeys, Layer, Module, Neuron
 from .naming import neuron_names
 from .optim import SGD, Adam, ExponentialLR, LambdaLR, LinearLR, LRScheduler, Optimizer, StepLR
@@ -39,6 +41,8 @@ __all__ = [
     "Optimizer", "SGD", "Adam", "LRScheduler", "LambdaLR", "StepLR", "ExponentialLR", "LinearLR",
     # the eager training loop
     "train", "evaluate", "History",
+    # metrics
+    "accuracy", "confusion_matrix",
     # toy data
     "Dataset", "DATASETS", "load_dataset", "xor", "moons", "circles",
     # bundled real data

@@ -14,7 +14,10 @@ import random
 
 from ..core.checks import nonnegative_int
 
-__all__ = ["epoch_batches", "plan_batches"]
+#: Most sample indices a plan holds (samples × epochs; about 40 bytes each in memory): a larger run
+#: is refused with a ValueError instead of exhausting memory before its first step. (The eager
+#: engine trains a few hundred digit images a second, so 10⁷ visits is hours of training.)
+MAX_PLANNED = 10_000_000
 
 
 def _positive(n: object, what: str) -> int:
@@ -47,6 +50,10 @@ def plan_batches(n: int, batch_size: int | None, epochs: int, *, shuffle: bool =
     n = _positive(n, "batches: number of samples")
     size = n if batch_size is None else _positive(batch_size, "train: batch_size")
     epochs = nonnegative_int(epochs, "train: epochs")
+    if n * epochs > MAX_PLANNED:
+        raise ValueError(f"train: {epochs:,} epochs of {n:,} samples plan {n * epochs:,} sample "
+                         f"visits, more than nn.batching.MAX_PLANNED = {MAX_PLANNED:,}; train in "
+                         f"several calls (a new seed each: the model and the optimiser carry on)")
     if not isinstance(shuffle, bool):
         raise TypeError(f"train: shuffle must be a bool, got {type(shuffle).__name__}")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):

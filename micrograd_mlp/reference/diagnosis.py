@@ -18,6 +18,13 @@ is the number a learner gets by making exactly one classic mistake:
   gradients were themselves formed from δs of layer l+1 that used the updated weights of layer l+2
   (the article's own erratum, generalised).
 
+With a softmax cross-entropy in the graph (the library's ``cross_entropy``; :mod:`.softmax` reads
+p, y and each sample's weight off it), the multi-class mistakes come first: δ = y − p (the sign),
+the batch mean forgotten (N·g), the softmax treated elementwise (pᵢ(1 − pᵢ) in place of the
+coupled Jacobian: δᵢ = −yᵢ(1 − pᵢ)), its derivative applied twice ((p − y)·p(1 − p)), the one-hot
+target wrong (one class off for every sample, another class, or left out: δ = p) and a mean over
+the K classes (g/K). Each is one adjoint pass from the logits down with the mistaken δ′ there.
+
 The neurons come from the recorded graph's structure, not from labels: a neuron is an ``affine``
 node (Σ wᵢ·xᵢ + b), its activation the one-operand node that is that node's only use (labelled
 ``out_…`` by the MLP, or any activation the MLP offers, or any one-operand op feeding the next
@@ -40,6 +47,7 @@ from typing import Callable
 from ..core import Value, topological_order
 from ..core.value import local_partials
 from .reading import activation_of, heights, is_net, neuron_key, neuron_names, node_name
+from .softmax import Mistake, SoftmaxSample, find_softmax, mistakes, pull_back
 
 #: Paths beyond which only leave-one-out subsets are tried (2^MAX_SUBSET_PATHS sums otherwise).
 MAX_SUBSET_PATHS = 8
@@ -69,6 +77,8 @@ class Diagnoser:
         self._names: dict[Value, str] | None = None
         self._height: dict[Value, int] | None = None
         self._deltas: dict[str, dict[Value, float]] = {}  # δ' of every net, per mistake
+        self._softmax: list[SoftmaxSample] | None = None
+        self._pulled: dict[str, dict[Value, float]] = {}  # adjoints with a multi-class mistake
 
     # -- graph helpers ----------------------------------------------------------------------------
     def _nets(self, p: Value) -> list[tuple[Value, int]]:
@@ -144,13 +154,53 @@ class Diagnoser:
             return None
         return sum(deltas[net] * self.partials[net][i] for net, i in nets)
 
+    # -- multi-class: softmax cross-entropy -------------------------------------------------------
+    def softmax_samples(self) -> list[SoftmaxSample]:
+        """The softmax cross-entropies of the graph (read once)."""
+        if self._softmax is None:
+            self._softmax = find_softmax(self.order, self.adj)
+        return self._softmax
+
+    def _with_mistake(self, mistake: Mistake) -> dict[Value, float]:
+        """Every node's adjoint when the output δ carries ``mistake`` (one pass, cached)."""
+        if mistake.key not in self._pulled:
+            self._pulled[mistake.key] = pull_back(self.order, self.partials, mistake.seeds)
+        return self._pulled[mistake.key]
+
+    @staticmethod
+    def _mean_over(samples: list[SoftmaxSample]) -> int:
+        """N when the samples are the N ≥ 2 of a batch mean (each weighted 1/N), else 0."""
+        n = len(samples)
+        return n if n > 1 and all(abs(s.weight * n - 1.0) <= 1e-12 for s in samples) else 0
+
+    def _multiclass(self, p: Value, name: str, samples: list[SoftmaxSample]
+                    ) -> list[tuple[float, str]]:
+        """The multi-class mistakes on ``p``, the likeliest first."""
+        g = self.adj.get(p, 0.0)
+        n = self._mean_over(samples)
+        out = [(-g, f"the wrong sign: δ = y − p where δ = p − y belongs (softmax + "
+                    f"cross-entropy): −∂E/∂{name} = {-g:.9g}")]
+        if n:
+            out.append((n * g, f"the batch mean forgotten: the {n} samples' gradients summed, "
+                               f"not divided by {n}: {n} × {g:.9g} = {n * g:.9g}"))
+        for mistake in mistakes(samples):
+            value = self._with_mistake(mistake).get(p, 0.0)
+            out.append((value, mistake.sentence.format(name=name, value=f"{value:.9g}")))
+        k = len(samples[0].p)
+        out.append((g / k, f"divided by the number of classes K = {k}: the cross-entropy sums "
+                           f"−yᵢ ln pᵢ over the classes, it is not their mean: {g / k:.9g}"))
+        return out
+
     # -- candidates -------------------------------------------------------------------------------
     def candidates(self, p: Value, name: str) -> list[tuple[float, str]]:
-        """``(value, sentence)`` for every candidate mistake on ``p``, simplest first."""
+        """``(value, sentence)`` for every candidate mistake on ``p``, simplest first (the
+        multi-class ones first when the loss is a softmax cross-entropy)."""
         g = self.adj.get(p, 0.0)
         lr, n = self.lr, self.batch
-        out: list[tuple[float, str]] = [
-            (-g, f"the wrong sign: −∂E/∂{name} = {-g:.9g} (check (out − t) against (t − out))"),
+        softmax = self.softmax_samples()
+        out: list[tuple[float, str]] = self._multiclass(p, name, softmax) if softmax else [
+            (-g, f"the wrong sign: −∂E/∂{name} = {-g:.9g} (check (out − t) against (t − out))")]
+        out += [
             (2.0 * g, f"a factor 2: 2 × ∂E/∂{name} = {2 * g:.9g} (the MSE's 2·(out − t) where "
                       "the ½ squared error's out − t belongs?)"),
             (0.5 * g, f"a factor ½: ½ × ∂E/∂{name} = {0.5 * g:.9g} (the ½ squared error's "
@@ -161,7 +211,7 @@ class Diagnoser:
             (p.data - lr * g, f"the update in place of the gradient: {name} − η·∂E/∂{name} = "
                               f"{p.data:.9g} − {lr:g} × {g:.9g} = {p.data - lr * g:.9g}"),
         ]
-        if n > 1:
+        if n > 1 and not (softmax and self._mean_over(softmax) == n):
             out.append((n * g, f"the sum over the {n} samples where their mean belongs: "
                                f"{n} × {g:.9g} = {n * g:.9g}"))
             out.append((g / n, f"the mean over the {n} samples where their sum belongs: "

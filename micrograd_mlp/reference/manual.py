@@ -20,6 +20,14 @@ ReLU′ = [net > 0], linear′ = 1. ∂E/∂out for each loss (:data:`LOSS_RULES
 (out − t) / (out (1 − out)) / n,
 and with a sigmoid output δ_o = (out − t) / n directly;  hinge: −y / n where 1 − y·out > 0, else 0.
 
+Softmax cross-entropy (``cross_entropy``, the outputs are logits z, usually a ``'linear'`` output
+layer): E = −Σ_o y_o ln p_o with p = softmax(z), the target y a one-hot vector (a class index c
+gives y_c = 1) or any probability vector. Every p_j depends on every z_o (the coupled Jacobian
+∂p_j/∂z_o = p_j (δ_jo − p_o)), so ∂E/∂z_o = Σ_j (−y_j / p_j) · p_j (δ_jo − p_o) = p_o − y_o
+(using Σ_j y_j = 1): the famous δ_o = p_o − y_o holds for softmax *with* cross-entropy, and is then
+multiplied by the output activation's f′ as for any loss (1 for ``'linear'``). The hidden δs follow
+as above; a batch is averaged as above (``reduction='mean'``, the library's ``cross_entropy``).
+
 Entry points: :func:`gradients` (``{parameter name: ∂E/∂p}``), :func:`backprop` (every neuron's net,
 out and δ for one sample), :func:`sgd_step` and :func:`train` (the article's training on top of
 the δs).
@@ -28,15 +36,26 @@ the δs).
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from ..core.checks import finite_real, nonnegative_int, one_of, positive_real, type_name
+from ..core.checks import (
+    finite_real,
+    integer,
+    nonnegative_int,
+    one_of,
+    positive_real,
+    probability,
+    shown,
+    type_name,
+)
 from ..nn.naming import neuron_names
 
 __all__ = [
     "ACTIVATION_RULES", "LOSS_RULES", "Backprop", "Network", "NeuronRecord", "backprop",
-    "forward", "from_model", "gradients", "loss_name", "neuron_names", "sgd_step", "train",
+    "class_target", "forward", "from_model", "gradients", "loss_name", "loss_value",
+    "neuron_names", "sgd_step", "softmax_probabilities", "train",
 ]
 
 #: How a layer holds its bias (as in :data:`micrograd_mlp.nn.BIAS_MODES`).
@@ -92,6 +111,44 @@ def _bce_logits(outs: Sequence[float], ts: Sequence[float]) -> tuple[float, list
     return value, [(_sigmoid(z) - t) / n for z, t in zip(outs, ts)]
 
 
+def softmax_probabilities(zs: Sequence[float]) -> list[float]:
+    """p_o = exp(z_o − m) / Σ_j exp(z_j − m), m = max z: never overflows (±1000 included)."""
+    m = max(zs)
+    exps = [math.exp(z - m) for z in zs]
+    total = sum(exps)  # in [1, n]: one term is e⁰ = 1
+    return [e / total for e in exps]
+
+
+def _cross_entropy(outs: Sequence[float], ts: Sequence[float]) -> tuple[float, list[float]]:
+    """E = Σ_o y_o (ln Σ_j exp(z_j − m) − (z_o − m)) = −Σ_o y_o ln p_o, and ∂E/∂z_o = p_o − y_o
+    (the coupled softmax Jacobian summed: valid because Σ y = 1, see :func:`class_target`)."""
+    m = max(outs)
+    log_total = math.log(sum(math.exp(z - m) for z in outs))
+    value = sum(y * (log_total - (z - m)) for z, y in zip(outs, ts) if y != 0.0)
+    return value, [p - y for p, y in zip(softmax_probabilities(outs), ts)]
+
+
+def class_target(target: object, n: int, what: str = "target") -> list[float]:
+    """A cross-entropy target as the probability vector y over ``n`` classes: a class index c
+    (an int in [0, n)) is the one-hot vector with y_c = 1; a list/tuple of ``n`` probabilities
+    summing to 1 (within 1e-9) is taken as it is. ``TypeError``/``ValueError`` naming ``what``
+    otherwise."""
+    if isinstance(target, (list, tuple)):
+        if len(target) != n:
+            raise ValueError(f"{what}: expected one probability per class ({n} classes), got "
+                             f"{len(target)}")
+        ys = [probability(getattr(y, "data", y), f"{what}[{k}]") for k, y in enumerate(target)]
+        total = math.fsum(ys)
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"{what}: a probability vector must sum to 1, sums to {total!r}")
+        return ys
+    if isinstance(target, numbers.Integral) or hasattr(target, "__index__"):
+        c = integer(target, f"{what} (a class index)", 0, n - 1)
+        return [1.0 if k == c else 0.0 for k in range(n)]
+    raise TypeError(f"{what} must be a class index (an int in [0, {n})) or a probability vector "
+                    f"of {n} numbers, got {shown(target)}")
+
+
 def _hinge(outs: Sequence[float], ts: Sequence[float]) -> tuple[float, list[float]]:
     n = len(outs)
     for k, y in enumerate(ts, 1):
@@ -108,6 +165,7 @@ LOSS_RULES: dict[str, Callable[[Sequence[float], Sequence[float]], tuple[float, 
     "binary_cross_entropy": _bce,
     "binary_cross_entropy_logits": _bce_logits,
     "hinge": _hinge,
+    "cross_entropy": _cross_entropy,
 }
 #: The rule of ∂E/∂out_o, as derivation.md writes it.
 LOSS_FORMULAS: dict[str, str] = {
@@ -117,6 +175,7 @@ LOSS_FORMULAS: dict[str, str] = {
                             "(sigmoid output: δ = (out − t) / n)",
     "binary_cross_entropy_logits": "∂E/∂z = (σ(z) − t) / n",
     "hinge": "∂E/∂out = −y / n where 1 − y·out > 0, else 0",
+    "cross_entropy": "∂E/∂z = p − y, p = softmax(z)  (Σ_j ∂E/∂p_j · p_j (δ_jo − p_o), Σ y = 1)",
 }
 _LOSS_MODULE = "micrograd_mlp.nn.losses"
 
@@ -318,19 +377,28 @@ def check_batch_targets(xs: Sequence[Any], targets: object) -> None:
                          f"got {got}")
 
 
-def samples(inputs: Any, targets: Any, nin: int, nout: int
+def _target(loss: str, target: object, nout: int, what: str) -> list[float]:
+    """One sample's target vector: for ``'cross_entropy'`` a class index or a probability vector
+    (:func:`class_target`), for any other loss ``nout`` numbers."""
+    if loss == "cross_entropy":
+        return class_target(target, nout, what)
+    return _check_vector(what, target, nout)
+
+
+def samples(inputs: Any, targets: Any, nin: int, nout: int, loss: str = ""
             ) -> tuple[list[list[float]], list[list[float]], bool]:
-    """``(inputs per sample, targets per sample, is a batch)``, each checked."""
+    """``(inputs per sample, targets per sample, is a batch)``, each checked; with
+    ``loss='cross_entropy'`` a sample's target may be a class index (made one-hot)."""
     if not is_batch(inputs):
-        return ([_check_vector("inputs", inputs, nin)], [_check_vector("targets", targets, nout)],
-                False)
+        return ([_check_vector("inputs", inputs, nin)],
+                [_target(loss, targets, nout, "targets")], False)
     xs = list(inputs)
     if isinstance(targets, (str, bytes)) or not isinstance(targets, Sequence):
         raise TypeError(f"targets of a batch must be a list, got {type(targets).__name__}")
     if len(targets) != len(xs):
         raise ValueError(f"a batch of {len(xs)} inputs needs {len(xs)} targets, got {len(targets)}")
     return ([_check_vector(f"inputs[{s}]", x, nin) for s, x in enumerate(xs)],
-            [_check_vector(f"targets[{s}]", t, nout) for s, t in enumerate(targets)], True)
+            [_target(loss, t, nout, f"targets[{s}]") for s, t in enumerate(targets)], True)
 
 
 @dataclass(frozen=True)
@@ -446,7 +514,7 @@ def backprop(model: Any, inputs: Sequence[float], targets: Sequence[float],
     net = from_model(model)
     name = loss_name(loss)
     xs = _check_vector("inputs", inputs, net.nin)
-    ts = _check_vector("targets", targets, len(net.weights[-1]))
+    ts = _target(name, targets, len(net.weights[-1]), "targets")
     layers, deltas, value = _backprop(net, xs, ts, name)
     grads = _ordered(net)
     _accumulate(net, xs, layers, deltas, grads, 1.0)
@@ -473,12 +541,13 @@ def gradients(model: Any, inputs: Any, targets: Any, loss: object = "half_square
     ``inputs``/``targets``: one sample (an input vector and a target vector), or a batch (a list
     of input vectors and a list of target vectors) whose loss is the sum of the samples' losses,
     divided by their number with ``reduction='mean'`` (as ``train`` does). ``loss`` is one of the
-    library's loss functions (``losses.mse`` ...) or its name. Frozen parameters are left out
-    unless ``include_frozen`` (then they get their true derivative)."""
+    library's loss functions (``losses.mse``, ``losses.cross_entropy`` ...) or its name; for
+    ``cross_entropy`` a sample's target is a class index or a probability vector. Frozen
+    parameters are left out unless ``include_frozen`` (then they get their true derivative)."""
     net = from_model(model)
     name = loss_name(loss)
     one_of(reduction, "reduction", REDUCTIONS)
-    xss, tss, batch = samples(inputs, targets, net.nin, len(net.weights[-1]))
+    xss, tss, batch = samples(inputs, targets, net.nin, len(net.weights[-1]), name)
     scale = 1.0 / len(xss) if batch and reduction == "mean" else 1.0
     grads = _ordered(net)
     for xs, ts in zip(xss, tss):
@@ -494,7 +563,7 @@ def loss_value(model: Any, inputs: Any, targets: Any, loss: object = "half_squar
     net = from_model(model)
     name = loss_name(loss)
     one_of(reduction, "reduction", REDUCTIONS)
-    xss, tss, batch = samples(inputs, targets, net.nin, len(net.weights[-1]))
+    xss, tss, batch = samples(inputs, targets, net.nin, len(net.weights[-1]), name)
     total = sum(_backprop(net, xs, ts, name)[2] for xs, ts in zip(xss, tss))
     return total / len(xss) if batch and reduction == "mean" else total
 

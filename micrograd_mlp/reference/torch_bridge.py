@@ -97,7 +97,11 @@ def _torch_loss(loss: Callable[..., Any], torch: Any) -> Callable[[Any, Any], An
         return lambda o, t: F.binary_cross_entropy(o, t)
     if name == "binary_cross_entropy_logits":
         return lambda o, t: F.binary_cross_entropy_with_logits(o, t)
-    return lambda o, t: torch.relu(1.0 - t * o).mean()  # hinge
+    if name == "cross_entropy":  # o the logits, t the probability vector (one-hot for a class)
+        return lambda o, t: F.cross_entropy(o.unsqueeze(0), t.unsqueeze(0))
+    if name == "hinge":
+        return lambda o, t: torch.relu(1.0 - t * o).mean()
+    raise ValueError(f"no PyTorch form of the loss {name!r}")
 
 
 def torch_gradients(model: Any, inputs: Any, targets: Any, loss: Callable[..., Any],
@@ -106,7 +110,8 @@ def torch_gradients(model: Any, inputs: Any, targets: Any, loss: Callable[..., A
     derivative, read with the freezing lifted)."""
     torch = _torch()
     net = _manual.from_model(model)
-    xss, tss, batch = _manual.samples(inputs, targets, net.nin, len(net.weights[-1]))
+    xss, tss, batch = _manual.samples(inputs, targets, net.nin, len(net.weights[-1]),
+                                      _manual.loss_name(loss))
     tm = to_torch(model, freeze=False)
     fn = _torch_loss(loss, torch)
     total = sum(fn(tm(torch.tensor(x, dtype=torch.float64)),

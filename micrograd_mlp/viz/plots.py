@@ -1,18 +1,30 @@
-"""Training pictures with matplotlib: the loss curve and a classifier's decision boundary.
+"""Training pictures with matplotlib: the loss curve, a classifier's decision boundary and a
+confusion matrix.
 
 matplotlib is optional (``pip install 'micrograd_mlp[plot]'``): it is imported inside the functions,
 so importing this module needs nothing, and a call without it raises
-:class:`MatplotlibNotFoundError`. Each function returns a ``matplotlib.figure.Figure`` on the Agg
-canvas (no pyplot, no GUI, no global state); save it with ``figure.savefig("loss.png")``::
+:class:`MatplotlibNotFoundError`. Each function returns a figure on the Agg canvas (no pyplot, no
+GUI, no global state); save it with ``figure.savefig("loss.png")``::
 
     history = train(model, data, 300)
     loss_curve(history).savefig("loss.png")
     decision_boundary(model, moons(100)).savefig("boundary.png")
     training_figure(history, "moons", model, moons(100)).savefig("both.png")   # side by side
+    confusion_figure(confusion_matrix(model, test, 10)).savefig("confusion.png")
+
+The history of mini-batch training (``train(..., epochs=...)``) is drawn per step and, over it,
+per epoch (``history.epoch_losses``).
+
+In Jupyter a figure is shown as a cell's last expression without ``%matplotlib inline`` (and
+without pyplot): it is an :class:`InlineFigure`, a ``matplotlib.figure.Figure`` whose
+``_repr_png_`` renders it - IPython's own PNG formatter, when the inline backend has registered
+one, draws it the same way.
 """
 
 from __future__ import annotations
 
+import io
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..core import checks, no_grad
@@ -50,12 +62,67 @@ def decision_threshold(output_activation: str) -> float:
     return 0.5 if output_activation == "sigmoid" else 0.0
 
 
+# --- figures that show themselves in a notebook --------------------------------------------------
+def _repr_png(figure: Figure) -> bytes:
+    """The figure as PNG bytes (what a notebook shows)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+@lru_cache(maxsize=1)
+def _inline_figure_class() -> type:
+    """:class:`InlineFigure`, made when matplotlib is first needed (this module imports without
+    it)."""
+    from matplotlib.figure import Figure
+
+    return type("InlineFigure", (Figure,), {
+        "__module__": __name__, "__qualname__": "InlineFigure",
+        "__doc__": "A matplotlib Figure that a notebook shows as PNG (``_repr_png_``).",
+        "_repr_png_": _repr_png})
+
+
+def __getattr__(name: str) -> Any:
+    """``InlineFigure`` on demand (so a pickled figure finds its class)."""
+    if name == "InlineFigure":
+        require_matplotlib()
+        return _inline_figure_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 # --- the figures ---------------------------------------------------------------------------------
 def loss_curve(history: Sequence[float], title: str = "training loss") -> Figure:
-    """The loss after each update, ``history[k]`` at ``k`` (log scale when all are positive)."""
-    losses = _losses(history)
+    """The loss after each update, ``history[k]`` at ``k`` (log scale when all are positive);
+    a mini-batch history's epoch losses over it, each at its epoch's middle step."""
+    losses, epochs = _losses(history), _epochs(history)
     fig, (ax,) = _figure(5.5, 1)
-    _draw_loss(ax, losses, title)
+    _draw_loss(ax, losses, title, *epochs)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_figure(matrix: Sequence[Sequence[int]], labels: Sequence[str] | None = None,
+                     title: str = "confusion matrix") -> Figure:
+    """A confusion matrix (``matrix[true][predicted]``, as ``nn.confusion_matrix`` returns it)
+    as a grid of counts, true classes down, predicted across; ``labels`` names the classes
+    (default 0, 1, ...)."""
+    counts, names = _confusion_arguments(matrix, labels)
+    fig, (ax,) = _figure(5.0, 1, height=4.6)
+    _draw_confusion(ax, counts, names, title)
+    fig.tight_layout()
+    return fig
+
+
+def classifier_figure(history: Sequence[float], matrix: Sequence[Sequence[int]],
+                      labels: Sequence[str] | None = None, title: str = "training loss",
+                      matrix_title: str = "confusion matrix") -> Figure:
+    """:func:`loss_curve` beside :func:`confusion_figure` (what ``micrograd-mlp train --dataset
+    digits --plot`` saves)."""
+    losses, epochs = _losses(history), _epochs(history)
+    counts, names = _confusion_arguments(matrix, labels)
+    fig, axes = _figure(10.5, 2, height=4.6)
+    _draw_loss(axes[0], losses, title, *epochs)
+    _draw_confusion(axes[1], counts, names, matrix_title)
     fig.tight_layout()
     return fig
 
@@ -76,12 +143,12 @@ def training_figure(history: Sequence[float], title: str = "training loss", mode
                     dataset: Any = None, resolution: int = 60) -> Figure:
     """:func:`loss_curve`, with :func:`decision_boundary` beside it when ``model`` and
     ``dataset`` are given (what ``micrograd-mlp train --plot`` saves)."""
-    losses = _losses(history)
+    losses, epochs = _losses(history), _epochs(history)
     boundary = model is not None and dataset is not None
     if boundary:
         inputs, targets, resolution = _boundary_arguments(model, dataset, resolution)
     fig, axes = _figure(10.0 if boundary else 5.5, 2 if boundary else 1)
-    _draw_loss(axes[0], losses, title)
+    _draw_loss(axes[0], losses, title, *epochs)
     if boundary:
         _draw_boundary(axes[1], model, inputs, targets, resolution)
     fig.tight_layout()
@@ -93,6 +160,34 @@ def _losses(history: Sequence[float]) -> list[float]:
     if isinstance(history, (str, bytes)) or not isinstance(history, Sequence):
         raise TypeError(f"history must be a sequence of losses, got {checks.shown(history)}")
     return [checks.finite_real(loss, f"history[{k}]") for k, loss in enumerate(history)]
+
+
+def _epochs(history: Sequence[float]) -> tuple[list[float], int]:
+    """A mini-batch history's ``(epoch_losses, steps_per_epoch)``; ``([], 0)`` for any other."""
+    epoch_losses = getattr(history, "epoch_losses", None) or []
+    per = getattr(history, "steps_per_epoch", 0)
+    if not epoch_losses or not isinstance(per, int) or per < 1:
+        return [], 0
+    return [checks.finite_real(loss, f"epoch_losses[{e}]")
+            for e, loss in enumerate(epoch_losses)], per
+
+
+def _confusion_arguments(matrix: Sequence[Sequence[int]], labels: Sequence[str] | None
+                         ) -> tuple[list[list[int]], list[str]]:
+    if isinstance(matrix, (str, bytes)) or not isinstance(matrix, Sequence) or not matrix:
+        raise TypeError(f"matrix must be a square list of lists of counts, got "
+                        f"{checks.shown(matrix)}")
+    n = len(matrix)
+    counts = []
+    for i, row in enumerate(matrix):
+        if isinstance(row, (str, bytes)) or not isinstance(row, Sequence) or len(row) != n:
+            raise ValueError(f"matrix must be square: row {i} should have {n} counts, got "
+                             f"{checks.shown(row)}")
+        counts.append([checks.integer(c, f"matrix[{i}][{j}]", 0) for j, c in enumerate(row)])
+    names = [str(k) for k in range(n)] if labels is None else [str(label) for label in labels]
+    if len(names) != n:
+        raise ValueError(f"labels must name the {n} classes, got {len(names)} labels")
+    return counts, names
 
 
 def _boundary_arguments(model: Any, dataset: Any, resolution: int
@@ -120,24 +215,55 @@ def _boundary_arguments(model: Any, dataset: Any, resolution: int
 
 
 # --- drawing --------------------------------------------------------------------------------------
-def _figure(width: float, panels: int) -> tuple[Figure, list[Axes]]:
+def _figure(width: float, panels: int, height: float = 4.0) -> tuple[Figure, list[Axes]]:
     require_matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width, 4.0), dpi=100)
+    fig = _inline_figure_class()(figsize=(width, height), dpi=100)
     FigureCanvasAgg(fig)
     return fig, [fig.add_subplot(1, panels, k + 1) for k in range(panels)]
 
 
-def _draw_loss(ax: Axes, losses: list[float], title: str) -> None:
-    ax.plot(range(len(losses)), losses, color="tab:blue", linewidth=1.5)
-    if losses and min(losses) > 0:
+def _draw_loss(ax: Axes, losses: list[float], title: str, epoch_losses: Sequence[float] = (),
+               per: int = 0) -> None:
+    """The step losses; with ``epoch_losses`` (``per`` steps an epoch) each epoch's loss as a
+    point at its middle step, joined, and a legend."""
+    positive = [*losses, *epoch_losses]
+    ax.plot(range(len(losses)), losses, color="tab:blue",
+            linewidth=0.8 if epoch_losses else 1.5, alpha=0.6 if epoch_losses else 1.0,
+            label="per step (its batch)")
+    if epoch_losses:
+        middles = [e * per + (per - 1) / 2 for e in range(len(epoch_losses))]
+        ax.plot(middles, list(epoch_losses), color="tab:orange", marker="o", markersize=3,
+                linewidth=1.5, label="per epoch (mean)")
+        ax.legend(loc="upper right", fontsize=8)
+    if positive and min(positive) > 0:
         ax.set_yscale("log")
     ax.set_xlabel("updates")
     ax.set_ylabel("loss")
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
+
+
+def _draw_confusion(ax: Axes, counts: list[list[int]], names: list[str], title: str) -> None:
+    """Counts as a grid of blues (darker: more), each cell with its number."""
+    top = max(max(row) for row in counts)
+    ax.imshow(counts, cmap="Blues", vmin=0, vmax=max(top, 1))
+    small = len(counts) > 12
+    for i, row in enumerate(counts):
+        for j, count in enumerate(row):
+            if count or i == j:
+                ax.text(j, i, str(count), ha="center", va="center",
+                        fontsize=6 if small else 8,
+                        color="white" if count > top / 2 else "black")
+    ticks = range(len(names))
+    ax.set_xticks(ticks, names, fontsize=7 if small else 9)
+    ax.set_yticks(ticks, names, fontsize=7 if small else 9)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    right = sum(counts[k][k] for k in ticks)
+    total = sum(map(sum, counts))
+    ax.set_title(f"{title}: {right}/{total} right" if total else title)
 
 
 def _draw_boundary(ax: Axes, model: Any, inputs: list[tuple[float, float]], targets: list[float],

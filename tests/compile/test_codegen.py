@@ -30,6 +30,7 @@ from micrograd_mlp.compile.expr import (
     times,
     written_into_use,
 )
+from micrograd_mlp.compile.graph import array_helpers
 from micrograd_mlp.compile.inline import Inline, helper
 from micrograd_mlp.compile.trace import Listing, trace
 from micrograd_mlp.core import FUNCTIONS, PRIMITIVES, Value
@@ -204,13 +205,42 @@ def test_the_compiler_has_no_rule_of_its_own():
 
 # --- the NumPy (lowered) code ---------------------------------------------------------------------
 def test_the_numpy_rules_pick_elementwise():
-    """On arrays ``x if c else y`` is ``where(c, x, y)`` (or ``max``), ``a < b < c`` is
-    ``(a < b) & (b < c)``: no Python conditional is left in the lowered code."""
+    """On arrays ``x if c else y`` is ``where(c, x, y)`` (or ``max``; ``pick`` where ``y`` calls a
+    function), ``a < b < c`` is ``(a < b) & (b < c)``: no Python conditional is left in the
+    lowered code."""
     pytest.importorskip("numpy")
     w = Value(0.5)
     batch = compile_batch([(w * x).tanh().relu() + (w * x).sigmoid() for x in (1.0, 2.0)], [w])
     source = batch.lowered().source
-    assert " else " not in source and "where(" in source and "(lowered)" in source.splitlines()[0]
+    assert " else " not in source and "(lowered)" in source.splitlines()[0]
+    assert "pick((-0.9 < v6) & (v6 < 0.9), 1.0 - v6 * v6, lambda a: sech2(a), v5)" in source
+    leaky = compile_batch([(w * x).leaky_relu(0.1) for x in (1.0, 2.0)], [w]).lowered().source
+    assert "where(" in leaky
+
+
+def test_pick_is_where_computing_the_other_side_only_where_needed():
+    """``pick(c, x, f, *args)`` is ``where(c, x, f(*args))`` bit for bit, ``f`` called on the
+    elements where ``c`` is false only (none: not called); a number ``c`` picks a side."""
+    np = pytest.importorskip("numpy")
+    pick = array_helpers(np, 7)["pick"]
+    rng = np.random.default_rng(3)
+    z = rng.normal(0.0, 2.0, (7, 5))
+    a = np.tanh(z)
+    calls = []
+
+    def sech2(x):
+        calls.append(x.size)
+        return FUNCTIONS["sech2"].numpy(x)
+
+    c = (a > -0.9) & (a < 0.9)
+    got = pick(c, 1.0 - a * a, sech2, z)
+    expected = np.where(c, 1.0 - a * a, FUNCTIONS["sech2"].numpy(z))
+    assert got.tobytes() == expected.tobytes() and calls == [int((~c).sum())] and calls[0] > 0
+    assert pick(np.ones((2, 2), dtype=bool), 0.5, sech2, z[:2, :2]).tolist() == [[0.5] * 2] * 2
+    assert calls == [int((~c).sum())]  # (every element on the x side: f not called)
+    mixed = pick(np.array([True, False]), 2.0, lambda u, k: u * k, np.array([3.0, 4.0]), 10.0)
+    assert mixed.tolist() == [2.0, 40.0]
+    assert pick(True, 1.0, sech2, 3.0) == 1.0 and pick(False, 1.0, lambda u: u + 1, 3.0) == 4.0
 
 
 # --- the inliner ----------------------------------------------------------------------------------
