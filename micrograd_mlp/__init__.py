@@ -47,6 +47,7 @@ from .nn import (
     Neuron,
     binary_cross_entropy,
     cross_entropy,
+    accuracy,
     evaluate,
     half_squared_error,
     hinge,
@@ -63,6 +64,7 @@ if TYPE_CHECKING:  # what the lazy names below are, for type checkers and editor
     from .compile.training import train
     from .reference import (
         article,
+        check_backprop,
         check_engine,
         compare_gradients,
         explain,
@@ -80,9 +82,10 @@ __all__ = [
     # networks (nn)
     "Module", "Neuron", "Layer", "MLP", "half_squared_error", "mse", "binary_cross_entropy",
     "cross_entropy",
-    "hinge", "SGD", "Adam", "train", "evaluate", "load_dataset",
+    "hinge", "SGD", "Adam", "train", "evaluate", "accuracy", "load_dataset",
     # the worked example and the checks (reference)
     "article", "manual", "compare_gradients", "explain", "gradcheck", "to_torch", "check_engine",
+    "check_backprop",
     # pictures (viz)
     "draw_graph", "render_graph", "explore", "GraphTooLargeError", "GraphvizNotFoundError",
     # the compiler (compile)
@@ -99,6 +102,7 @@ _LAZY: dict[str, str] = {
     "article": "reference.article", "manual": "reference.manual",
     "compare_gradients": "reference", "explain": "reference", "gradcheck": "reference",
     "to_torch": "reference", "check_engine": "reference",
+    "check_backprop": "reference",
     "draw_graph": "viz", "render_graph": "viz", "explore": "viz",
     "GraphTooLargeError": "viz", "GraphvizNotFoundError": "viz",
     # the layers not imported up front, as attributes

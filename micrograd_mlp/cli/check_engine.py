@@ -26,8 +26,9 @@ COMMAND = Command(
                 "deep chain and backward() twice on it and on the library's engine, comparing "
                 "forward values and every leaf's gradient. Each mistake is named once, at its "
                 "cause (wrong-forward, wrong-derivative, overwrites-grad, topological-order, "
-                "constant-operand, seed-not-one, raises, hangs); what the engine lacks is a "
-                "note. Exit status 1 when a mistake is found, 0 when none, 2 for a usage error.",
+                "constant-operand, seed-not-one, raises, hangs), then random graphs over the "
+                "ops found right (wrong-gradient); what the engine lacks is a note. Exit "
+                "status 1 when a mistake is found, 0 when none, 2 for a usage error.",
     options=(
         option("path", metavar="PATH.py", help="the Python file that defines your engine"),
         option("--class", dest="class_name", default="Value", metavar="NAME",
@@ -39,7 +40,10 @@ COMMAND = Command(
 )
 
 
-def _load(args: argparse.Namespace) -> ModuleType:
+def load_learner_file(args: argparse.Namespace) -> ModuleType:
+    """Import the learner's ``args.path`` under a name of its own, within ``args.timeout``
+    seconds; no such file, an import that raises (with the learner's line) or hangs is a usage
+    error (status 2). Shared with ``check-backprop``."""
     path = os.path.abspath(args.path)
     if not os.path.isfile(path):
         usage_error(args, f"no such file: {args.path}")
@@ -61,7 +65,7 @@ def _load(args: argparse.Namespace) -> ModuleType:
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """The engine's findings and notes as a short report (or JSON); status 1 on a mistake."""
-    module = _load(args)
+    module = load_learner_file(args)
     cls = getattr(module, args.class_name, None)
     if cls is None:
         usage_error(args, f"{args.path} defines no {args.class_name!r} (use --class NAME)")

@@ -24,12 +24,12 @@ import sys
 from typing import Sequence
 
 from .._version import __version__
-from . import check, check_engine, compare, demo, explain, graph, train
+from . import check, check_backprop, check_engine, compare, demo, explain, graph, train
 from .command import Formatter, add_command
 from .parsing import PROG, run
 
 #: The command modules, in the order ``--help`` lists them.
-COMMANDS = (demo, train, compare, check, explain, graph, check_engine)
+COMMANDS = (demo, train, compare, check, explain, graph, check_engine, check_backprop)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ The modules are importable by path for the library's own use; the names below ar
 
 from . import article as article
 from . import manual as manual
+from .backprop_check import BackpropReport, check_backprop
 from .compare import GradientReport, GradientRow, compare_gradients
 from .engine_check import EngineReport, Finding, check_engine
 from .explain import Explanation, Factor, Sample, Term, explain
@@ -22,4 +23,5 @@ __all__ = [
     "gradcheck", "GradcheckReport", "GradcheckRow",
     "to_torch",
     "check_engine", "EngineReport", "Finding",
+    "check_backprop", "BackpropReport",
 ]

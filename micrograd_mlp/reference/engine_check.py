@@ -4,8 +4,15 @@ compares forward values and every leaf gradient, and names each mistake once, at
 
 Mistake identifiers (``Finding.mistake``): ``wrong-forward`` and ``wrong-derivative`` (with
 ``.op``), ``overwrites-grad``, ``topological-order``, ``constant-operand``, ``seed-not-one``,
-``raises`` (the learner's code raised on a graph it should handle) and ``hangs`` (a probe ran
-past its time limit). What the engine lacks or cannot do is a note, which never fails it.
+``raises`` (the learner's code raised on a graph it should handle), ``hangs`` (a probe ran
+past its time limit) and ``wrong-gradient`` (a random graph - drawn from ``seed`` over the ops
+found right - disagrees though every op alone and every structural probe agreed). What the engine
+lacks or cannot do is a note, which never fails it.
+
+Random graphs are programs (:class:`Graph`): leaf values, then steps ``(op, operands)`` whose
+operands are earlier nodes (an int index, the leaves first) or plain-number constants; every step
+stays inside the ops' safe domain (:func:`graph_step`), so the library's engine is exact on them.
+:func:`random_graph` draws one from a ``random.Random``; the tests draw them with hypothesis.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..core import Value
+from ..core.checks import nonnegative_int
 
 #: One probe: ``build(V) -> (output, {leaf name: leaf})`` for a Value class ``V``.
 Build = Callable[[Any], "tuple[Any, dict[str, Any]]"]
@@ -41,6 +49,8 @@ SENTENCES = {
     "seed-not-one": "backward() must start with the output's gradient set to 1 (dL/dL = 1).",
     "raises": "Your code raised an error on a graph it should handle.",
     "hangs": "Your code did not finish within the time limit (an endless loop?).",
+    "wrong-gradient": "Each op alone is right, but a larger graph gets wrong gradients: check "
+                      "how backward() visits the nodes (a node's identity, not its value).",
 }
 
 
@@ -282,15 +292,18 @@ class _Checker:
                    if k.startswith("d"))
 
 
-def check_engine(ValueClass: type, *, seed: int = 0, timeout: float = 2.0) -> EngineReport:
+def check_engine(ValueClass: type, *, seed: int = 0, timeout: float = 2.0,
+                 graphs: int = 20) -> EngineReport:
     """Check a learner's micrograd-style ``Value`` class against the library's engine.
 
     Each op alone at several points first (``wrong-forward``/``wrong-derivative``), then the
     gradient seed, constants beside Values, a node used twice, a diamond, a deep chain and
-    ``backward()`` twice, attributed only when the ops they use are right. Raises
+    ``backward()`` twice, attributed only when the ops they use are right; then, when all of
+    that agreed, ``graphs`` random graphs drawn from ``seed`` over the ops found right. Raises
     :class:`NotValueLikeError` when the class does not build from a float with ``data``,
     ``grad`` and ``backward()``.
     """
+    graphs = nonnegative_int(graphs, "graphs")
     c = _Checker(ValueClass, timeout)
     probe = run_limited(lambda: ValueClass(2.0), timeout, c.file)
     v = probe.value
@@ -346,6 +359,8 @@ def check_engine(ValueClass: type, *, seed: int = 0, timeout: float = 2.0) -> En
     _extremes(c, good)
     _constants(c, good)
     _structure(c, good)
+    if not c.findings:
+        _random_graphs(c, good, rng, graphs)
     return EngineReport(ValueClass.__name__, tuple(c.findings), tuple(c.notes))
 
 
@@ -475,27 +490,37 @@ def _again(V: Any) -> Any:
     return x * y + x, {"x": x, "y": y}
 
 
+def _structural_mistake(c: _Checker, mistake: str, build: Build, text: str) -> bool:
+    """Run one structural probe; a failure or a gradient that differs is a finding (True)."""
+    out, got = c.run(build)
+    if c.failure(out, None, text):
+        return True
+    exp = c.expected(build)
+    if c.grads_differ(exp, got):
+        keep = [k for k in exp if k.startswith("d")]
+        c.add(mistake, None, text, {k: exp[k] for k in keep}, {k: got.get(k) for k in keep})
+        return True
+    return False
+
+
 def _structure(c: _Checker, good: set[str]) -> None:
     if not {"+", "*"} <= good:
         c.notes.append("graph structure not checked: + or * is missing or wrong")
         return
-    structural = False
-    for mistake, build, text in (
-            ("overwrites-grad", _twice, "(a + a).backward() at a=1.5"),
-            ("topological-order", _diamond, "b = x*y; (b * (b + z)).backward()"),
-            ("topological-order", _deep_diamond, "b = x*y; c = b + x; (c*b*c + b).backward()")):
-        out, got = c.run(build)
-        if c.failure(out, None, text):
-            structural = True
-            break
-        exp = c.expected(build)
-        if c.grads_differ(exp, got):
-            keep = [k for k in exp if k.startswith("d")]
-            c.add(mistake, None, text, {k: exp[k] for k in keep}, {k: got.get(k) for k in keep})
-            structural = True
-            break
-    if structural:
+    if _structural_mistake(c, "overwrites-grad", _twice, "(a + a).backward() at a=1.5"):
         return
+    for op in (o for o in GRAPH_OPS if o in good and o != "+"):  # each op with a node reused
+        probe = _reuse_probe(op)
+        found = compare_graph(c, probe)
+        if found is not None:
+            c.findings.append(Finding("overwrites-grad", op, probe.text(), found.expected,
+                                      found.got, SENTENCES["overwrites-grad"], found.line)
+                              if found.mistake == "wrong-gradient" else found)
+            return
+    for build, text in ((_diamond, "b = x*y; (b * (b + z)).backward()"),
+                        (_deep_diamond, "b = x*y; c = b + x; (c*b*c + b).backward()")):
+        if _structural_mistake(c, "topological-order", build, text):
+            return
     out, got = c.run(_chain)
     if isinstance(out.error, RecursionError):
         c.notes.append(f"backward() fails on a chain of {DEEP} nodes (a recursive topological "
@@ -514,3 +539,216 @@ def _structure(c: _Checker, good: set[str]) -> None:
         if c.grads_differ(micrograd, got) and c.grads_differ(doubled, got):
             c.notes.append("gradients do not accumulate across two backward() calls "
                            "(micrograd's do; zero_grad is the caller's job)")
+
+
+# --- random graphs ------------------------------------------------------------------------------
+#: The ops a random graph may use: name -> (the attribute the class needs, operand count, build).
+GRAPH_OPS: dict[str, tuple[str, int, Callable[..., Any]]] = {
+    "+": ("__add__", 2, lambda a, b: a + b),
+    "*": ("__mul__", 2, lambda a, b: a * b),
+    "-": ("__sub__", 2, lambda a, b: a - b),
+    "/": ("__truediv__", 2, lambda a, b: a / b),
+    "neg": ("__neg__", 1, lambda a: -a),
+    "**": ("__pow__", 2, lambda a, k: a ** k),
+    "exp": ("exp", 1, lambda a: a.exp()),
+    "log": ("log", 1, lambda a: a.log()),
+    "tanh": ("tanh", 1, lambda a: a.tanh()),
+    "sigmoid": ("sigmoid", 1, lambda a: a.sigmoid()),
+    "relu": ("relu", 1, lambda a: a.relu()),
+}
+#: The exponents a random ``**`` step uses (whole numbers, as floats: constants are floats, node
+#: indices ints; no complex powers of negative numbers).
+EXPONENTS = (2.0, 3.0, -1.0)
+BOUND = 50.0  # every node's value stays within ±BOUND
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A random expression graph as a program: ``leaves`` (their values), then ``steps``, each
+    ``(op, operands)`` with operands an int (an earlier node; the leaves are 0..k−1) or a float
+    constant (the right operand of a binary op, or the exponent of ``**``). The output is the
+    last node."""
+
+    leaves: tuple[float, ...]
+    steps: tuple[tuple[str, tuple[int | float, ...]], ...]
+
+    def build(self, V: Any) -> tuple[Any, dict[str, Any]]:
+        """The graph on the Value class ``V``: ``(output, {leaf name: leaf})``."""
+        leaves = {f"x{k}": V(float(x)) for k, x in enumerate(self.leaves)}
+        nodes = list(leaves.values())
+        for op, operands in self.steps:
+            args = [nodes[a] if isinstance(a, int) else a for a in operands]
+            nodes.append(GRAPH_OPS[op][2](*args))
+        return nodes[-1], leaves
+
+    def prefix(self, k: int) -> Graph:
+        """The graph whose output is step ``k``'s node (0-based), without the steps it does not
+        use (the nodes renumbered; the leaves kept)."""
+        n = len(self.leaves)
+        keep = {n + k}
+        for j in range(n + k, n - 1, -1):
+            if j in keep:
+                keep.update(a for a in self.steps[j - n][1] if isinstance(a, int))
+        index = {old: old for old in range(n)}
+        steps: list[tuple[str, tuple[int | float, ...]]] = []
+        for j, (op, operands) in enumerate(self.steps[:k + 1], n):
+            if j in keep:
+                index[j] = n + len(steps)
+                steps.append((op, tuple(index[a] if isinstance(a, int) else a
+                                        for a in operands)))
+        return Graph(self.leaves, tuple(steps))
+
+    def text(self) -> str:
+        """The program as a learner reads it: ``x0 = 1.5; x1 = -2; n2 = x0 * x1; ...``."""
+        names = [f"x{k}" for k in range(len(self.leaves))]
+        parts = [f"{n} = {x:g}" for n, x in zip(names, self.leaves)]
+        for op, operands in self.steps:
+            args = [names[a] if isinstance(a, int) else f"{a:g}" for a in operands]
+            name = f"n{len(names)}"
+            names.append(name)
+            if len(args) == 2:
+                parts.append(f"{name} = {args[0]} {op} {args[1]}")
+            else:
+                parts.append(f"{name} = -{args[0]}" if op == "neg" else
+                             f"{name} = {args[0]}.{op}()")
+        return "; ".join(parts) + (f"; backward() from {names[-1]}" if self.steps else "")
+
+
+def graph_step(values: list[float], op: str, operands: tuple[int | float, ...]) -> float | None:
+    """The value of the node ``op(operands)`` over the nodes ``values`` (the library's engine),
+    or ``None`` when the step leaves the safe domain: a log of less than 0.05, a divisor or a
+    base of ``** -1`` nearer 0 than 0.1, relu nearer its kink than 0.001, a value beyond
+    ±:data:`BOUND` - where float rounding would decide the answer, not the engine."""
+    if op not in GRAPH_OPS or len(operands) != GRAPH_OPS[op][1]:
+        return None
+    xs = [values[a] if isinstance(a, int) else a for a in operands]
+    if op == "**" and xs[1] not in EXPONENTS:
+        return None
+    if (op == "log" and xs[0] < 0.05) or (op == "/" and abs(xs[1]) < 0.1) \
+            or (op == "**" and xs[1] < 0 and abs(xs[0]) < 0.1) \
+            or (op == "relu" and abs(xs[0]) < 1e-3):
+        return None
+    try:
+        x = float(GRAPH_OPS[op][2](*[Value(v) for v in xs]).data)
+    except (ArithmeticError, ValueError):
+        return None
+    return x if math.isfinite(x) and abs(x) <= BOUND else None
+
+
+def random_graph(rng: random.Random, ops: list[str], leaves: int = 3, steps: int = 8) -> Graph:
+    """A graph over ``ops`` drawn from ``rng``: ``leaves`` leaves, up to ``steps`` steps (each
+    operand most often one of the last three nodes, so nodes are reused and chains form)."""
+    values = [round(rng.uniform(-2.0, 2.0), 3) for _ in range(leaves)]
+    program: list[tuple[str, tuple[int | float, ...]]] = []
+    for _ in range(steps * 4):
+        if len(program) == steps or not ops:
+            break
+        op = rng.choice(ops)
+        def pick() -> int:
+            recent = max(0, len(values) - 3)
+            return rng.randrange(recent, len(values)) if rng.random() < 0.7 \
+                else rng.randrange(len(values))
+        operands: tuple[int | float, ...]
+        if GRAPH_OPS[op][1] == 1:
+            operands = (pick(),)
+        elif op == "**":
+            operands = (pick(), rng.choice(EXPONENTS))
+        else:
+            operands = (pick(), pick() if rng.random() < 0.8 else round(rng.uniform(-2, 2), 2))
+        x = graph_step(values, op, operands)
+        if x is not None:
+            values.append(x)
+            program.append((op, operands))
+    # every node counts: the nodes no step uses are summed into the output
+    used = {a for _, operands in program for a in operands if isinstance(a, int)}
+    sinks = [k for k in range(leaves, len(values)) if k not in used]
+    out = sinks[-1] if sinks else len(values) - 1
+    for k in reversed(sinks[:-1]):
+        x = graph_step(values, "+", (out, k))
+        if x is None:
+            break
+        values.append(x)
+        program.append(("+", (out, k)))
+        out = len(values) - 1
+    return Graph(tuple(values[:leaves]), tuple(program))
+
+
+def graph_ops(cls: type, good: set[str] | None = None) -> list[str]:
+    """The ops of :data:`GRAPH_OPS` that ``cls`` has (and, given ``good``, that were found
+    right)."""
+    return [op for op, (needs, _, _) in GRAPH_OPS.items()
+            if callable(getattr(cls, needs, None)) and (good is None or op in good)]
+
+
+def compare_graph(c: _Checker, graph: Graph) -> Finding | None:
+    """``graph`` on the learner's class and on the library's: a finding when they disagree."""
+    text = graph.text()
+    out, got = c.run(graph.build)
+    if out.hung or out.error is not None:
+        return Finding("hangs" if out.hung else "raises", None, text, {},
+                       {} if out.hung else {"error": type(out.error).__name__},
+                       SENTENCES["hangs" if out.hung else "raises"], out.line)
+    exp = c.expected(graph.build)
+    if not _close(got["out"], exp["out"]):
+        return Finding("wrong-forward", None, text, {"out": exp["out"]}, {"out": got["out"]},
+                       SENTENCES["wrong-forward"].format(op="the graph"))
+    if c.grads_differ(exp, got):
+        keep = [k for k in exp if k.startswith("d")]
+        return Finding("wrong-gradient", None, text, {k: exp[k] for k in keep},
+                       {k: got.get(k) for k in keep}, SENTENCES["wrong-gradient"])
+    return None
+
+
+def check_graph(ValueClass: type, graph: Graph, *, timeout: float = 2.0) -> Finding | None:
+    """One random graph on a learner's class against the library's engine: ``None`` when the
+    output and every leaf's gradient agree, else the finding."""
+    return compare_graph(_Checker(ValueClass, timeout), graph)
+
+
+def _reuse_probe(op: str) -> Graph:
+    """The op with a node used twice: ``a op a`` (``a ** 2 + a``), or ``a.op() + a``."""
+    if op == "**":
+        return Graph((1.5,), (("**", (0, 2.0)), ("+", (1, 0))))
+    if GRAPH_OPS[op][1] == 2:
+        return Graph((1.5,), ((op, (0, 0)),))
+    return Graph((1.5,), ((op, (0,)), ("+", (1, 0))))
+
+
+def _random_graphs(c: _Checker, good: set[str], rng: random.Random, count: int) -> None:
+    ops = graph_ops(c.cls, good)
+    if count <= 0 or not {"+", "*"} <= set(ops):
+        return
+    for _ in range(count):
+        graph = random_graph(rng, ops)
+        finding = compare_graph(c, graph)
+        if finding is not None:  # shown on the first node where it goes wrong
+            for k in range(len(graph.steps)):
+                smaller = graph.prefix(k)
+                found = compare_graph(c, smaller)
+                if found is not None:
+                    finding = _at_op(c, smaller) or found
+                    break
+            c.findings.append(finding)
+            return
+
+
+def _at_op(c: _Checker, graph: Graph) -> Finding | None:
+    """The last step's op alone at the values its operands had: a ``wrong-derivative`` or
+    ``wrong-forward`` finding with that op when it goes wrong there (a point the per-op probes
+    did not try), else ``None``."""
+    values = list(graph.leaves)
+    for op, operands in graph.steps:
+        x = graph_step(values, op, operands)
+        if x is None:
+            return None
+        values.append(x)
+    op, operands = graph.steps[-1]
+    nodes = [a for a in operands if isinstance(a, int)]
+    alone = Graph(tuple(values[a] for a in nodes),
+                  ((op, tuple(nodes.index(a) if isinstance(a, int) else a for a in operands)),))
+    found = compare_graph(c, alone)
+    if found is None or found.mistake not in ("wrong-gradient", "wrong-forward"):
+        return None
+    mistake = "wrong-derivative" if found.mistake == "wrong-gradient" else "wrong-forward"
+    return Finding(mistake, op, alone.text(), found.expected, found.got,
+                   SENTENCES[mistake].format(op=f"`{op}`"))

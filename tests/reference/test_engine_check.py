@@ -120,3 +120,14 @@ def test_the_report_fits_100_columns_and_has_json():
     assert all(len(line) <= 100 for line in report.text().splitlines())
     data = report.as_dict()
     assert data["ok"] is False and data["findings"][0]["mistake"] == "constant-operand"
+
+
+def test_the_lecture_style_engine_passes():
+    """The engine as the lecture builds it: labels, tanh from its exp formula, division through
+    pow −1, a nested recursive topological sort - correct, so .ok; what it lacks are notes."""
+    report = check_engine(load("lecture_style"))
+    assert report.ok and report.findings == (), report.text()
+    assert report.mistakes == []
+    notes = " ".join(report.notes)
+    assert "no relu" in notes and "__rsub__" in notes and "recursion" in notes
+    assert "a.tanh() at a=400" in notes  # (e^2x − 1)/(e^2x + 1) overflows: a note, not a mistake
