@@ -12,11 +12,14 @@ from ..core import Value
 from .draw import draw_graph
 from .explorer import Explorer, explore
 from .render import GraphvizNotFoundError, render_graph
+from .render import jupyter_mimebundle as _jupyter_mimebundle
 from .render import jupyter_svg as _jupyter_svg
 from .size import GraphTooLargeError
 
-# Jupyter shows a Value as its graph (text repr without Graphviz or for a huge graph)
+# Jupyter shows a Value as its graph (text repr without Graphviz; for a huge graph, with how to
+# draw it: collapse=True)
 Value._repr_svg_ = _jupyter_svg  # type: ignore[attr-defined]
+Value._repr_mimebundle_ = _jupyter_mimebundle  # type: ignore[attr-defined]
 
 __all__ = ["Explorer", "GraphTooLargeError", "GraphvizNotFoundError", "draw_graph", "explore",
            "render_graph"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..core import Primitive, Value
 
@@ -175,11 +175,31 @@ def is_net(node: Value) -> bool:
 
 
 # --- value and neuron nodes -----------------------------------------------------------------------
-def value_label(node: Value, *, grad: float, touched: bool, show_grad: bool, show_delta: bool,
+#: What a picture shows in place of a frozen leaf's gradient (``requires_grad=False``: backward
+#: leaves its ``.grad`` alone, so a number there - usually 0 - would be a wrong gradient).
+FROZEN = "frozen"
+
+#: Appended to a gradient that is still accumulating (the explorer's frames and page).
+SO_FAR = " so far"
+
+
+def gradient_text(node: Value, grad: float | None, precision: int, partial: bool = False) -> str:
+    """What a picture shows for ``node``'s gradient: :data:`FROZEN` for a frozen leaf, ``?`` for
+    ``grad=None`` (not reached yet), else the number - followed by " so far" when ``partial``
+    (more contributions are still to come: ∂L/∂node = Σ over its uses, only some added yet)."""
+    if not node.requires_grad:
+        return FROZEN
+    if grad is None:
+        return "?"
+    return number(grad, precision) + (SO_FAR if partial else "")
+
+
+def value_label(node: Value, *, grad: str, touched: bool, show_grad: bool, show_delta: bool,
                 precision: int, highlighted: bool, bold: bool = False, name: str | None = None,
                 stacked: bool = False) -> str:
-    """A value node: ``label | data | grad`` (``grad``: the gradient to show; ``touched``: shaded,
-    as the explorer marks the operands a step reached; a net node may show its δ instead)."""
+    """A value node: ``label | data | grad`` (``grad``: the gradient's text, from
+    :func:`gradient_text`; ``touched``: shaded, as the explorer marks the operands a step
+    reached; a net node may show its δ instead). A frozen leaf's cell reads ``frozen``."""
     cells = []
     label = node.label if node.label is not None else name
     if label is not None:
@@ -187,20 +207,21 @@ def value_label(node: Value, *, grad: float, touched: bool, show_grad: bool, sho
         shown = _bold(text) if bold or node.is_leaf else (text or " ")
         cells.append(f"<TD>{shown}</TD>")
     cells.append(f"<TD>data {number(node.data, precision)}</TD>")
+    cell = FROZEN if grad == FROZEN else f"grad {html_text(grad)}"
     if touched:
-        cells.append(f'<TD BGCOLOR="{DELTA_BG}">grad {number(grad, precision)}</TD>')
+        cells.append(f'<TD BGCOLOR="{DELTA_BG}">{cell}</TD>')
     elif show_delta and is_net(node):  # δ = ∂root/∂net is this node's grad
-        cells.append(f'<TD BGCOLOR="{DELTA_BG}">{_delta_text(node, precision, grad)}</TD>')
+        cells.append(f'<TD BGCOLOR="{DELTA_BG}">{_delta_text(node, grad)}</TD>')
     elif show_grad:
-        cells.append(f"<TD>grad {number(grad, precision)}</TD>")
+        cells.append(f"<TD>{cell}</TD>")
     return _table(cells, highlighted, LEAF_BG if node.is_leaf else None, stacked)
 
 
-def _delta_text(node: Value, precision: int, grad: float) -> str:
+def _delta_text(node: Value, grad: str) -> str:
     name = ""
     if node.label is not None and node.label.startswith("net_") and len(node.label) > 4:
         name = f"<SUB>{html_text(node.label[4:])}</SUB>"
-    return f"δ{name} = {number(grad, precision)}"
+    return f"δ{name} = {html_text(grad)}"
 
 
 def _table_attributes(highlighted: bool) -> str:
@@ -230,13 +251,11 @@ def _param_summary(labels: list[str]) -> str:
     return ", ".join(weights + rest)
 
 
-def neuron_label(g: NeuronGroup, grads: dict[Value, float] | None, *, show_grad: bool,
+def neuron_label(g: NeuronGroup, grad: Callable[[Value], str], *, show_grad: bool,
                  show_delta: bool, precision: int, highlighted: bool) -> str:
-    """A collapsed neuron: its name, its parameters, its output (and δ); ``grads`` (the
-    explorer's gradients so far) replaces the nodes' ``.grad`` when given."""
-    def grad(v: Value) -> float:
-        return v.grad if grads is None else grads.get(v, 0.0)
-
+    """A collapsed neuron: its name, its parameters, its output (and δ); ``grad`` gives the text
+    of a node's gradient (:func:`gradient_text` of ``.grad``, or of the explorer's gradients so
+    far)."""
     rows = [f"<TR><TD>{_bold(html_text(g.name))}"
             + (f" ({html_text(g.activation)})" if g.activation else "") + "</TD></TR>"]
     names = _param_summary([p.label for p in g.params if p.label])
@@ -248,10 +267,10 @@ def neuron_label(g: NeuronGroup, grads: dict[Value, float] | None, *, show_grad:
         if out is not None:
             text = f"out {number(out.data, precision)}"
             if show_grad:
-                text += f", grad {number(grad(out), precision)}"
+                text += f", grad {html_text(grad(out))}"
             rows.append(f"<TR><TD>{text}</TD></TR>")
         if show_delta and g.net:
-            rows.append(f'<TR><TD BGCOLOR="{DELTA_BG}">δ = {number(grad(g.net[0]), precision)}'
+            rows.append(f'<TR><TD BGCOLOR="{DELTA_BG}">δ = {html_text(grad(g.net[0]))}'
                         "</TD></TR>")
     else:
         rows.append(f"<TR><TD>{len(g.net)} forward passes</TD></TR>")

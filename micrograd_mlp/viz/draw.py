@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
 
 from ..core import Value, topological_order
@@ -36,6 +36,7 @@ from .clusters import Clusters, NeuronGroup, model_groups
 from .dot import (
     HIGHLIGHT,
     display_names,
+    gradient_text,
     graphviz_module,
     neuron_label,
     op_text,
@@ -61,11 +62,16 @@ _PORTS = {"LR": ("e", "w"), "RL": ("w", "e"), "TB": ("s", "n"), "BT": ("n", "s")
 
 @dataclass
 class State:
-    """What a step of the explorer shows: gradients so far, and the nodes in focus."""
+    """What a step of the explorer shows: the gradients so far (a node missing from ``grads`` is
+    not reached yet: ``?``), the nodes in focus, and the gradients still accumulating
+    (``partial``: shown "so far"). ``texts`` overrides the shown text of some gradients (the
+    explorer's page draws each cell with the widest text any step puts there)."""
 
     grads: dict[Value, float]
     focus: set[Value]
     touched: set[Value]
+    partial: set[Value] = field(default_factory=set)
+    texts: dict[Value, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -329,14 +335,23 @@ class _Scene:
     stacked: bool  # top to bottom: narrow value nodes, label over numbers
     collapse: bool
 
+    def grad_text(self, node: Value) -> str:
+        """The text of ``node``'s gradient: its ``.grad``, or the explorer's step's (``?`` before
+        a step reaches it, "so far" while accumulating); ``frozen`` for a frozen leaf."""
+        state = self.state
+        if state is None:
+            return gradient_text(node, node.grad, self.precision)
+        if node in state.texts:
+            return state.texts[node]
+        return gradient_text(node, state.grads.get(node), self.precision, node in state.partial)
+
     def value_node(self, container: graphviz.Digraph, node: Value) -> None:
         """``node``'s value node (and its op node, for a result)."""
         i = self.index[node]
         state = self.state
         hl = node in self.on_path or (state is not None and node in state.focus)
-        grad = node.grad if state is None else state.grads.get(node, 0.0)
         container.node(f"v{i}", value_label(
-            node, grad=grad, touched=state is not None and node in state.touched,
+            node, grad=self.grad_text(node), touched=state is not None and node in state.touched,
             show_grad=self.show_grad, show_delta=self.show_delta, precision=self.precision,
             highlighted=hl, bold=node is self.target, name=self.names.get(node),
             stacked=self.stacked), shape="none", margin="0")
@@ -355,7 +370,7 @@ class _Scene:
         hl = any(n in self.on_path for n in g.members) or (
             state is not None and any(n in state.focus for n in g.members))
         container.node(f"n{g.layer}_{g.index}", neuron_label(
-            g, None if state is None else state.grads, show_grad=self.show_grad,
+            g, self.grad_text, show_grad=self.show_grad,
             show_delta=self.show_delta, precision=self.precision, highlighted=hl),
             shape="none", margin="0")
 

@@ -16,9 +16,20 @@
     if (x === null || x === undefined) { return "non-finite"; }
     return String(Number(x.toPrecision(6)));
   }
+  function gnum(x, p) {
+    // x with p significant digits, as Python's "%.{p}g" writes it (the picture's numbers)
+    if (!isFinite(x)) { return isNaN(x) ? "nan" : (x > 0 ? "inf" : "-inf"); }
+    if (x === 0) { return "0"; }
+    var e = x.toExponential(p - 1), exp = parseInt(e.slice(e.indexOf("e") + 1), 10);
+    if (exp < -4 || exp >= p) {
+      var m = e.slice(0, e.indexOf("e")).replace(/\.?0+$/, "");
+      return m + "e" + (exp < 0 ? "-" : "+") + (Math.abs(exp) < 10 ? "0" : "") + Math.abs(exp);
+    }
+    return x.toFixed(Math.max(0, p - 1 - exp)).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
+  }
   function short(x) {
     if (x === null || x === undefined) { return "non-finite"; }
-    return String(Number(x.toPrecision(data.precision)));
+    return gnum(x, data.precision);
   }
   function name(i) {
     var n = nodes[i];
@@ -47,7 +58,7 @@
     var isOut = function (n) { return n.label !== null && n.label.indexOf("out_") === 0; };
     var hasOut = {};
     nodes.forEach(function (n) { if (isOut(n)) { hasOut[n.svg[0]] = true; } });
-    var outRow = function (t) { return / grad [^ ,]+$/.test(t); };
+    var outRow = function (t) { return /^out .*, grad /.test(t); };
     nodes.forEach(function (n) {
       var inNeuron = n.svg.length === 1 && n.svg[0].charAt(0) === "n";
       var test = function (t) { return t.indexOf("grad ") === 0; };
@@ -66,9 +77,10 @@
         return test(t.textContent);
       });
       gradTexts[n.id].forEach(function (t) {
-        t.setAttribute("data-final", t.textContent);
+        // the picture's text is the widest this cell shows at any step (Python drew the cell for
+        // it): each step writes its own text over it, keeping what comes before the gradient
+        t.setAttribute("data-template", t.textContent);
         t.setAttribute("data-prefix", t.textContent.indexOf("δ = ") === 0 ? "δ = " : "grad ");
-        // the width Graphviz drew the cell for (the final text): a longer text is shrunk to it
         try { t.setAttribute("data-width", String(t.getComputedTextLength())); } catch (e) { /* */ }
       });
     });
@@ -109,6 +121,143 @@
     ids.forEach(function (id) { if (byTitle[id]) { byTitle[id].classList.add(cls); } });
   }
 
+  // --- the view: zoom (readable by default), pan (scroll, or drag), the step kept in view ---
+  var pane = document.getElementById("graph");
+  var embedded = document.body.classList.contains("embedded");
+  var view = (function () {
+    var READABLE_PX = 10.5;  // the smallest text at the default zoom, in CSS px
+    var PT = 4 / 3;          // Graphviz's SVG unit is the point: 1 pt = 4/3 CSS px
+    var MARGIN = 16;         // room kept around the step's nodes when scrolling to them
+    var width = 0, height = 0, smallest = 14, mode = "readable", scale = 1, shown = [[], []];
+    if (svg) {
+      var vb = svg.viewBox && svg.viewBox.baseVal;
+      width = (vb && vb.width ? vb.width : svg.getBBox().width) * PT;
+      height = (vb && vb.height ? vb.height : svg.getBBox().height) * PT;
+      Array.prototype.forEach.call(svg.querySelectorAll("text"), function (t) {
+        var size = parseFloat(t.getAttribute("font-size") || "14");
+        if (size > 0 && size < smallest) { smallest = size; }
+      });
+    }
+    function paneHeight() {
+      var max = parseFloat(getComputedStyle(pane).maxHeight);
+      return isFinite(max) ? max : window.innerHeight * 0.62;
+    }
+    function scaleFor(m) {
+      var fitWidth = pane.clientWidth / width;
+      if (m === "whole") { return Math.min(1, fitWidth, (paneHeight() - 4) / height); }
+      if (m === "readable") {  // the whole width when it reads; else readable, and pan
+        return Math.min(1, Math.max(fitWidth, READABLE_PX / (smallest * PT)));
+      }
+      return scale;
+    }
+    function apply(s) {
+      if (!svg || !(width > 0)) { return; }
+      scale = Math.max(0.05, Math.min(4, s));
+      svg.style.width = (scale * width).toFixed(1) + "px";
+      svg.style.height = (scale * height).toFixed(1) + "px";
+      document.getElementById("zoom").textContent = Math.round(scale * 100) + "%";
+      document.getElementById("fit").textContent = mode === "whole" ? "readable" : "whole graph";
+    }
+    function setMode(m, s) { mode = m; apply(m === "custom" ? s : scaleFor(m)); show(); }
+    function rectOf(ids) {
+      var r = null;
+      ids.forEach(function (id) {
+        var g = byTitle[id];
+        if (!g) { return; }
+        var b = g.getBoundingClientRect();
+        r = r === null ? {left: b.left, top: b.top, right: b.right, bottom: b.bottom}
+          : {left: Math.min(r.left, b.left), top: Math.min(r.top, b.top),
+             right: Math.max(r.right, b.right), bottom: Math.max(r.bottom, b.bottom)};
+      });
+      return r;
+    }
+    function nearest(lo, hi, viewLo, viewHi) {
+      // the scroll that brings [lo, hi] inside [viewLo, viewHi] (its start, if it is larger)
+      if (hi - lo > viewHi - viewLo || lo < viewLo) { return lo - viewLo; }
+      return hi > viewHi ? hi - viewHi : 0;
+    }
+    function toward(lo, hi, allLo, allHi, viewLo, viewHi) {
+      // the scroll along one axis: the node [lo, hi] with its operands [allLo, allHi] if they
+      // fit; else the node, with as much room as there is on the operands' side of it
+      var size = viewHi - viewLo;
+      if (allHi - allLo <= size) { return nearest(allLo, allHi, viewLo, viewHi); }
+      if (hi - lo >= size) { return lo - viewLo; }
+      var start = allHi - hi > lo - allLo ? lo : hi - size;  // the node at the view's near edge
+      return start - viewLo;
+    }
+    function show(ids, operands, centre) {
+      // scroll the pane (and the page) so that the step's node is in view, with its operands
+      // as far as they fit (``centre``: the node in the middle of the pane)
+      if (ids !== undefined) { shown = [ids, operands || []]; }
+      var r = rectOf(shown[0]);
+      if (r === null) { return; }
+      var all = rectOf(shown[0].concat(shown[1]));
+      var p = pane.getBoundingClientRect();
+      var left = p.left + pane.clientLeft + MARGIN, top = p.top + pane.clientTop + MARGIN;
+      var right = left + pane.clientWidth - 2 * MARGIN;
+      var bottom = top + pane.clientHeight - 2 * MARGIN;
+      if (centre) {
+        pane.scrollLeft += (r.left + r.right - left - right) / 2;
+        pane.scrollTop += (r.top + r.bottom - top - bottom) / 2;
+      } else {
+        pane.scrollLeft += toward(r.left, r.right, all.left, all.right, left, right);
+        pane.scrollTop += toward(r.top, r.bottom, all.top, all.bottom, top, bottom);
+      }
+      if (embedded) { return; }  // the notebook's page is not ours to scroll
+      r = rectOf(shown[0]);
+      var dy = nearest(r.top - 4, r.bottom + 4, 0, window.innerHeight);
+      var dx = nearest(r.left - 4, r.right + 4, 0, window.innerWidth);
+      if (dx || dy) { window.scrollBy(dx, dy); }
+    }
+    return {
+      start: function () { setMode("readable"); },
+      show: show,
+      fit: function () { setMode(mode === "whole" ? "readable" : "whole"); },
+      zoom: function (factor) { setMode("custom", scale * factor); },
+      readable: function () { setMode("readable"); },
+      resized: function () { if (mode !== "custom") { setMode(mode); } },
+      scale: function () { return scale; }
+    };
+  }());
+
+  (function panByDragging() {
+    var drag = null, dragged = false;
+    pane.addEventListener("pointerdown", function (ev) {
+      if (ev.button !== 0) { return; }
+      drag = {x: ev.clientX, y: ev.clientY, left: pane.scrollLeft, top: pane.scrollTop};
+      dragged = false;
+    });
+    window.addEventListener("pointermove", function (ev) {
+      if (drag === null) { return; }
+      var dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
+      if (!dragged && Math.abs(dx) + Math.abs(dy) < 5) { return; }
+      dragged = true;
+      pane.classList.add("dragging");
+      pane.scrollLeft = drag.left - dx;
+      pane.scrollTop = drag.top - dy;
+    });
+    window.addEventListener("pointerup", function () {
+      drag = null;
+      pane.classList.remove("dragging");
+    });
+    pane.addEventListener("click", function (ev) {  // the end of a drag selects nothing
+      if (dragged) { ev.stopPropagation(); dragged = false; }
+    }, true);
+    pane.addEventListener("wheel", function (ev) {  // ctrl + wheel zooms
+      if (!ev.ctrlKey) { return; }
+      ev.preventDefault();
+      view.zoom(ev.deltaY < 0 ? 1.1 : 1 / 1.1);
+    }, {passive: false});
+  }());
+
+  function reportHeight() {
+    // in a notebook's iframe: tell the notebook how tall the page is (it grows the iframe to it)
+    if (!embedded) { return; }
+    try {
+      parent.postMessage({micrograd_explorer_height: Math.ceil(document.body.offsetHeight)}, "*");
+    } catch (e) { /* no parent */ }
+  }
+
   function render() {
     ["current", "operand", "pending", "partial"].forEach(function (cls) {
       Array.prototype.forEach.call(svg ? svg.querySelectorAll("g." + cls) : [], function (g) {
@@ -125,13 +274,14 @@
     Object.keys(gradTexts).forEach(function (id) {
       var n = nodes[id];
       // partial: reached, but its last contribution is still to come
-      var partial = !n.frozen && reached[id] && n.final_step !== null && n.final_step > pos;
+      var partial = !n.frozen && reached[id] === true && n.final_step !== null &&
+        n.final_step > pos;
       gradTexts[id].forEach(function (t) {
         var prefix = t.getAttribute("data-prefix");
         var text = n.frozen ? (prefix === "grad " ? "frozen" : prefix + "frozen")
           : prefix + (reached[id] ? short(grads[id]) + (partial ? " so far" : "") : "?");
-        var final = t.getAttribute("data-final"), at = final.lastIndexOf(prefix);
-        t.textContent = final.slice(0, at) + text;
+        var template = t.getAttribute("data-template"), at = template.lastIndexOf(prefix);
+        t.textContent = template.slice(0, at) + text;
         t.classList.toggle("partial", partial);
         fitText(t);
       });
@@ -142,6 +292,7 @@
     document.getElementById("position").textContent =
       pos < 1 ? "forward pass, before step 1 of " + S : "step " + pos + " of " + S;
     if (pos < 1) {
+      view.show(nodes[data.root].svg, [], true);
       box.appendChild(el("h2", "Forward pass"));
       box.appendChild(el("p", "Every node shows its value. The backward pass starts at " +
         name(data.root) + " with ∂" + name(data.root) + "/∂" + name(data.root) +
@@ -151,11 +302,6 @@
     }
     var step = steps[pos - 1], node = nodes[step.node];
     setClass(node.svg, "current");
-    // bring the active node into view (its op node first, then its value: "nearest" keeps both)
-    node.svg.slice().reverse().forEach(function (id) {
-      var g = byTitle[id];
-      if (g && g.scrollIntoView) { g.scrollIntoView({block: "nearest", inline: "nearest"}); }
-    });
     var heads = {}, tails = {};
     node.svg.forEach(function (id) { heads[id] = true; });
     step.contributions.forEach(function (c) {
@@ -163,6 +309,7 @@
       nodes[c.to].svg.forEach(function (id) { tails[id] = true; });
     });
     edges.forEach(function (e) { if (heads[e[1]] && (tails[e[0]] || heads[e[0]])) { e[2].classList.add("flow"); } });
+    view.show(node.svg, Object.keys(tails));
     var root = name(data.root);
     box.appendChild(el("h2", "Step " + pos + " of " + S + ": " + name(step.node) +
       (node.label !== null ? " (" + step.symbol + ")" : "")));
@@ -243,12 +390,14 @@
         "/∂" + w + " = " + fmt(n.data) + " − " + eta + " × " + fmt(n.grad) + " = " +
         fmt(n.data - eta * n.grad), "update"));
     }
+    reportHeight();
   }
   function setClassOff(id) { if (byTitle[id]) { byTitle[id].classList.remove("selected"); } }
 
   function go(p, keepHash) {
     pos = Math.max(0, Math.min(S, p));
     render();
+    reportHeight();
     if (!keepHash) {
       try { history.replaceState(null, "", "#step=" + pos); } catch (e) { /* sandboxed */ }
     }
@@ -273,11 +422,12 @@
   document.getElementById("next").addEventListener("click", function () { stop(); go(pos + 1); });
   document.getElementById("last").addEventListener("click", function () { stop(); go(S); });
   document.getElementById("play").addEventListener("click", play);
-  document.getElementById("fit").addEventListener("click", function () {
-    var full = document.getElementById("graph").classList.toggle("full");
-    this.textContent = full ? "fit" : "full size";
-    render();  // bring the active node back into view at the new size
+  document.getElementById("fit").addEventListener("click", function () { view.fit(); });
+  document.getElementById("zoom-in").addEventListener("click", function () { view.zoom(1.25); });
+  document.getElementById("zoom-out").addEventListener("click", function () {
+    view.zoom(1 / 1.25);
   });
+  window.addEventListener("resize", function () { view.resized(); });
   document.addEventListener("keydown", function (ev) {
     if (ev.target && ev.target.tagName === "BUTTON" && ev.key === " ") { ev.preventDefault(); }
     if (ev.key === "ArrowRight") { stop(); go(pos + 1); }
@@ -285,8 +435,15 @@
     else if (ev.key === "Home") { stop(); go(0); }
     else if (ev.key === "End") { stop(); go(S); }
     else if (ev.key === " ") { ev.preventDefault(); play(); }
+    else if (ev.key === "+" || ev.key === "=") { view.zoom(1.25); }
+    else if (ev.key === "-") { view.zoom(1 / 1.25); }
+    else if (ev.key === "0") { view.readable(); }
     else { return; }
   });
   window.addEventListener("hashchange", fromHash);
+  view.start();
   fromHash();
+  if (embedded && window.ResizeObserver) {  // whatever changes the page's height: report it
+    new ResizeObserver(reportHeight).observe(document.body);
+  }
 }());

@@ -18,6 +18,11 @@ its data as JSON in ``<script type="application/json" id="backprop-steps">`` (``
 step 1. A contribution whose node still has contributions to come has ``"final": false`` (its
 gradient is shown "so far"); each node's ``"final_step"`` is the step after which its gradient is
 final (0 for the root, ``None`` for a node no step reaches, a frozen one included).
+
+The page opens the graph at a readable zoom (its smallest text 10.5 CSS px, or the page's width
+when that is larger) in a pane that pans (scroll or drag) and scrolls to each step's node;
+``−``/``+``/``whole graph`` zoom. In Jupyter (``_repr_html_``) it sits in an iframe sized to its
+content (the page reports its height to a small script beside the iframe).
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ import html
 import json
 import math
 import os
+import re
+import uuid
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -36,7 +43,7 @@ from ..core.checks import finite_real, one_of, type_name
 from ..core.value import local_partials, topological_order
 from ..nn.files import atomic_write_bytes
 from ..reference.explain import explain as explain_parameter
-from .dot import short
+from .dot import gradient_text, short
 from .draw import Drawing, State, draw
 from .render import pipe
 from .size import DEFAULT_MAX_NODES, GraphTooLargeError
@@ -44,6 +51,13 @@ from .size import DEFAULT_MAX_NODES, GraphTooLargeError
 #: Bound on the recorded graph behind one page (every node is in the page's data), as a multiple
 #: of ``max_nodes`` (a collapsed picture draws far fewer nodes than the graph holds).
 GRAPH_FACTOR = 25
+
+#: The most the graph's pane takes in a notebook's iframe (CSS px); taller graphs scroll in it.
+EMBEDDED_PANE = 520
+
+#: The page's default zoom when the graph is wider than the page: its smallest text (9 pt edge
+#: labels) at 10.5 CSS px (explorer.js's READABLE_PX / (9 × 4/3)).
+READABLE_SCALE = 10.5 / 12
 
 #: Chain-rule explanations (``reference.explain``) are included for at most this many parameters.
 MAX_EXPLAINED = 64
@@ -78,15 +92,18 @@ class Explorer:
         return (f"<Explorer {self.title!r}: {len(self.data['nodes'])} nodes, "
                 f"{len(self.data['steps'])} steps>")
 
-    def html(self) -> str:
-        """The whole page: one self-contained HTML document."""
+    def html(self, embedded: bool = False) -> str:
+        """The whole page: one self-contained HTML document. ``embedded``: the page for an iframe
+        in a notebook (the graph's pane as tall as the graph, up to a fixed height, not a share
+        of the window; the page tells the notebook its height, to size the iframe to it)."""
         payload = json.dumps(self.data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         assets = resources.files(__package__)
         css = (assets / "explorer.css").read_text(encoding="utf-8")
         js = (assets / "explorer.js").read_text(encoding="utf-8")
         title = html.escape(self.title)
-        return _PAGE.format(title=title, css=css, js=js, svg=self.svg, data=payload)
+        return _PAGE.format(title=title, css=css, js=js, svg=self.svg, data=payload,
+                            body_class=' class="embedded"' if embedded else "")
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the page to ``path`` (atomically) and return the path."""
@@ -95,16 +112,33 @@ class Explorer:
         return path
 
     def _repr_html_(self) -> str:
-        """Jupyter: the page in an iframe (so several explorers in one notebook do not clash)."""
-        doc = html.escape(self.html(), quote=True)
-        return (f'<iframe srcdoc="{doc}" style="width:100%;height:720px;border:1px solid #ccc" '
-                f'sandbox="allow-scripts" title="{html.escape(self.title)}"></iframe>')
+        """Jupyter: the page in an iframe (so several explorers in one notebook do not clash),
+        as tall as its content: first as estimated here, then as the page reports (a message
+        the small script beside the iframe listens for; after the first, it only grows)."""
+        doc = html.escape(self.html(embedded=True), quote=True)
+        frame_id = f"micrograd-explorer-{uuid.uuid4().hex[:12]}"
+        return (f'<iframe id="{frame_id}" srcdoc="{doc}" style="width:100%;'
+                f'height:{self.embedded_height()}px;border:1px solid #ccc" '
+                f'sandbox="allow-scripts" title="{html.escape(self.title)}"></iframe>'
+                + _FRAME_SIZER.replace("FRAME_ID", frame_id))
+
+    def embedded_height(self, width: int = 900) -> int:
+        """The iframe's first height (CSS px) for a notebook column ``width`` px wide: the
+        header, the graph's pane at the page's readable zoom (up to :data:`EMBEDDED_PANE` px)
+        and room for a step's table."""
+        size = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', self.svg)
+        if size is None:
+            return 720
+        w_px, h_px = (float(v) * 4 / 3 for v in size.groups())
+        scale = min(1.0, max(width / w_px, READABLE_SCALE))
+        return int(min(h_px * scale + 20, EMBEDDED_PANE) + 70 + 240)
 
     def frames(self, directory: str | os.PathLike[str], format: str = "svg") -> list[Path]:
         """One picture per state, for slides: ``frame-000`` the forward pass, then
         ``frame-{N:03d}`` after step N (steps count from 1; the node pushed is outlined in red,
-        the operands it reached are shaded, every gradient is the gradient so far). Returns the
-        paths written."""
+        the operands it reached are shaded). Each gradient cell says what the page says: ``grad
+        ?`` before a step reaches the node, ``grad … so far`` while more contributions are to
+        come, ``frozen`` for a frozen leaf. Returns the paths written."""
         fmt = one_of(format, "frames: format", ("svg", "png"))
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
@@ -142,9 +176,14 @@ def explore(root: Value, *, model: object | None = None, collapse: bool = False,
     if max_nodes is not None and len(drawing.order) > GRAPH_FACTOR * max_nodes:
         raise GraphTooLargeError(len(drawing.order), GRAPH_FACTOR * max_nodes, collapse,
                                  model is not None)
+    backward = _backward_pass(root, drawing.index)
+    # the page's picture: each gradient cell drawn for the widest text a step puts there, so
+    # that "grad 0.0554 so far" fits its cell at the page's font size (the script fills it in)
+    widest = State(backward.grads, set(), set(), texts=_widest_texts(drawing.order, root,
+                                                                     backward, precision))
+    drawing = draw(root, show_delta=collapse, state=widest, **options)
     svg = pipe(drawing.dot, "svg").decode("utf-8")
     svg = svg[svg.find("<svg"):]
-    backward = _backward_pass(root, drawing.index)
     params = _parameters(model)
     explained = _explanations(root, drawing.order, params, lr)
     nodes = [_node_entry(node, i, drawing, backward, params, explained.get(node))
@@ -214,7 +253,24 @@ def _backward_pass(root: Value, index: dict[Value, int]) -> _BackwardPass:
             c["final"] = last[c["to"]] == (k, j)
     done.final_step = {to: k + 1 for to, (k, _) in last.items()}
     done.final_step[index[root]] = 0
+    for k, state in enumerate(done.states):  # after step k: reached, but more still to come
+        state.partial = {v for v in state.grads if done.final_step.get(index[v], 0) > k}
     return done
+
+
+def _widest_texts(order: list[Value], root: Value, backward: _BackwardPass, precision: int
+                  ) -> dict[Value, str]:
+    """For each node, the longest gradient text any state shows (``?``, each sum so far - with
+    "so far" until the last contribution -, ``frozen``): the text its cell is drawn for."""
+    texts = {}
+    for node in order:
+        shown = ["1" if node is root else gradient_text(node, None, precision)]
+        received = backward.received.get(node, [])
+        shown += [gradient_text(node, r["so_far"] if r["so_far"] is not None else math.nan,
+                                precision, partial=k < len(received) - 1)
+                  for k, r in enumerate(received)]
+        texts[node] = max(shown, key=len)
+    return texts
 
 
 def _parameters(model: object | None) -> set[Value]:
@@ -273,6 +329,22 @@ def _explanations(root: Value, order: list[Value], params: set[Value], lr: float
     return out
 
 
+# Beside the iframe: grows it to the height its page reports (the page cannot reach out: the
+# sandbox gives it no access to the notebook, only messages).
+_FRAME_SIZER = """<script>(function () {
+  var frame = document.getElementById("FRAME_ID");
+  if (!frame) { return; }
+  window.addEventListener("message", function (ev) {
+    var h = ev.data && ev.data.micrograd_explorer_height;
+    if (ev.source !== frame.contentWindow || typeof h !== "number") { return; }
+    // the first report sets the height; later ones only grow it (no jumps from step to step)
+    if (!frame.getAttribute("data-sized") || h + 2 > frame.offsetHeight) {
+      frame.style.height = Math.ceil(h + 2) + "px";
+      frame.setAttribute("data-sized", "1");
+    }
+  });
+}());</script>"""
+
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -283,7 +355,7 @@ _PAGE = """<!DOCTYPE html>
 {css}
 </style>
 </head>
-<body>
+<body{body_class}>
 <header>
 <h1>Backpropagation through <span class="title">{title}</span></h1>
 <nav id="controls" aria-label="steps">
@@ -292,7 +364,12 @@ _PAGE = """<!DOCTYPE html>
 <button id="play" title="play / pause (space)">play</button>
 <button id="next" title="next (→)">next ▶</button>
 <button id="last" title="last (End)">last ▶|</button>
-<button id="fit" title="fit the graph to the page, or show it at full size">full size</button>
+<span class="zoom" role="group" aria-label="zoom">
+<button id="zoom-out" title="zoom out (-)">−</button>
+<span id="zoom" title="the graph's size (drag it, or scroll, to pan)">100%</span>
+<button id="zoom-in" title="zoom in (+)">+</button>
+<button id="fit" title="the whole graph in the pane, or the readable size (0)">whole graph</button>
+</span>
 <span id="position"></span>
 </nav>
 </header>

@@ -102,8 +102,36 @@ def jupyter_svg(value: Value) -> str | None:
     """SVG text for Jupyter's inline display of a Value, or ``None`` (IPython then falls back to
     the text repr) when Graphviz is missing or fails, the graph is over the default size bound,
     or a label cannot be drawn: a display never raises."""
+    return _jupyter_display(value)[0]
+
+
+def jupyter_mimebundle(value: Value, include: Any = None, exclude: Any = None
+                       ) -> dict[str, str]:
+    """Jupyter's display of a Value: its graph as SVG; where it cannot be drawn, the text repr
+    with the reason - for a graph over the size bound, how to draw it anyway (``collapse=True``
+    draws each neuron as one node, ``max_nodes=None`` lifts the bound)."""
+    svg, why = _jupyter_display(value)
+    if svg is not None:
+        return {"image/svg+xml": svg}
+    text = repr(value) if why is None else f"{value!r}\n({why})"
+    return {"text/plain": text}
+
+
+def too_large_hint(exc: GraphTooLargeError) -> str:
+    """What to do about a graph over the size bound, in the words of a notebook call."""
+    has = f"at least {exc.node_count}" if exc.at_least else f"{exc.node_count}"
+    return (f"graph not drawn: {has} nodes, more than max_nodes={exc.max_nodes};\n"
+            f" draw_graph(loss, model=net, collapse=True) draws each neuron as one node,\n"
+            f" draw_graph(loss, max_nodes=None) draws every node")
+
+
+def _jupyter_display(value: Value) -> tuple[str | None, str | None]:
+    """(SVG text, None), or (None, why it is not drawn: None when there is nothing to tell)."""
     try:
-        return pipe(draw_graph(value), "svg").decode("utf-8")
-    except (GraphvizNotFoundError, GraphTooLargeError, TypeError, ValueError, OSError,
-            graphviz_module().CalledProcessError):
-        return None
+        return pipe(draw_graph(value), "svg").decode("utf-8"), None
+    except GraphTooLargeError as exc:
+        return None, too_large_hint(exc)
+    except GraphvizNotFoundError:
+        return None, "graph not drawn: the Graphviz `dot` program is not installed"
+    except (TypeError, ValueError, OSError, graphviz_module().CalledProcessError):
+        return None, None
