@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import importlib.util
 import inspect
+import os
 import pkgutil
 import re
 import shlex
@@ -202,7 +204,7 @@ def test_the_public_surface_is_small():
 def test_every_public_name_has_a_docstring():
     """Every public function, class and module documents itself (its own docstring, not an
     inherited one); data - a table, a tuple of names, a type alias - is documented in
-    docs/api.md and by its ``#:`` comment."""
+    its module's docstring and by its ``#:`` comment."""
     missing = []
     for path, names in public_surface().items():
         module = importlib.import_module(path)
@@ -216,20 +218,129 @@ def test_every_public_name_has_a_docstring():
     assert not missing, f"no docstring: {', '.join(missing)}"
 
 
-def test_api_reference_lists_every_public_name():
-    """The public surface is documented: each public module has a ``## `micrograd_mlp.<path>` ``
-    section in docs/api.md (its real path), and every name of its ``__all__`` is in that
-    section, in backticks. Internal helpers are not public API and need not be listed."""
+def test_api_overview_has_a_section_for_every_public_module():
+    """docs/api.md has a ``## `micrograd_mlp.<path>` `` section for each public module (its real
+    path), linking to that module's generated reference page."""
     sections = _api_sections()
-    missing = []
-    for path, names in public_surface().items():
-        body = sections.get(path)
-        if body is None:
-            missing.append(f"a section for {path}")
-            continue
-        missing += [f"{path}.{name}" for name in names
-                    if not re.search(rf"`{re.escape(name)}\b", body)]
-    assert not missing, f"docs/api.md does not document: {', '.join(missing)}"
+    pages = _hooks().reference_pages()
+    missing = [path for path in public_surface() if path not in sections]
+    assert not missing, f"docs/api.md has no section for {missing}"
+    unlinked = [path for path, body in sections.items()
+                if path in pages and f"(reference/{pages[path]})" not in body]
+    assert not unlinked, f"docs/api.md's sections do not link their reference page: {unlinked}"
+
+
+# ---------------------------------------------------------------- the docs site (mkdocs.yml)
+
+
+def _hooks() -> types.ModuleType:
+    """docs/reference/hooks.py, the docs site's build hooks (importable without mkdocs)."""
+    spec = importlib.util.spec_from_file_location("docs_site_hooks",
+                                                  ROOT / "docs" / "reference" / "hooks.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_public_module_has_a_generated_reference_page():
+    """Each public module has a ``::: <path>`` page under docs/reference/ (mkdocstrings renders
+    its ``__all__`` there), and the site's nav lists every page of docs/."""
+    pages = _hooks().reference_pages()
+    missing = [path for path in public_surface() if path not in pages]
+    assert not missing, f"no ``::: module`` page in docs/reference/ for {missing}"
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    pages_on_disk = [p.relative_to(ROOT / "docs").as_posix() for p in ROOT.glob("docs/**/*.md")]
+    unlisted = [page for page in pages_on_disk if f": {page}" not in nav]
+    assert not unlisted, f"mkdocs.yml's nav does not list {unlisted}"
+
+
+def test_the_site_hooks_see_the_same_public_surface_as_the_tests():
+    assert _hooks().public_surface() == public_surface()
+
+
+def test_site_hook_finds_a_public_function_without_a_docstring(monkeypatch):
+    hooks = _hooks()
+    assert hooks.missing_docstrings(public_surface()) == []
+    monkeypatch.setattr(micrograd_mlp.nn.mse, "__doc__", None)
+    assert hooks.missing_docstrings(public_surface()) == ["micrograd_mlp.mse",
+                                                           "micrograd_mlp.nn.mse"]
+
+
+def test_site_hook_finds_a_public_name_missing_from_the_built_reference():
+    """A name counts as documented under its own anchor, under a public module re-exporting the
+    same object (the root's names), or - when a submodule of the same name hides it from the
+    static reference (``reference.explain``) - under its defining path; a module by its page."""
+    hooks = _hooks()
+    surface = public_surface()
+    anchors = {f"{path}.{name}" for path, names in surface.items() if path != "micrograd_mlp"
+               for name in names}
+    anchors |= {"micrograd_mlp.reference.explain.explain",
+                "micrograd_mlp.reference.gradcheck.gradcheck", "micrograd_mlp.cli.main.main",
+                *surface}
+    anchors -= {"micrograd_mlp.reference.explain", "micrograd_mlp.reference.gradcheck",
+                "micrograd_mlp.cli.main"}
+    assert hooks.undocumented_names(surface, anchors) == []
+    assert hooks.undocumented_names(surface, anchors - {"micrograd_mlp.core.Value"}) == [
+        "micrograd_mlp.Value", "micrograd_mlp.core.Value"]
+    # the submodule's page anchor does not count for the function that it hides
+    broken = anchors - {"micrograd_mlp.reference.explain.explain"}
+    assert hooks.undocumented_names(surface, broken | {"micrograd_mlp.reference.explain"}) == [
+        "micrograd_mlp.explain", "micrograd_mlp.reference.explain"]
+
+
+def test_site_hook_turns_docstring_examples_into_markdown_code():
+    md = _hooks().markdown_docstring
+    text = ("Sum. See :func:`~micrograd_mlp.nn.mse` and :class:`Value`.\n\n"
+            ">>> 1 + 1\n2\n\nA table::\n\n    a | b\n    1 | 2\n\nEnd.")
+    assert md(text).splitlines() == [
+        "Sum. See `micrograd_mlp.nn.mse` and `Value`.", "", "", "```pycon", ">>> 1 + 1", "2",
+        "```", "", "", "A table:", "", "```text", "a | b", "1 | 2", "```", "", "End."]
+
+
+def test_site_griffe_extension_documents_data_by_its_comment_and_fences_examples():
+    """What mkdocstrings renders: a ``#:`` comment becomes the data's docstring, and a
+    function's ``>>>`` example a fenced block (not a Markdown quote)."""
+    griffe = pytest.importorskip("griffe", reason="the `docs` extra is not installed")
+    hooks = _hooks()
+    code = {"mod.py": ('"""A module."""\n\n#: The rate η,\n#: in units of 1.\nRATE = 0.5\n'
+                         'OTHER = 1\n\ndef f():\n    """Twice.\n\n    >>> f()\n    2\n    """\n')}
+    extensions = griffe.load_extensions(hooks.DocstringsAsMarkdown())
+    with griffe.temporary_visited_package("pkg", code, extensions=extensions) as pkg:
+        module = pkg["mod"]
+        assert module["RATE"].docstring.value == "The rate η,\nin units of 1."
+        assert module["OTHER"].docstring is None
+        assert "```pycon\n>>> f()\n2\n```" in module["f"].docstring.value
+
+
+def test_root_reference_table_links_every_root_name_to_its_documentation():
+    table = _hooks().root_table(public_surface())
+    for name in micrograd_mlp.__all__:
+        assert f"`{name}`" in table
+    assert "(nowhere)" not in table
+    assert "[`explain`][micrograd_mlp.reference.explain.explain]" in table
+    assert "[`Value`][micrograd_mlp.core.Value]" in table
+
+
+def test_docs_site_builds_strictly_and_documents_every_public_name(tmp_path):
+    """``mkdocs build --strict`` succeeds (no broken link or anchor, no page outside the nav,
+    every public name with a docstring and in the generated reference: the hooks), and every
+    public name has its entry (an HTML anchor) in the built site. Skips without the ``docs``
+    extra; CI installs it and runs the same build (.ci/run)."""
+    for module in ("mkdocs", "mkdocstrings", "mkdocstrings_handlers.python", "material"):
+        pytest.importorskip(module, reason="the `docs` extra is not installed")
+    import subprocess
+
+    site = tmp_path / "site"
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict",
+                           "-f", str(ROOT / "mkdocs.yml"), "-d", str(site)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert done.returncode == 0, done.stderr[-4000:]
+    hooks = _hooks()
+    anchors = {a for page in site.rglob("*.html")
+               for a in hooks._ANCHOR.findall(page.read_text(encoding="utf-8"))}
+    assert hooks.undocumented_names(public_surface(), anchors) == []
 
 
 def test_api_reference_headings_are_real_module_paths():

@@ -1,5 +1,6 @@
-"""The source archive (sdist) ships the docs, the tests and the benchmarks (MANIFEST.in), and the
-package data the code reads at run time - never a cache or a virtual environment.
+"""The source archive (sdist) ships the docs (and the docs site's mkdocs.yml), the tests, the
+tools, the benchmarks and the notebooks (MANIFEST.in), and the package data the code reads at run
+time - never a cache, a virtual environment or a built docs site.
 
 The sdist is built offline from a copy of the working tree (so the build's egg-info never touches
 the checkout): with ``python -m build --sdist --no-isolation`` when the ``build`` package is
@@ -20,12 +21,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-MUST_SHIP = ["README.md", "CHANGELOG.md", "LICENSE", "pyproject.toml", "docs/engine.md",
-             "docs/graph.md", "tests/test_docs.py", "tests/viz/browser.py", "benchmarks/run.py",
+MUST_SHIP = ["README.md", "CHANGELOG.md", "LICENSE", "pyproject.toml", "mkdocs.yml",
+             "docs/index.md", "docs/engine.md", "docs/graph.md", "docs/reference/hooks.py",
+             "docs/reference/core.md", "tests/test_docs.py", "tests/test_notebooks.py",
+             "tests/viz/browser.py", "benchmarks/run.py", "notebooks/01-engine.ipynb",
              "micrograd_mlp/nn/data/digits.csv.gz", "micrograd_mlp/viz/explorer.js",
              "micrograd_mlp/viz/explorer.css", "micrograd_mlp/py.typed"]
 NEVER = ("__pycache__", ".venv", ".hypothesis", ".pytest_cache", ".mypy_cache", ".ruff_cache",
-         ".git", ".egg-info")
+         ".git", ".egg-info", ".ipynb_checkpoints", "site")
+#: Shipped whole: every file of these folders that is not a cache.
+SHIPPED_FOLDERS = ("docs", "tests", "tools", "notebooks", "benchmarks")
 
 
 def _setuptools_or_skip() -> None:
@@ -45,7 +50,7 @@ def sdist_names(tmp_path_factory) -> list[str]:
     work = tmp_path_factory.mktemp("sdist")
     src, out = work / "src", work / "dist"
     shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "*.egg-info", ".mypy_cache", ".ruff_cache", "build", "dist"))
+        ".git", ".venv", "*.egg-info", ".mypy_cache", ".ruff_cache", "build", "dist", "site"))
     if importlib.util.find_spec("build") is not None:
         cmd = [sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(out)]
     else:
@@ -62,20 +67,18 @@ def sdist_names(tmp_path_factory) -> list[str]:
     return [n.split("/", 1)[1] for n in names if "/" in n]
 
 
-def test_sdist_ships_docs_tests_benchmarks_and_package_data(sdist_names):
+def test_sdist_ships_docs_tests_tools_notebooks_and_package_data(sdist_names):
     have = set(sdist_names)
     missing = [p for p in MUST_SHIP if p not in have]
     assert not missing, missing
-    # every docs page and every test module, not just the ones named above
-    for folder in ("docs", "tests"):
+    # every file of the shipped folders, not just the ones named above
+    for folder in SHIPPED_FOLDERS:
         on_disk = {p.relative_to(ROOT).as_posix() for p in (ROOT / folder).rglob("*")
                    if p.is_file() and not any(part in NEVER or part.endswith(NEVER)
-                                              for part in p.parts)
+                                              for part in p.relative_to(ROOT).parts)
                    and p.suffix not in (".pyc", ".pyo")}
         assert on_disk <= have, sorted(on_disk - have)[:10]
-    notebooks = ROOT / "notebooks"
-    if notebooks.is_dir():  # not there yet; shipped once it is (graft notebooks)
-        assert any(n.startswith("notebooks/") for n in have)
+    assert sum(n.startswith("notebooks/") and n.endswith(".ipynb") for n in have) >= 4
 
 
 def test_sdist_has_no_caches_or_environments(sdist_names):

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from ..nn.state import strict_json
 from ..reference import compare_gradients
-from .command import MODEL_OPTIONS, Command, json_option, option
+from .command import MODEL_OPTIONS, Command, json_option, option, width_options
 from .parsing import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -17,6 +17,7 @@ from .parsing import (
     load_model,
     loss_function,
     nonnegative_real,
+    output_width,
     positive_real,
     reason,
     sample,
@@ -48,6 +49,7 @@ COMMAND = Command(
         option("--atol", type=nonnegative_real, default=1e-10,
                help="absolute tolerance of your numbers (default %(default)g)"),
         json_option("rows, verdicts, diagnoses"),
+        width_options(),
     ),
 )
 
@@ -94,5 +96,6 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except (KeyError, TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         raise CLIError(f"check: {args.grads}: {message}") from None
-    print(json.dumps(report.as_dict(), indent=2) if args.json else report.table(None), file=out)
+    text = report.table(None, width=output_width(args, out))
+    print(json.dumps(report.as_dict(), indent=2) if args.json else text, file=out)
     return EXIT_OK if report.ok else EXIT_FAILURE

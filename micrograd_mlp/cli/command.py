@@ -19,7 +19,7 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from .parsing import Handler, loss_choices, numbers
+from .parsing import DEFAULT_WIDTH, MIN_WIDTH, Handler, loss_choices, numbers, width
 
 
 class Formatter(argparse.HelpFormatter):
@@ -110,3 +110,16 @@ def json_option(contents: str) -> Option:
     """``--json``: print the report as JSON (``contents`` says what it holds) instead of a table."""
     return option("--json", action="store_true",
                   help=f"print the report as JSON ({contents}) instead of a table")
+
+
+def width_options() -> Exclusive:
+    """``--wide`` / ``--width N``: how wide the printed text may be (read back with
+    ``parsing.output_width``; default: the terminal's width, at most 100 columns)."""
+    return Exclusive((
+        option("--wide", action="store_true",
+               help="the full output, however wide: every digit, each diagnosis beside its row, "
+                    "one line per formula"),
+        option("--width", type=width, default=None, metavar="N",
+               help=f"fit the output to N columns (at least {MIN_WIDTH}; default: the "
+                    f"terminal's width, at most {DEFAULT_WIDTH})"),
+    ))

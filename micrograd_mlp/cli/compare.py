@@ -8,8 +8,16 @@ import json
 from typing import TextIO
 
 from ..reference import compare_gradients
-from .command import MODEL_OPTIONS, Command, json_option, option
-from .parsing import EXIT_FAILURE, EXIT_OK, CLIError, load_model, loss_function, sample
+from .command import MODEL_OPTIONS, Command, json_option, option, width_options
+from .parsing import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    CLIError,
+    load_model,
+    loss_function,
+    output_width,
+    sample,
+)
 
 COMMAND = Command(
     "compare",
@@ -22,6 +30,7 @@ COMMAND = Command(
         option("--include-frozen", action="store_true",
                help="also compare the frozen biases (b1, b2 of the article)"),
         json_option("rows, verdicts, tolerances"),
+        width_options(),
     ),
 )
 
@@ -35,5 +44,6 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                    include_frozen=args.include_frozen)
     except (ValueError, OverflowError, ZeroDivisionError) as exc:
         raise CLIError(f"compare: {exc}") from None
-    print(json.dumps(report.as_dict(), indent=2) if args.json else report, file=out)
+    text = report.table(width=output_width(args, out))
+    print(json.dumps(report.as_dict(), indent=2) if args.json else text, file=out)
     return EXIT_OK if report.ok else EXIT_FAILURE

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import textwrap
 from typing import Callable, Sequence, TextIO
 
 from ..core import Value, topological_order
 from ..nn import MLP, SGD, half_squared_error
 from ..reference import article, compare_gradients, manual
 from ..viz import graph
-from .command import Command, option
-from .parsing import EXIT_FAILURE, EXIT_OK, output_path, reason
+from .command import Command, option, width_options
+from .parsing import EXIT_FAILURE, EXIT_OK, output_path, output_width, reason
 
 COMMAND = Command(
     "demo",
@@ -34,6 +35,7 @@ COMMAND = Command(
                help="where to write the graph (.svg, .png, .pdf, or .dot/.gv for the DOT "
                     "source; default: %(default)s)"),
         option("--no-graph", action="store_true", help="do not render the graph"),
+        width_options(),
     ),
 )
 
@@ -46,8 +48,17 @@ Say = Callable[..., None]
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """The five parts in order; exit status 1 if the three-way comparison disagrees."""
 
+    width = output_width(args, out)
+
     def say(text: str = "") -> None:
-        print(text, file=out)
+        """Print ``text``: a table as it is, a sentence wrapped to ``width`` (``None``: as is)."""
+        for line in text.splitlines() or [""]:
+            if width is None or len(line) <= width:
+                print(line, file=out)
+                continue
+            indent = " " * (len(line) - len(line.lstrip(" ")) + 2)
+            print(textwrap.fill(line, width, subsequent_indent=indent,
+                                break_on_hyphens=False, break_long_words=False), file=out)
 
     if not args.no_graph:  # refused now, not after the whole demo
         output_path(args, "--graph", args.graph, GRAPH_SUFFIXES)
@@ -65,7 +76,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     _forward(say, nodes, loss)
     _deltas(say, model, nodes, x, t)
     _update(say, model, x, t)
-    ok = _three_ways(say, x, t)
+    ok = _three_ways(say, x, t, width)
     say()
     if args.no_graph:
         say("5. Graph: skipped (--no-graph).")
@@ -141,12 +152,12 @@ def _update(say: Say, model: MLP, x: list[float], t: list[float]) -> None:
         f"already updated w5..w8 reproduce: docs/derivation.md, erratum 1)")
 
 
-def _three_ways(say: Say, x: list[float], t: list[float]) -> bool:
+def _three_ways(say: Say, x: list[float], t: list[float], width: int | None) -> bool:
     """manual vs autograd vs numeric, at the initial weights; True when every row agrees."""
     say()
     say("4. The same gradients three ways: hand-derived δ formulas, autograd, central differences")
     report = compare_gradients(article.network(), x, t)
-    say(str(report))
+    say(report.table(width=width))
     return bool(report.ok)
 
 

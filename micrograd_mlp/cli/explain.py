@@ -6,14 +6,15 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from ..reference import article, explain
-from .command import MODEL_OPTIONS, Command, option
+from ..reference import explain
+from .command import MODEL_OPTIONS, Command, option, width_options
 from .parsing import (
     EXIT_OK,
     CLIError,
     load_model,
     loss_function,
     nonnegative_int,
+    output_width,
     parameter_names,
     positive_real,
     sample,
@@ -30,10 +31,13 @@ COMMAND = Command(
         option("parameter", metavar="PARAM", help="a parameter name, e.g. w5, w1, b2"),
         *MODEL_OPTIONS,
         option("--lr", type=positive_real, default=None,
-               help="learning rate of the update shown (default: the article's 0.5)"),
+               help="learning rate of the update shown (default: the article's 0.5 for the "
+                    "article's network; a saved model has none, so without --lr no update "
+                    "is shown)"),
         option("--depth", type=nonnegative_int, default=1,
                help="how many layers of 'sum over the neurons it feeds' to expand "
                     "(default: %(default)s)"),
+        width_options(),
     ),
 )
 
@@ -46,11 +50,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         usage_error(args, f"no parameter {args.parameter!r} in the model; its parameters are "
                           f"{', '.join(names)}")
     inputs, targets = sample(args, model)
-    lr = args.lr if args.lr is not None else article.LEARNING_RATE
     try:
-        text = explain(args.parameter, model=model, inputs=inputs, targets=targets,
-                       loss_fn=loss_function(args.loss), learning_rate=lr, depth=args.depth)
+        explanation = explain(args.parameter, model=model, inputs=inputs, targets=targets,
+                              loss_fn=loss_function(args.loss), learning_rate=args.lr,
+                              depth=args.depth)
     except (ValueError, KeyError, OverflowError, ZeroDivisionError) as exc:
         raise CLIError(f"explain: {exc}") from None
-    print(text, file=out)
+    print(explanation.text(output_width(args, out)), file=out)
     return EXIT_OK

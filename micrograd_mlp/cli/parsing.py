@@ -18,15 +18,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import sys
 from typing import Callable, NoReturn, Sequence, TextIO, TypeVar
 
 from ..core import Value, checks
 from ..nn import LOSSES, MLP
+from ..nn.losses import cross_entropy
 from ..reference import article
 
 PROG = "micrograd-mlp"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+#: Text output fits this many columns by default, fewer on a narrower terminal, but never fewer
+#: than MIN_WIDTH (``--wide``: no limit; ``--width N``: N).
+DEFAULT_WIDTH, MIN_WIDTH = 100, 60
 
 T = TypeVar("T")
 
@@ -86,6 +91,33 @@ positive_real = _argument_type(float, checks.positive_real, "a positive number")
 nonnegative_real = _argument_type(float, checks.nonnegative_real, "a number >= 0")
 
 
+def width(text: str) -> int:
+    """``--width``: a number of columns, at least :data:`MIN_WIDTH`."""
+    try:
+        columns = int(text)
+    except ValueError:
+        columns = 0
+    if columns < MIN_WIDTH:
+        raise argparse.ArgumentTypeError(f"expected a number of columns >= {MIN_WIDTH}, "
+                                         f"got {text!r}")
+    return columns
+
+
+def output_width(args: argparse.Namespace, out: TextIO) -> int | None:
+    """How wide a command's text may be: ``None`` with ``--wide``; ``--width N``; else
+    :data:`DEFAULT_WIDTH`, or the terminal's width when ``out`` is a narrower terminal (never
+    below :data:`MIN_WIDTH`). Output to a file or a pipe is :data:`DEFAULT_WIDTH` wide."""
+    if getattr(args, "wide", False):
+        return None
+    if getattr(args, "width", None) is not None:
+        return int(args.width)
+    isatty = getattr(out, "isatty", None)
+    if callable(isatty) and isatty():
+        columns = shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+        return max(MIN_WIDTH, min(DEFAULT_WIDTH, columns))
+    return DEFAULT_WIDTH
+
+
 def layer_sizes(text: str) -> list[int]:
     """``"16,16"`` -> ``[16, 16]`` (positive ints; ``""`` or ``"none"`` -> ``[]``)."""
     if text.strip().lower() in ("", "none"):
@@ -138,18 +170,21 @@ def numbers(text: str) -> list[float]:
 
 
 # --- losses by name -------------------------------------------------------------------------------
+#: What ``--loss`` names: the library's :data:`LOSSES` and the softmax cross-entropy of a
+#: ``'linear'`` output layer (``--targets`` its probability vector: one-hot for a class).
+CLI_LOSSES = {**LOSSES, "cross_entropy": cross_entropy}
 LOSS_ALIASES = {"bce": "binary_cross_entropy", "half_squared": "half_squared_error",
-                "hse": "half_squared_error"}
+                "hse": "half_squared_error", "ce": "cross_entropy"}
 
 
 def loss_choices() -> list[str]:
     """What ``--loss`` accepts: the library's losses and their aliases."""
-    return [*LOSSES, *LOSS_ALIASES]
+    return [*CLI_LOSSES, *LOSS_ALIASES]
 
 
 def loss_function(name: str) -> Callable[..., Value]:
     """The loss called ``name`` (or an alias of it)."""
-    return LOSSES[LOSS_ALIASES.get(name, name)]
+    return CLI_LOSSES[LOSS_ALIASES.get(name, name)]
 
 
 # --- a model and a sample: --model, --inputs, --targets (command.MODEL_OPTIONS) -------------

@@ -115,21 +115,27 @@ class Value:
         return apply(_POW, (base, self))
 
     def exp(self) -> Value:
+        """eᵃ; ∂/∂a = eᵃ = out."""
         return apply(_EXP, (self,))
 
     def log(self) -> Value:
+        """ln a (a > 0); ∂/∂a = 1/a."""
         return apply(_LOG, (self,))
 
     def sqrt(self) -> Value:
+        """√a (a ≥ 0); ∂/∂a = 1/(2√a)."""
         return apply(_SQRT, (self,))
 
     def tanh(self) -> Value:
+        """tanh a; ∂/∂a = 1 − out²."""
         return apply(_TANH, (self,))
 
     def sigmoid(self) -> Value:
+        """σ(a) = 1/(1 + e⁻ᵃ); ∂/∂a = out·(1 − out)."""
         return apply(_SIGMOID, (self,))
 
     def relu(self) -> Value:
+        """max(0, a); ∂/∂a = 1 for a > 0, else 0."""
         return apply(_RELU, (self,))
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
@@ -142,12 +148,15 @@ class Value:
         return apply(_ABS, (self,))
 
     def sin(self) -> Value:
+        """sin a; ∂/∂a = cos a."""
         return apply(_SIN, (self,))
 
     def cos(self) -> Value:
+        """cos a; ∂/∂a = −sin a."""
         return apply(_COS, (self,))
 
     def softplus(self) -> Value:
+        """ln(1 + eᵃ); ∂/∂a = σ(a)."""
         return apply(_SOFTPLUS, (self,))
 
     def _bce(self, target: Value | Number, logit: Value | Number) -> Value:
@@ -233,6 +242,7 @@ class Value:
 
     @property
     def is_leaf(self) -> bool:
+        """True for a Value made by no op (an input, a parameter, a constant)."""
         return self.op is None
 
     @property

@@ -334,6 +334,41 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _repr_html_(self) -> str:
+        """A notebook cell's view: the module's summary (its ``repr``), then a table of its
+        parameters - name, value, gradient (``—`` for a frozen one: it gets none) and whether it
+        is frozen - the first :data:`HTML_ROWS` of them for a large module."""
+        return _parameters_html(self)
+
+
+#: Parameters a module's notebook table lists (the rest are counted; ``state_dict()`` has all).
+HTML_ROWS = 50
+
+
+def _parameters_html(module: Module) -> str:
+    """:meth:`Module._repr_html_`: summary, then one row per parameter (labels escaped)."""
+    import html
+
+    pairs = module.named_parameters(include_frozen=True)
+    esc, right = html.escape, " style='text-align:right'"
+    rows = []
+    for name, v in pairs[:HTML_ROWS]:
+        grad, mark = ("—", "frozen") if not v.requires_grad else (f"{v.grad:.6g}", "")
+        rows.append(f"<tr><td><code>{esc(name)}</code></td><td{right}>{v.data:.6g}</td>"
+                    f"<td{right}>{grad}</td><td>{mark}</td></tr>")
+    if len(pairs) > HTML_ROWS:
+        rows.append(f"<tr><td colspan='4'>… {len(pairs) - HTML_ROWS} more parameters "
+                    "(state_dict() has all)</td></tr>")
+    lines = repr(module).splitlines()
+    detail = "".join(f"<br><code>{esc(line.strip().rstrip(','))}</code>" for line in lines[1:]
+                     if line.strip() not in ("", ")"))
+    frozen = sum(not v.requires_grad for _, v in pairs)
+    count = f"{len(pairs)} parameters" + (f", {frozen} frozen" if frozen else "")
+    head = "".join(f"<th>{h}</th>" for h in ("parameter", "value", "grad", "frozen"))
+    return (f"<div class='micrograd-module'><p><code>{esc(lines[0] if lines else '')}</code>"
+            f"{detail}</p><table><caption>{esc(count)}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
+
 
 _ACTIVATE = {
     "sigmoid": Value.sigmoid,

@@ -87,6 +87,7 @@ class Optimizer:
         self.steps = 0
 
     def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to 0 (before the next backward pass)."""
         for p in self.params:
             p.grad = 0.0
 
@@ -126,6 +127,7 @@ class Optimizer:
             params[k].data = x
 
     def step(self) -> None:  # pragma: no cover - abstract
+        """Move every (unfrozen) parameter against its ``.grad``: the optimiser's update rule."""
         raise NotImplementedError
 
 
@@ -191,6 +193,7 @@ class Adam(Optimizer):
         self._t = [0] * len(self.params)
 
     def step(self) -> None:
+        """One Adam update of every unfrozen parameter (the rule in the class docstring)."""
         live, grads = self._live_grads()
         ms, vs, ts, new_data = list(self._m), list(self._v), list(self._t), []
         for k, g in zip(live, grads):
@@ -262,6 +265,7 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer)
 
     def factor(self, epoch: int) -> float:
+        """lr_lambda(t), which must be a finite real number."""
         return finite_real(self.lr_lambda(epoch), f"LambdaLR: lr_lambda({epoch})")
 
 
@@ -274,6 +278,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer)
 
     def factor(self, epoch: int) -> float:
+        """γ^⌊t / step_size⌋."""
         return float(self.gamma ** (epoch // self.step_size))
 
 
@@ -285,6 +290,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer)
 
     def factor(self, epoch: int) -> float:
+        """γᵗ."""
         return float(self.gamma ** epoch)
 
 
@@ -305,5 +311,6 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer)
 
     def factor(self, epoch: int) -> float:
+        """s + (e − s) · min(t, T) / T."""
         s, e, n = self.start_factor, self.end_factor, self.total_iters
         return s + (e - s) * min(epoch, n) / n

@@ -23,6 +23,7 @@ reproduces it to the manual tolerance.
 from __future__ import annotations
 
 import html
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -42,6 +43,8 @@ from .diagnosis import Diagnoser
 
 #: Rows the printed table shows before it summarises (every mismatching row is always shown).
 MAX_TABLE_ROWS = 40
+#: Columns the printed table fits by default (``table(width=None)``: the full table).
+DEFAULT_WIDTH = 100
 
 
 def column(xs: list[float | None], digits: int = 12) -> list[str]:
@@ -111,58 +114,109 @@ class GradientReport:
             "rows": [r.__dict__.copy() for r in self.rows],
         }
 
-    def _cells(self, max_rows: int | None) -> tuple[list[str], list[list[str]], int]:
+    def _shown_rows(self, max_rows: int | None) -> tuple[list[GradientRow], int]:
+        """The rows a table lists (every mismatching one, then agreeing ones up to
+        ``max_rows``) and how many it leaves out."""
+        rows = self.rows
+        if max_rows is None or len(rows) <= max_rows:
+            return rows, 0
+        bad = [r for r in rows if not r.ok]
+        good = [r for r in rows if r.ok][: max(0, max_rows - len(bad))]
+        keep = {id(r) for r in [*bad, *good]}
+        return [r for r in rows if id(r) in keep], len(rows) - len(keep)
+
+    def _verdict(self, row: GradientRow, diagnosis: bool = True) -> str:
+        if row.name in self.missing and row.ok:
+            return "not filled in"
+        if row.ok:
+            return "ok"
+        return "MISMATCH" + (f": {row.diagnosis}" if diagnosis and row.diagnosis else "")
+
+    def _cells(self, rows: list[GradientRow], digits: int = 12, short: bool = False,
+               value: bool = True, diagnosis: bool = True) -> tuple[list[str], list[list[str]]]:
+        """The header and one row of cells per parameter: numbers with ``digits`` significant
+        digits, ``short`` headers (``Δ manual`` for ``|manual−auto|``), the parameter's
+        ``value`` or not, the verdict with its diagnosis or without."""
         def diff(x: float | None) -> str:
             return "n/a" if x is None else f"{x:.1e}"
 
         has_torch = any(r.torch is not None for r in self.rows)
-        head = ["parameter", "value", "manual δ" if self.manual_source == "the δ formulas"
-                else "yours", "autograd", "central diff", *(["torch"] if has_torch else []),
-                "|manual−auto|", "|numeric−auto|", "verdict"]
-        rows = self.rows
-        hidden = 0
-        if max_rows is not None and len(rows) > max_rows:
-            bad = [r for r in rows if not r.ok]
-            good = [r for r in rows if r.ok][: max(0, max_rows - len(bad))]
-            keep = {id(r) for r in [*bad, *good]}
-            hidden = len(rows) - len(keep)
-            rows = [r for r in rows if id(r) in keep]
-        body = []
-        for r in rows:
-            verdict = "ok" if r.ok else "MISMATCH" + (f": {r.diagnosis}" if r.diagnosis else "")
-            if r.name in self.missing:
-                verdict = "not filled in" if r.ok else verdict
-            body.append([r.name, diff(r.manual_diff), diff(r.numeric_diff), verdict])
+        mine = "manual δ" if self.manual_source == "the δ formulas" else "yours"
+        head = ["param" if short else "parameter", "value", mine, "autograd", "central diff",
+                *(["torch"] if has_torch else []),
+                *(["Δ manual", "Δ numeric"] if short else ["|manual−auto|", "|numeric−auto|"]),
+                "verdict"]
         columns: list[list[float | None]] = [
             [r.value for r in rows], [r.manual for r in rows], [r.autograd for r in rows],
             [r.numeric for r in rows], *([[r.torch for r in rows]] if has_torch else [])]
-        for c, cells in enumerate(column(xs) for xs in columns):
-            for line, cell in zip(body, cells):
-                line.insert(1 + c, cell)
-        return head, body, hidden
+        numbers = [column(xs, digits) for xs in columns]
+        body = [[r.name, *(cells[k] for cells in numbers), diff(r.manual_diff),
+                 diff(r.numeric_diff), self._verdict(r, diagnosis)] for k, r in enumerate(rows)]
+        if not value:
+            del head[1]
+            for cells in body:
+                del cells[1]
+        return head, body
 
-    def table(self, max_rows: int | None = MAX_TABLE_ROWS) -> str:
-        """The report as text; beyond ``max_rows`` rows the agreeing ones are summarised."""
-        head, body, hidden = self._cells(max_rows)
-        widths = [max(len(row[c]) for row in [head, *body]) for c in range(len(head) - 1)]
-        last = len(head) - 1
+    def table(self, max_rows: int | None = MAX_TABLE_ROWS, width: int | None = DEFAULT_WIDTH
+              ) -> str:
+        """The report as text; beyond ``max_rows`` rows the agreeing ones are summarised.
 
-        def fmt(row: list[str]) -> str:
-            cells = [cell.ljust(w) if c == 0 else cell.rjust(w)
-                     for c, (cell, w) in enumerate(zip(row, widths))]
-            return "  ".join([*cells, row[last]]).rstrip()
+        Every line fits ``width`` columns: the numbers lose digits (12 significant, down to 6)
+        and the difference columns take short headers (``Δ manual``) until the row fits - then,
+        if none does, the same without the parameters' values - and a diagnosis goes on the lines
+        below its row; a width too narrow for any table lists each parameter as a wrapped
+        paragraph. ``width=None``: the full table - 12 digits, each
+        diagnosis beside its row, however wide."""
+        rows, hidden = self._shown_rows(max_rows)
+        layout = None if width is None else self._layout(rows, width)
+        if width is None:
+            lines = _aligned(*self._cells(rows))
+        elif layout is None:
+            lines = self._paragraphs(rows, width)
+        else:
+            head, body = self._cells(rows, *layout, diagnosis=False)
+            lines = _aligned(head, body)[:2]
+            for row, line in zip(rows, _aligned(head, body)[2:]):
+                lines.append(line)
+                if row.diagnosis and not row.ok:
+                    lines.extend(textwrap.wrap(f"{row.name}: {row.diagnosis}", width,
+                                               initial_indent="  ", subsequent_indent="    ",
+                                               break_on_hyphens=False))
+        short = layout is not None and layout[1]
+        return "\n".join(lines + self._footer(hidden, short, width))
 
+    def _layout(self, rows: list[GradientRow], width: int) -> tuple[int, bool, bool] | None:
+        """The table that fits ``width`` with the values, the most digits and then the full
+        headers (else without the values), as ``(digits, short, value)``; ``None``: none fits."""
+        for value in (True, False):
+            for digits in range(12, 5, -1):
+                for short in (False, True):
+                    head, body = self._cells(rows, digits, short, value, diagnosis=False)
+                    if max(len(line) for line in _aligned(head, body)) <= width:
+                        return digits, short, value
+        return None
+
+    def _paragraphs(self, rows: list[GradientRow], width: int) -> list[str]:
+        """Each parameter as one wrapped paragraph (for a width no table fits)."""
+        head, body = self._cells(rows)
+        glue = "\0"  # a header and its number stay on one line: "central diff 0.0004"
+        return [line.replace(glue, " ") for cells in body for line in textwrap.wrap(
+            f"{cells[0]}: " + ", ".join(f"{h} {c}".replace(" ", glue)
+                                        for h, c in zip(head[1:-1], cells[1:-1]))
+            + f"; {cells[-1]}", width, subsequent_indent="    ", break_on_hyphens=False)]
+
+    def _footer(self, hidden: int, short: bool, width: int | None) -> list[str]:
+        """The lines below the table: rows left out, loss, tolerances, notes, the verdict."""
         t = self.tolerances
-        lines = [fmt(head), fmt(["-" * w for w in widths] + ["-------"]), *(fmt(r) for r in body)]
-        if hidden:
-            lines.append(f"... {hidden} more rows, all ok (every row: as_dict() or --json)")
-        lines.append("")
-        lines.append(f"loss = {self.loss:.12g}")
-        lines.append(
-            f"tolerances: |manual−auto| ≤ {t['manual_atol']:g} + {t['manual_rtol']:g}·|g|;  "
-            f"|numeric−auto| ≤ {t['numeric_atol']:g} + {t['numeric_rtol']:g}·|g|  "
-            f"(central difference, h = {t['eps']:g}·max(1, |p|))"
-        )
+        manual, numeric = (("Δ manual = |manual − autograd|", "Δ numeric = |numeric − autograd|")
+                           if short else ("|manual−auto|", "|numeric−auto|"))
+        lines = [f"... {hidden} more rows, all ok (every row: as_dict() or --json)"] if hidden \
+            else []
+        lines += ["", f"loss = {self.loss:.12g}",
+                  f"tolerances: {manual} ≤ {t['manual_atol']:g} + {t['manual_rtol']:g}·|g|;  "
+                  f"{numeric} ≤ {t['numeric_atol']:g} + {t['numeric_rtol']:g}·|g|  "
+                  f"(central difference, h = {t['eps']:g}·max(1, |p|))"]
         if self.numeric_checked < len(self.rows):
             lines.append(f"central differences: {self.numeric_checked} of {len(self.rows)} "
                          "parameters, spread over the model (numeric_limit)")
@@ -172,21 +226,48 @@ class GradientReport:
             lines.append(f"not filled in yet ({len(self.missing)}): {', '.join(self.missing[:20])}"
                          f"{' ...' if len(self.missing) > 20 else ''}")
         lines.append(f"overall: {'ok' if self.ok else 'MISMATCH'} ({len(self.rows)} parameters)")
-        return "\n".join(lines)
+        if width is None:
+            return lines
+        return [out for line in lines for out in (
+            textwrap.wrap(line, width, subsequent_indent="    ", break_on_hyphens=False) or [""])]
 
     def __str__(self) -> str:
         return self.table()
 
     def _repr_html_(self) -> str:
-        """The table for a notebook cell (agreeing rows beyond the cap summarised)."""
-        head, body, hidden = self._cells(MAX_TABLE_ROWS)
+        """The table for a notebook cell (agreeing rows beyond the cap summarised): numbers right
+        aligned, each diagnosis in its row, then the loss, tolerances, notes and the verdict."""
+        rows, hidden = self._shown_rows(MAX_TABLE_ROWS)
+        head, body = self._cells(rows)
         esc = html.escape
-        rows = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in body)
+        right = " style='text-align:right'"
+
+        def row(cells: list[str], tag: str = "td") -> str:
+            return "<tr>" + "".join(
+                f"<{tag}{right if 0 < c < len(cells) - 1 else ''}>{esc(cell)}</{tag}>"
+                for c, cell in enumerate(cells)) + "</tr>"
+
         more = f"<p>… {hidden} more rows, all ok</p>" if hidden else ""
-        return (f"<table><thead><tr>{''.join(f'<th>{esc(h)}</th>' for h in head)}</tr></thead>"
-                f"<tbody>{rows}</tbody></table>{more}"
-                f"<p>loss = {self.loss:.12g}; overall: {'ok' if self.ok else 'MISMATCH'} "
-                f"({len(self.rows)} parameters)</p>")
+        notes = "".join(f"<p>{esc(line)}</p>" for line in self._footer(0, False, None)
+                        if line and not line.startswith("overall"))
+        verdict = f"{'ok' if self.ok else 'MISMATCH'} ({len(self.rows)} parameters)"
+        return (f"<table><thead>{row(head, 'th')}</thead>"
+                f"<tbody>{''.join(row(cells) for cells in body)}</tbody></table>{more}{notes}"
+                f"<p><b>overall: {esc(verdict)}</b></p>")
+
+
+def _aligned(head: list[str], body: list[list[str]]) -> list[str]:
+    """A header, a rule and the rows: the first column left-aligned, the numbers right-aligned,
+    the last column (the verdict) as it is."""
+    widths = [max(len(row[c]) for row in [head, *body]) for c in range(len(head) - 1)]
+    last = len(head) - 1
+
+    def fmt(row: list[str]) -> str:
+        cells = [cell.ljust(w) if c == 0 else cell.rjust(w)
+                 for c, (cell, w) in enumerate(zip(row, widths))]
+        return "  ".join([*cells, row[last]]).rstrip()
+
+    return [fmt(head), fmt(["-" * w for w in widths] + ["-------"]), *(fmt(r) for r in body)]
 
 
 def _batch_loss(model: Any, inputs: Any, targets: Any, loss: Callable[..., Value],

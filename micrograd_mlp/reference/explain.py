@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import html
 import re
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -37,11 +38,13 @@ from ..core import Primitive, Value, enable_grad, topological_order
 from ..core.checks import nonnegative_int, one_of, positive_real, type_name
 from ..core.value import local_partials
 from ..nn.losses import half_squared_error
+from ..nn.optim import SGD
 from ..nn.training import reduce_batch
 from . import article
 from .compare import _batch_loss
 from .manual import check_batch_targets, is_batch
-from .reading import activation_of, heights, neuron_key, neuron_names, node_name
+from .reading import activation_of, expression, heights, neuron_key, neuron_names, operand
+from .softmax import find_softmax, logit_rule
 
 #: Paths listed per sum (the rest are summarised with their total); for the parameter's own uses,
 #: MAX_TOP.
@@ -53,6 +56,11 @@ MAX_PATHS = 64
 #: total. Numbers written inline (a sum's terms, an input vector) are cut after MAX_INLINE.
 MAX_SAMPLES_LISTED = 8
 MAX_INLINE = 8
+#: Columns the text fits by default (``Explanation.text(width=None)``: no limit).
+DEFAULT_WIDTH = 100
+#: A factor line's rule follows its value after this gap.
+RULE_GAP = "    "
+_RULE_MARK = "\t"  # where a two-part line may break (head, then rule), until it is fitted
 
 
 def _natural_key(label: str) -> list[int | str]:
@@ -83,6 +91,20 @@ def rule(node: Value, index: int, name: Callable[[Value], str] | None = None) ->
     other = _partner(node, op, index, width)
     if other is not None and name is not None:
         text += f" = {name(other)}"
+    return text
+
+
+def step_rule(node: Value, index: int) -> str:
+    """The table's math for ∂node/∂(operand ``index``) inside the loss's own graph, with the
+    operand the rule names (``∂(a·b)/∂b = a = 0.5``) and the node's constant (``k = 2``)."""
+    op = _primitive(node)
+    width = int(node.attribute or 0) if op.name == "affine" else len(node.operands)
+    text = op.rule_for(index, width)
+    other = _partner(node, op, index, width)
+    if other is not None:
+        text += f" = {expression(other)}"
+    if op.constant and node.attribute is not None:
+        text += f", {op.constant} = {node.attribute:g}"
     return text
 
 
@@ -118,11 +140,24 @@ def adjoints(root: Value) -> tuple[list[Value], dict[Value, float]]:
 
 # --- the structured explanation ----------------------------------------------------------------
 @dataclass
+class Step:
+    """One step of the loss's own graph between a factor's node and the loss: the node it makes
+    (``node``, as a learner writes it: ``(0.01 − out_o1)²``), the local derivative ``value`` and
+    the table's math for it (``∂(aᵏ)/∂a = k·aᵏ⁻¹, k = 2``)."""
+
+    node: str
+    value: float
+    rule: str
+
+
+@dataclass
 class Factor:
     """One factor of a chain-rule product: ``symbol`` = ``value``, by ``rule``.
 
     When the factor is a sum over the neurons a hidden output feeds, ``terms`` holds one
-    :class:`Term` per such neuron (their values add up to ``value``).
+    :class:`Term` per such neuron (their values add up to ``value``). When it is reached through
+    the loss's own graph (``∂E/∂out_o1`` through ``E_o1 = ½·(t − out)²``), ``steps`` are that
+    chain's local derivatives, whose product is ``value``.
     """
 
     symbol: str
@@ -131,6 +166,7 @@ class Factor:
     terms: list[Term] = field(default_factory=list)
     more: int = 0  # further paths, not listed (output cap), adding up to more_value
     more_value: float = 0.0
+    steps: list[Step] = field(default_factory=list)
 
 
 @dataclass
@@ -167,7 +203,11 @@ class Sample:
 
 @dataclass
 class Explanation:
-    """∂loss/∂parameter as the article writes it, plus the gradient-descent update."""
+    """∂loss/∂parameter as the article writes it, plus the gradient-descent update.
+
+    ``learning_rate`` is the η of the update shown, ``None`` when there is none (a model of
+    your own explained without ``learning_rate=``: ``updated`` is then ``None`` too);
+    ``rate_note`` says where η came from when it was not given as a number."""
 
     parameter: str
     value: float
@@ -175,8 +215,8 @@ class Explanation:
     loss_symbol: str
     loss_value: float
     terms: list[Term]
-    learning_rate: float
-    updated: float
+    learning_rate: float | None
+    updated: float | None
     frozen: bool = False  # a frozen parameter is not updated
     more: int = 0  # further neurons the parameter feeds, not listed (output cap)
     more_value: float = 0.0
@@ -187,6 +227,7 @@ class Explanation:
     samples: list[Sample] = field(default_factory=list)
     samples_more: int = 0
     samples_more_value: float = 0.0
+    rate_note: str = ""
 
     @property
     def factors(self) -> list[Factor]:
@@ -210,24 +251,35 @@ class Explanation:
             stack.extend(g for t in f.terms for g in t.factors)
         raise KeyError(f"no factor {symbol!r}")
 
-    def __str__(self) -> str:
+    def text(self, width: int | None = DEFAULT_WIDTH) -> str:
+        """The explanation as text, every line at most ``width`` columns (long formulas are
+        broken before an ``=``, ``×`` or ``+``, the rest indented); ``None``: one line per
+        formula, however long."""
         E, p = self.loss_symbol, self.parameter
         if self.samples:
             lines = self._batch_lines()
         else:
-            lines = [f"∂{E}/∂{p} = {self.gradient:.12g}      ({E} = {self.loss_value:.12g}, "
-                     f"{p} = {self.value:.12g})"]
+            lines = [f"∂{E}/∂{p} = {self.gradient:.12g}      {_RULE_MARK}({E} = "
+                     f"{self.loss_value:.12g}, {p} = {self.value:.12g})"]
             lines.extend(_paths_lines(self.terms, self.more, self.more_value, p, "  "))
+        lines.append(self.update_line())
+        return "\n".join(out for line in lines for out in fit_line(line, width))
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def update_line(self) -> str:
+        """``update (η = 0.5): w5⁺ = w5 − η·∂E/∂w5 = ...``, or why there is no update."""
+        E, p, lr = self.loss_symbol, self.parameter, self.learning_rate
         if self.frozen:
-            lines.append(f"{p} is frozen (requires_grad is false): no update, it stays "
-                         f"{self.value:.12g}")
-        else:
-            lines.append(
-                f"update (η = {self.learning_rate:g}): {p}⁺ = {p} − η·∂{E}/∂{p} = "
-                f"{self.value:.12g} − {self.learning_rate:g} × {self.gradient:.12g} = "
-                f"{self.updated:.12g}"
-            )
-        return "\n".join(lines)
+            return (f"{p} is frozen (requires_grad is false): no update, it stays "
+                    f"{self.value:.12g}")
+        if lr is None or self.updated is None:
+            return (f"update: no learning rate given - a model has none of its own "
+                    f"(learning_rate=η, or --lr η, shows {p}⁺ = {p} − η·∂{E}/∂{p})")
+        note = f", {self.rate_note}" if self.rate_note else ""
+        return (f"update (η = {lr:g}{note}): {p}⁺ = {p} − η·∂{E}/∂{p} = {self.value:.12g} − "
+                f"{lr:g} × {self.gradient:.12g} = {self.updated:.12g}")
 
     def _batch_lines(self) -> list[str]:
         """One Σ over the samples: the first in full, the next ones one line each, the rest
@@ -241,14 +293,14 @@ class Explanation:
         values = [s.gradient for s in self.samples[:MAX_INLINE]]
         rest = n - len(values)
         listed = _signed_sum(values) + (f" + … ({rest} more)" if rest else "")
-        lines = [f"∂{E}/∂{p} = {self.gradient:.12g}      ({E} = {pre}Σ_s {E}_s = "
+        lines = [f"∂{E}/∂{p} = {self.gradient:.12g}      {_RULE_MARK}({E} = {pre}Σ_s {E}_s = "
                  f"{self.loss_value:.12g}, {how}; {p} = {self.value:.12g})",
                  f"  = {pre}Σ_s ∂{E}_s/∂{p} = {pre_x}({listed})"]
         for k, s in enumerate(self.samples):
             head = f"  sample {s.index}: ∂{E}_{s.index}/∂{p} = {s.gradient:.12g}"
             if k == 0:
-                lines.append(f"{head}      (x = {_vector(s.inputs)}; t = {_vector(s.targets)}; "
-                             f"{E}_{s.index} = {s.loss_value:.12g})")
+                lines.append(f"{head}      {_RULE_MARK}(x = {_vector(s.inputs)}; "
+                             f"t = {_vector(s.targets)}; {E}_{s.index} = {s.loss_value:.12g})")
                 lines.extend(_paths_lines(s.terms, s.more, s.more_value, p, "    "))
             else:
                 lines.append(head + "  = " + _one_line(s))
@@ -259,8 +311,79 @@ class Explanation:
         return lines
 
     def _repr_html_(self) -> str:
-        """The explanation for a notebook cell, as preformatted text."""
-        return f"<pre>{html.escape(str(self))}</pre>"
+        """The explanation for a notebook cell: the chain as a table of factors (symbol,
+        value, the table's rule; a sum's paths and the loss's steps nested under their factor),
+        then the update. A batch, or a sum over paths, shows the text in full below."""
+        return explanation_html(self)
+
+
+# --- text that fits a width -------------------------------------------------------------------
+
+
+def _split_top(text: str, separators: tuple[str, ...]) -> list[str]:
+    """``text`` cut before each separator (`` = ``, `` × `` ...) that is not inside brackets;
+    every piece after the first starts with its separator."""
+    pieces: list[str] = []
+    depth = start = i = 0
+    while i < len(text):
+        ch = text[i]
+        depth += 1 if ch in "([" else -1 if ch in ")]" else 0
+        hit = next((sep for sep in separators if depth == 0 and text.startswith(sep, i)), None)
+        if hit and text[start:i].strip():
+            pieces.append(text[start:i].rstrip(" ") if pieces else text[start:i])
+            start = i = i + len(hit) - len(hit.lstrip(" "))  # the piece starts at the separator
+            continue
+        i += 1
+    pieces.append(text[start:])
+    return [piece for piece in pieces if piece]
+
+
+def wrap_math(line: str, width: int | None, hang: int = 4) -> list[str]:
+    """``line`` broken into lines of at most ``width`` columns: before a top-level `` = `` where
+    it can, else before `` × ``/`` + ``/`` − ``, else at spaces; the continuation lines are
+    indented ``hang`` more than the line itself."""
+    if width is None or len(line) <= width:
+        return [line]
+    indent = " " * (len(line) - len(line.lstrip(" ")) + hang)
+    first, *rest = _split_top(line, (" = ",))
+    pieces = [first]
+    room = max(20, width - len(indent))
+    for piece in rest:
+        pieces.extend(_split_top(piece, (" × ", " + ", " − ")) if len(piece) > room else [piece])
+    out: list[str] = []
+    current = ""
+    for piece in pieces:
+        candidate = piece if not current else f"{current} {piece}"
+        prefix = indent if out else ""
+        if current and len(prefix + candidate) > width:
+            out.append(prefix + current)
+            current = piece
+        else:
+            current = candidate
+    out.append((indent if out else "") + current)
+    fitted: list[str] = []
+    for text in out:  # a piece longer than the room: at spaces, then anywhere
+        if len(text) <= width:
+            fitted.append(text)
+            continue
+        lead = text[: len(text) - len(text.lstrip(" "))]
+        fitted.extend(textwrap.wrap(text.lstrip(" "), width, initial_indent=lead,
+                                    subsequent_indent=indent, break_on_hyphens=False))
+    return fitted
+
+
+def fit_line(line: str, width: int | None) -> list[str]:
+    """One logical line as printed lines of at most ``width`` columns. A line in two parts
+    (a factor and its rule, a step and its rule, a gradient and its context: ``head`` padded,
+    _RULE_MARK, ``tail``) keeps them side by side when they fit, else the tail goes to the next
+    lines, indented under the head."""
+    if _RULE_MARK not in line:
+        return wrap_math(line, width)
+    head, tail = line.split(_RULE_MARK, 1)
+    if width is None or len(head) + len(tail) <= width:
+        return [head + tail]
+    indent = " " * (len(head) - len(head.lstrip(" ")) + 4)
+    return [*wrap_math(head.rstrip(" "), width), *wrap_math(indent + tail, width)]
 
 
 def _plural(n: int, word: str) -> str:
@@ -312,6 +435,14 @@ def _paths_lines(terms: list[Term], more: int, more_value: float, p: str, indent
     return lines
 
 
+def _step_lines(steps: list[Step], indent: str) -> list[str]:
+    """A factor's steps through the loss's own graph, one line each: value, node, rule."""
+    vwidth = max(len(f"{s.value:.6g}") for s in steps)
+    nwidth = max(len(s.node) for s in steps)
+    return [f"{indent}× {f'{s.value:.6g}'.ljust(vwidth)}  {(s.node + ':').ljust(nwidth + 1)}  "
+            f"{_RULE_MARK}{s.rule}" for s in steps]
+
+
 def _term_lines(term: Term, indent: str) -> list[str]:
     lines = [indent + "= " + " × ".join(f.symbol for f in term.factors),
              indent + "= " + " × ".join(f"{f.value:.9g}" for f in term.factors)]
@@ -319,7 +450,9 @@ def _term_lines(term: Term, indent: str) -> list[str]:
     vwidth = max(len(f"{f.value:.12g}") for f in term.factors)
     for f in term.factors:
         lines.append(f"{indent}    {f.symbol.ljust(width)} = {f'{f.value:.12g}'.rjust(vwidth)}"
-                     f"    {f.rule}")
+                     f"{RULE_GAP}{_RULE_MARK}{f.rule}")
+        if f.steps:
+            lines.extend(_step_lines(f.steps, indent + "      "))
         if f.terms:
             sub = indent + "      "
             for t in f.terms:
@@ -336,6 +469,56 @@ def _term_lines(term: Term, indent: str) -> list[str]:
     return lines
 
 
+# --- a notebook cell --------------------------------------------------------------------------
+def _cells(*cells: str, head: bool = False, indent: int = 0) -> str:
+    tag = "th" if head else "td"
+    pad = f" style='padding-left:{1.5 * indent:g}em'" if indent else ""
+    first, *rest = (html.escape(c) for c in cells)
+    return (f"<tr><{tag}{pad}>{first}</{tag}>"
+            + "".join(f"<{tag}>{c}</{tag}>" for c in rest) + "</tr>")
+
+
+def _factor_rows(term: Term, indent: int) -> list[str]:
+    """A path's factors as table rows (symbol, value, rule), each with its steps through the
+    loss and the paths of a sum nested under it."""
+    rows = []
+    for f in term.factors:
+        rows.append(_cells(f.symbol, f"{f.value:.12g}", f.rule, indent=indent))
+        rows.extend(_cells(f"× {s.node}", f"{s.value:.6g}", s.rule, indent=indent + 1)
+                    for s in f.steps)
+        for t in f.terms:
+            rows.append(_cells(f"via {t.via}: " + " × ".join(g.symbol for g in t.factors),
+                               f"{t.value:.12g}",
+                               " × ".join(f"{g.value:.9g}" for g in t.factors), indent=indent + 1))
+        if f.more:
+            rows.append(_cells(f"… {f.more} more {_plural(f.more, 'path')}",
+                               f"{f.more_value:.12g}", "not listed: output cap",
+                               indent=indent + 1))
+    return rows
+
+
+def explanation_html(e: Explanation) -> str:
+    """``e`` as HTML: the gradient, the chain as a table of factors (one block per path), the
+    update, and the whole text (``e.text(None)``) in a collapsed ``<details>``."""
+    E, p = e.loss_symbol, e.parameter
+    terms = e.samples[0].terms if e.samples else e.terms
+    rows = [_cells("factor", "value", "rule", head=True)]
+    for t in terms:
+        if len(terms) > 1:
+            rows.append(_cells(f"via {t.via}: " + " × ".join(f.symbol for f in t.factors),
+                               f"{t.value:.12g}", "one path"))
+        rows.extend(_factor_rows(t, 1 if len(terms) > 1 else 0))
+    where = f" (sample {e.samples[0].index} of {e.batch_size})" if e.samples else ""
+    esc = html.escape
+    return (f"<div class='micrograd-explain'>"
+            f"<p><b>{esc(f'∂{E}/∂{p} = {e.gradient:.12g}')}</b> "
+            f"{esc(f'({E} = {e.loss_value:.12g}, {p} = {e.value:.12g})')}</p>"
+            f"<table><caption>{esc(f'the chain rule, factor by factor{where}')}</caption>"
+            f"{''.join(rows)}</table>"
+            f"<p>{esc(e.update_line())}</p>"
+            f"<details><summary>as text</summary><pre>{esc(e.text(None))}</pre></details></div>")
+
+
 class _Walker:
     """Groups the adjoints of one graph into the article's factors."""
 
@@ -350,14 +533,18 @@ class _Walker:
         self.depth = depth
         self.budget = MAX_PATHS  # paths expanded in all (bounds time and output)
         self.names: dict[Value, str] | None = None
+        self.softmax = find_softmax(self.order, self.adj)  # ∂E/∂z = p − y through a softmax
 
-    name = staticmethod(node_name)
+    @staticmethod
+    def name(node: Value) -> str:
+        """A node in a symbol: ``out_o1``, ``(w·3)`` (``∂E/∂(w·3)``)."""
+        return operand(expression(node))
 
     def neuron(self, net: Value) -> str:
         """``o1`` for ``net_o1``; an unlabelled neuron by its place (``neuron 1 of layer 2``)."""
         if self.names is None:
             self.names = neuron_names(self.order, heights(self.order, self.consumers))
-        return self.names.get(neuron_key(net)) or net.label or _primitive(net).name
+        return self.names.get(neuron_key(net)) or expression(net)
 
     def activation_of(self, net: Value) -> Value | None:
         """The out_ node made from ``net`` by a one-operand activation, if that is its only use."""
@@ -380,24 +567,31 @@ class _Walker:
     def is_net(self, node: Value) -> bool:
         return node.op is not None and node.op.name == "affine"
 
-    def loss_rule(self, node: Value) -> str:
-        """How ∂E/∂node comes about when ``node`` feeds the loss part of the graph."""
-        steps: list[str] = []
+    def loss_steps(self, node: Value) -> tuple[str, list[Step]]:
+        """How ∂E/∂node comes about when ``node`` feeds the loss part of the graph: a summary
+        (the product of the steps' values) and the steps, each with the table's math. A chain
+        longer than MAX_INLINE steps ends with one step for the rest; a node used more than once
+        is a sum over its paths (no steps). A softmax cross-entropy's logit: pᵢ − yᵢ."""
+        softmax = logit_rule(self.softmax, node)
+        if softmax is not None:
+            return softmax, []
+        steps: list[Step] = []
         cur, hidden, rest = node, 0, 1.0
         while cur is not self.loss:
             users = self.consumers.get(cur, [])
             if len(users) != 1:
-                return f"Σ over {len(users)} paths through the loss graph"
+                return f"Σ over {len(users)} paths through the loss graph", []
             nxt, i = users[0]
             if len(steps) < MAX_INLINE:
-                where = _primitive(nxt).name + (f" {nxt.label}" if nxt.label else "")
-                steps.append(f"{local_partial(nxt, i):.6g} [{where}]")
+                steps.append(Step(expression(nxt), local_partial(nxt, i), step_rule(nxt, i)))
             else:  # a long chain: the rest as one number
                 hidden, rest = hidden + 1, rest * local_partial(nxt, i)
             cur = nxt
         if hidden:
-            steps.append(f"{rest:.6g} [{hidden} more steps]")
-        return "loss graph: " + " × ".join(steps) if steps else "the loss itself"
+            steps.append(Step(f"{hidden} more steps", rest, "their product"))
+        if not steps:
+            return "the loss itself", []
+        return "through the loss: " + " × ".join(f"{s.value:.6g}" for s in steps), steps
 
     def local_factor(self, node: Value, index: int) -> Factor:
         """∂node/∂(operand ``index``), with the table's rule."""
@@ -419,7 +613,8 @@ class _Walker:
             terms = [self.term(u, i, depth - 1) for u, i in listed]
             more = sum(self.adj.get(u, 0.0) * local_partial(u, i) for u, i in rest)
             return Factor(symbol, value, feeds, terms, len(rest), more)
-        return Factor(symbol, value, self.loss_rule(node))
+        rule_text, steps = self.loss_steps(node)
+        return Factor(symbol, value, rule_text, steps=steps)
 
     def term(self, net: Value, index: int, depth: int) -> Term:
         """The path ∂E/∂out × ∂out/∂net × ∂net/∂(operand ``index``) through neuron ``net``."""
@@ -444,8 +639,9 @@ def _paths(walker: _Walker, parameter: Value, depth: int, cap: int = MAX_TOP
         if walker.is_net(user):
             terms.append(walker.term(user, i, depth))
         else:  # a parameter used outside a neuron: one generic factor
-            f = Factor(f"∂{walker.E}/∂{walker.name(user)}", walker.adj.get(user, 0.0),
-                       walker.loss_rule(user))
+            rule_text, steps = walker.loss_steps(user)
+            f = Factor(f"∂{walker.E}/∂{walker.name(user)}", walker.adj.get(user, 0.0), rule_text,
+                       steps=steps)
             loc = walker.local_factor(user, i)
             terms.append(Term(walker.name(user), [f, loc], f.value * loc.value))
     return terms, len(rest), more
@@ -457,8 +653,44 @@ def _is_frozen(parameter: Value, model: Any) -> bool:
         and all(v is not parameter for _, v in model.named_parameters()))
 
 
+def _is_article_network(model: Any) -> bool:
+    """``model`` has the article's architecture (2-2-2 sigmoid, one shared bias per layer): the
+    article's η applies to it, trained or not."""
+    config = getattr(model, "config", None)
+    if not callable(config):
+        return False
+    try:
+        mine = dict(config())
+    except (NotImplementedError, TypeError, ValueError):  # a module of one's own may have none
+        return False
+    theirs = article.network().config()
+    return {**mine, "train_bias": None} == {**theirs, "train_bias": None}
+
+
+def learning_rate_of(given: Any, model: Any, article_default: bool) -> tuple[float | None, str]:
+    """The η of the update shown, and where it came from (``""``: given as a number).
+
+    ``given`` a number is that η; an optimiser (anything with ``.lr``) gives its ``lr`` - the
+    update w − η·g is its own step only for plain SGD, which the note says; ``None`` is the
+    article's η = 0.5 for the article's network (:func:`_is_article_network`, or nothing given
+    at all), else no η at all (``(None, "")``): a model carries no learning rate of its own."""
+    if given is None:
+        if article_default or (model is not None and _is_article_network(model)):
+            return article.LEARNING_RATE, ""
+        return None, ""
+    if not isinstance(given, (int, float)) and hasattr(given, "lr"):
+        lr = positive_real(given.lr, "the optimiser's lr")
+        kind = type(given).__name__
+        if isinstance(given, SGD) and not given.momentum and not given.weight_decay:
+            return lr, f"the lr of its {kind}"
+        return lr, (f"the lr of its {kind}, whose own step is not w − η·g: the plain "
+                    "gradient step at that η")
+    return positive_real(given, "learning_rate"), ""
+
+
 def _batch(parameter: str | Value, model: Any, inputs: Any, targets: Any,
-           loss_fn: Callable[..., Value], reduction: str, lr: float, depth: int) -> Explanation:
+           loss_fn: Callable[..., Value], reduction: str, lr: float | None, depth: int
+           ) -> Explanation:
     """A batch folded into one Σ over samples: E = scale · Σ_s E_s, each E_s the sample's own
     loss graph. The first sample is explained in full, the next MAX_SAMPLES_LISTED by their
     paths at depth 0, the rest only by their gradients (one adjoint pass each: linear cost)."""
@@ -489,25 +721,27 @@ def _batch(parameter: str | Value, model: Any, inputs: Any, targets: Any,
             raise ValueError(f"{walker.name(parameter)} is not a leaf (a parameter) of the graph")
         terms, more, more_value = _paths(walker, parameter, depth if k == 0 else 0,
                                          MAX_TOP if k == 0 else MAX_INLINE)
-        samples.append(Sample(k + 1, [float(v) for v in x], [float(v) for v in t], L.data,
+        shown_t = [float(v) for v in t] if isinstance(t, (list, tuple)) else [float(t)]
+        samples.append(Sample(k + 1, [float(v) for v in x], shown_t, L.data,
                               walker.adj.get(parameter, 0.0), terms, more, more_value))
     if not used:
-        raise ValueError(f"parameter {node_name(parameter)} does not take part in this loss")
+        raise ValueError(f"parameter {expression(parameter)} does not take part in this loss")
     g = adjoints(total)[1].get(parameter, 0.0)
     frozen = _is_frozen(parameter, model)
-    return Explanation(node_name(parameter), parameter.data, g, E, total.data, [], lr,
-                       parameter.data if frozen else parameter.data - lr * g, frozen,
+    updated = None if lr is None else parameter.data if frozen else parameter.data - lr * g
+    return Explanation(expression(parameter), parameter.data, g, E, total.data, [], lr,
+                       updated, frozen,
                        batch_size=n, scale=scale, samples=samples, samples_more=rest_count,
                        samples_more_value=rest_total)
 
 
 def explain(parameter: str | Value, loss: Value | None = None, *, model: Any = None,
             inputs: Sequence[float] | None = None, targets: Sequence[float] | None = None,
-            loss_fn: Callable[..., Value] = half_squared_error, learning_rate: float = 0.5,
+            loss_fn: Callable[..., Value] = half_squared_error, learning_rate: Any = None,
             depth: int = 1, reduction: str = "mean") -> Explanation:
     """Explain ∂loss/∂parameter by the chain rule, from the recorded graph.
 
-    * ``explain("w5")`` - the article's network, sample and η (nothing else given);
+    * ``explain("w5")`` - the article's network, sample and η = 0.5 (nothing else given);
     * ``explain("w1", model=m, inputs=x, targets=t)`` - builds ``loss_fn(m(x), t)``;
     * ``explain(p, loss)`` - ``p`` a parameter Value (or its label) in ``loss``'s graph.
 
@@ -518,11 +752,15 @@ def explain(parameter: str | Value, loss: Value | None = None, *, model: Any = N
     total). ``depth`` is how many
     layers of "sum over the neurons it feeds" are expanded (1 = the article's w1 breakdown); at
     most :data:`MAX_LISTED` paths are listed per sum and :data:`MAX_PATHS` expanded in all, the
-    rest summarised with their total, so time and output stay bounded at any depth. A frozen
-    parameter gets no update line. Raises ``KeyError`` for an unknown parameter name, ``ValueError``
+    rest summarised with their total, so time and output stay bounded at any depth.
+
+    The update line w⁺ = w − η·∂E/∂w uses ``learning_rate``: a number, or an optimiser (its
+    ``lr``); by default the article's η = 0.5 for the article's network, and for any other
+    model none - the line then says so (a model carries no learning rate of its own). A frozen
+    parameter gets no update. Raises ``KeyError`` for an unknown parameter name, ``ValueError``
     if the parameter is not a leaf of the loss graph.
     """
-    lr = positive_real(learning_rate, "learning_rate")
+    lr, rate_note = learning_rate_of(learning_rate, model, loss is None and model is None)
     depth = nonnegative_int(depth, "depth")
     if loss is None:
         if model is None:
@@ -534,7 +772,9 @@ def explain(parameter: str | Value, loss: Value | None = None, *, model: Any = N
         # the loss graph is recorded even inside no_grad(): the same explanation in either mode
         with enable_grad():
             if is_batch(inputs):
-                return _batch(parameter, model, inputs, targets, loss_fn, reduction, lr, depth)
+                batch = _batch(parameter, model, inputs, targets, loss_fn, reduction, lr, depth)
+                batch.rate_note = rate_note
+                return batch
             if isinstance(parameter, str):
                 parameter = model.parameter(parameter)
             loss = _batch_loss(model, inputs, targets, loss_fn, reduction)[0]
@@ -562,6 +802,6 @@ def explain(parameter: str | Value, loss: Value | None = None, *, model: Any = N
     terms, more, more_value = _paths(walker, parameter, depth)
     g = walker.adj.get(parameter, 0.0)
     frozen = _is_frozen(parameter, model)
-    return Explanation(walker.name(parameter), parameter.data, g, walker.E, loss.data, terms,
-                       lr, parameter.data if frozen else parameter.data - lr * g, frozen,
-                       more, more_value)
+    updated = None if lr is None else parameter.data if frozen else parameter.data - lr * g
+    return Explanation(expression(parameter), parameter.data, g, walker.E, loss.data, terms,
+                       lr, updated, frozen, more, more_value, rate_note=rate_note)

@@ -8,6 +8,8 @@ gradient most likely missed). Both go by the graph's structure: a neuron's net i
 
 from __future__ import annotations
 
+import re
+
 from ..core import Value
 from ..nn.modules import ACTIVATIONS
 
@@ -99,3 +101,59 @@ def neuron_names(order: list[Value], height: dict[Value, int]) -> dict[Value, st
             count[layer] = count.get(layer, 0) + 1
             names[key] = f"neuron {count[layer]} of layer {layer}"
     return names
+
+
+#: Superscripts for an integer exponent written after its base: (t − out)².
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+#: An expression longer than this is shortened to its op's form with ``…`` for the operands.
+MAX_EXPRESSION = 40
+
+
+def expression(node: Value, depth: int = 3) -> str:
+    """How a learner writes ``node``: its label, a constant's number, else its op's ``formula``
+    with the operands written in (``0.01 − out_o1``, ``(0.01 − out_o1)²``, ``w·3``), ``depth``
+    levels deep and at most :data:`MAX_EXPRESSION` characters - never the op's internal name
+    (``sub``, ``powc``)."""
+    if node.label:
+        return node.label
+    op = node.op
+    if op is None:
+        return f"{node.data:.6g}"
+    if depth <= 0:
+        return "…"
+    parts = [expression(child, depth - 1) for child in node.operands]
+    text = _written(node, parts)
+    if len(text) > MAX_EXPRESSION and depth > 1:
+        text = _written(node, ["…"] * len(parts))
+    return text
+
+
+def operand(text: str) -> str:
+    """An expression inside a bigger one: in parentheses unless it is one word, a number or a
+    call (``out_o1``, ``0.5``, ``a²``, ``σ(p)``)."""
+    return text if re.fullmatch(r"[\w.…⁻-]+(\([^()]*\))?", text) else f"({text})"
+
+
+def _written(node: Value, parts: list[str]) -> str:
+    """The op's formula (its part before `` = ``) with ``parts`` in place of its operand names
+    (bracketed unless alone in the formula's own brackets, as in ``σ(a)``) and its constant."""
+    op = node.op
+    assert op is not None
+    if op.arity < 0:  # Σ aᵢ or Σ wᵢ·xᵢ + b: too many operands to write out
+        return op.formula if len(parts) > 3 or op.extra else " + ".join(parts)
+    form = op.formula.split(" = ")[0]
+    k = node.attribute
+    words = {name: operand(part) for name, part in zip(op.operand_names, parts)}
+    alone = dict(zip(op.operand_names, parts))
+    if op.constant and k is not None:
+        words[op.constant] = alone[op.constant] = f"{k:g}"
+        if float(k).is_integer():  # a^k with k = 2: a² (the mark is put back below)
+            form = form.replace("^" + op.constant, "\0")
+    if words:
+        def put(m: re.Match[str]) -> str:
+            inside = form[m.start() - 1:m.start()] == "(" and form[m.end():m.end() + 1] == ")"
+            return (alone if inside else words)[m.group(1)]
+
+        pattern = "|".join(map(re.escape, words))
+        form = re.sub(rf"(?<![\w])({pattern})(?![\w])", put, form)
+    return form.replace("\0", f"{int(k or 0)}".translate(_SUPERSCRIPT))

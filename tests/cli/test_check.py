@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 
 import pytest
 
@@ -36,7 +37,12 @@ def test_right_gradients_exit_0(tmp_path, right):
 
 def test_a_wrong_sign_is_diagnosed_exit_1(tmp_path, right):
     status, out, _ = call("check", write(tmp_path, {**right, "w5": -right["w5"]}))
-    assert status == 1 and "w5" in out and "MISMATCH: the wrong sign" in out
+    row = out.splitlines().index(next(ln for ln in out.splitlines() if ln.startswith("w5 ")))
+    # (fitting 100 columns, the diagnosis is on the lines below its row; --wide: beside it)
+    assert status == 1 and out.splitlines()[row].endswith("  MISMATCH")
+    assert out.splitlines()[row + 1].startswith("  w5: the wrong sign: −∂E/∂w5 = -0.0821670406")
+    status, out, _ = call("check", write(tmp_path, {**right, "w5": -right["w5"]}), "--wide")
+    assert status == 1 and re.search(r"^w5 .*  MISMATCH: the wrong sign", out, flags=re.M)
     status, out, _ = call("check", write(tmp_path, {**right, "w5": -right["w5"]}), "--json")
     rows = {r["name"]: r for r in json.loads(out)["rows"]}
     assert status == 1 and rows["w5"]["diagnosis"].startswith("the wrong sign")
@@ -77,12 +83,16 @@ def test_the_tutorials_learner_forgot_a_path(tmp_path, right):
     bp = manual.backprop(article.network(), article.INPUTS, article.TARGETS)
     h1, o1 = bp.neurons["h1"], bp.neurons["o1"]
     mine = {**right, "w1": o1.delta * 0.40 * h1.out * (1 - h1.out) * 0.05}
-    status, out, _ = call("check", write(tmp_path, mine))
+    status, out, _ = call("check", write(tmp_path, mine), "--wide")
     line = next(ln for ln in out.splitlines() if ln.startswith("w1 "))
     assert status == 1 and line.endswith(
         "MISMATCH: a missing path: δ of w1's neuron summed only through o1; the path "
         "-0.000229828287 via o2 is missing")
     assert out.count("MISMATCH") == 2  # the w1 row and the overall line
+    status, out, _ = call("check", write(tmp_path, mine))  # the same, fitted to 100 columns
+    assert status == 1 and out.count("MISMATCH") == 2
+    assert ("w1: a missing path: δ of w1's neuron summed only through o1; the path "
+            "-0.000229828287 via o2 is missing") in " ".join(out.split())
 
 
 def test_a_saved_deep_model_gets_the_updated_weights_diagnosis(tmp_path):

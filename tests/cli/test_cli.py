@@ -17,10 +17,12 @@ from micrograd_mlp.cli import main
 from micrograd_mlp.reference import article
 from micrograd_mlp.reference.article import PUBLISHED
 
-COMMANDS = ["demo", "train", "compare", "check", "explain", "graph", "check-engine"]
+COMMANDS = ["demo", "train", "compare", "check", "explain", "graph", "check-engine",
+            "check-backprop"]
 #: One argument line per command that parses (the positional ones need a value).
 MINIMAL = {"explain": ["explain", "w5"], "check": ["check", "g.json"],
-           "check-engine": ["check-engine", "mine.py"]}
+           "check-engine": ["check-engine", "mine.py"],
+           "check-backprop": ["check-backprop", "mine.py"]}
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                reason="needs Graphviz's `dot` (e.g. apt-get install graphviz)")
@@ -155,8 +157,8 @@ def test_demo_prints_the_worked_example_and_writes_the_graph(tmp_path, capsys):
     # the three-way table, all rows ok
     assert "overall: ok (8 parameters)" in out
     assert len(re.findall(r"^w\d .* ok$", out, flags=re.M)) == 8
-    # the picture
-    assert f"written to {svg}" in out
+    # the picture (the sentence is wrapped to the width: read it with its line breaks as spaces)
+    assert f"written to {svg}" in " ".join(out.split())
     root = ET.parse(svg).getroot()
     text = " ".join(el.text or "" for el in root.iter())
     for k in range(1, 9):
@@ -674,7 +676,7 @@ def test_a_demo_graph_that_cannot_be_written_names_the_file_once(tmp_path, capsy
         raise PermissionError(13, "Permission denied", f"{tmp_path}/.g.svg.1.tmp-ab")
 
     monkeypatch.setattr(demo_module.graph, "render_article_graph", refuse)
-    code, out, _ = run(["demo", "--graph", str(tmp_path / "g.svg")], capsys)
+    code, out, _ = run(["demo", "--graph", str(tmp_path / "g.svg"), "--wide"], capsys)
     assert code == 0
     line = next(line for line in out.splitlines() if line.startswith("5. Graph"))
     assert line == f"5. Graph: not written to {tmp_path / 'g.svg'}: Permission denied."
@@ -693,7 +695,7 @@ def test_the_demo_without_dot_names_its_dot_file_once_and_the_format_asked_for(
 
     monkeypatch.setattr(demo_module.graph, "render_article_graph", no_dot)
     target = tmp_path / "g.png"
-    code, out, _ = run(["demo", "--graph", str(target)], capsys)
+    code, out, _ = run(["demo", "--graph", str(target), "--wide"], capsys)
     line = next(line for line in out.splitlines() if line.startswith("5. Graph"))
     assert code == 0 and (tmp_path / "g.dot").exists()
     assert line.count("g.dot") == 1 and line.count("g.png") == 1

@@ -18,7 +18,8 @@ def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPa
 
 def test_each_command_module_declares_its_command():
     names = [module.COMMAND.name for module in COMMANDS]
-    assert names == ["demo", "train", "compare", "check", "explain", "graph", "check-engine"]
+    assert names == ["demo", "train", "compare", "check", "explain", "graph", "check-engine",
+                     "check-backprop"]
     assert list(subparsers(build_parser())) == names
     for module in COMMANDS:  # (a command's "-" is its module's "_")
         assert module.__name__.rpartition(".")[2] == module.COMMAND.name.replace("-", "_")

@@ -89,7 +89,7 @@ def test_explain_and_pictures_show_it():
     w = Value(0.5, label="w")
     loss = square(w * 3.0)
     text = str(explain(w, loss * 1.0))
-    assert "3 [square]" in text  # the user op is a factor of the chain, by name
+    assert "× 3  square(w·3):    ∂(a²)/∂a = 2a" in text  # the user op is a step, by its math
     from micrograd_mlp.viz import draw_graph
     source = draw_graph(loss).source
     assert "square" in source

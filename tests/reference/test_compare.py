@@ -27,18 +27,24 @@ def test_article_report():
     assert [row.name for row in full.rows][-1] == "b2" and full.ok
 
 
-def test_table_is_aligned_and_states_tolerances():
-    text = str(compare_gradients(article.network(), article.INPUTS, article.TARGETS))
+@pytest.mark.parametrize("width", [None, 100])
+def test_table_is_aligned_and_states_tolerances(width):
+    report = compare_gradients(article.network(), article.INPUTS, article.TARGETS)
+    text = report.table(width=width)
     lines = text.splitlines()
     header, rule = lines[0], lines[1]
-    assert header.split()[:3] == ["parameter", "value", "manual"]
+    # the full table (width=None) as it always was; at 100 columns the headers are short
+    assert header.split()[:3] == (["parameter", "value", "manual"] if width is None
+                                  else ["param", "value", "manual"])
     table = lines[:10]
     # every column boundary of the rule line is blank in all table lines (aligned columns)
     gaps = [i for i, ch in enumerate(rule) if ch == " "]
     for line in table[2:]:
         assert all(i >= len(line) or line[i] == " " for i in gaps), line
-    assert "tolerances: |manual−auto| ≤ 1e-12 + 1e-10·|g|" in text
+    assert ("tolerances: |manual−auto| ≤ 1e-12 + 1e-10·|g|" if width is None else
+            "tolerances: Δ manual = |manual − autograd| ≤ 1e-12 + 1e-10·|g|") in text
     assert text.rstrip().endswith("overall: ok (8 parameters)")
+    assert str(report) == report.table(width=100)
 
 
 def test_a_wrong_manual_gradient_is_reported(monkeypatch):

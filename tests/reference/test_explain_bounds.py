@@ -67,7 +67,8 @@ def test_a_batch_is_one_sum_over_samples_in_order(reduction):
     L = sum(half_squared_error(m(x), t) for x, t in zip(xs, ts)) * scale
     assert e.gradient == pytest.approx(grad(L, [w1])[0].data, rel=1e-12)
     text = str(e)
-    assert text.count("update (η") == 1 and text.count("Σ_s ∂E_s/∂w1") == 1
+    assert text.count("update") == 1 and text.count("Σ_s ∂E_s/∂w1") == 1
+    assert "update: no learning rate given" in text  # not the article's network: no η of its own
     assert ("1/3 · Σ_s" in text) == (reduction == "mean")
     assert "0.333333 [mul]" not in text  # the 1/N is shown once, not inside each sample
 
@@ -120,5 +121,5 @@ def test_bad_learning_rate_is_refused(lr):
         explain("w5", learning_rate=lr)
 
 
-def test_notebook_repr():
-    assert explain("w5")._repr_html_().startswith("<pre>∂E_total/∂w5")
+def test_notebook_repr():  # (parsed and checked in detail in test_explain_html.py)
+    assert explain("w5")._repr_html_().startswith("<div class='micrograd-explain'>")
