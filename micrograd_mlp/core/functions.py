@@ -243,16 +243,23 @@ def either(name: str) -> Callable[..., Any]:
     def one(x: Any) -> Any:
         return on_floats(x) if type(x) is float or not hasattr(x, "_prev") else on_values(x)
 
+    def two(x: Any, y: Any) -> Any:
+        if (type(x) is float or not hasattr(x, "_prev")) and \
+                (type(y) is float or not hasattr(y, "_prev")):
+            return on_floats(x, y)
+        return on_values(x, y)
+
     def many(*args: Any) -> Any:
         for x in args:
             if type(x) is not float and hasattr(x, "_prev"):  # a Value (value.py is not imported)
                 return on_values(*args)
         return on_floats(*args)
 
-    call = one if name in _UNARY else many
+    call = one if name in _UNARY else two if name in _BINARY else many
     call.__name__ = call.__qualname__ = name
     call.__doc__ = f"{function.math}: on floats, or on Values (recording the graph)."
     return call
 
 
+_BINARY = {"pow", "max", "pow_base_partial", "bce_t_partial"}
 _UNARY = {"exp", "log", "log1p", "sqrt", "tanh", "sin", "cos", "sigmoid", "sech2", "step", "sign"}

@@ -94,21 +94,19 @@ class Primitive:
         ``on_values``) at the Values themselves, so that the derivative is recorded as a graph."""
         prev = node._prev
         if on_values:
-            args = list(prev)
-        elif len(prev) == 2:  # their numbers (one or two spelled out: the common cases)
-            args = [prev[0].data, prev[1].data]
-        elif len(prev) == 1:
-            args = [prev[0].data]
+            args, out = list(prev), node
+        elif self.arity == 1:  # (one and two operands spelled out: a call with *args costs more)
+            if self.constant is None:
+                return self.partials(prev[0].data, node.data)
+            return self.partials(prev[0].data, node.data, node._k)
+        elif self.arity == 2:
+            return self.partials(prev[0].data, prev[1].data, node.data)
         else:
-            args = [x.data for x in prev]
-        out = node if on_values else node.data
+            args, out = [x.data for x in prev], node.data
         if self.terms:  # (an affine node without a bias has no operand for the bias's partial)
             partials = self.partials(*self._grouped(args, node._k), out)
             return partials if len(partials) == len(args) else partials[: len(args)]
-        args.append(out)
-        if self.constant:
-            args.append(node._k)
-        return self.partials(*args)
+        return self.partials(*args, out, *((node._k,) if self.constant else ()))
 
     def _grouped(self, operands: list[Any], k: float | None) -> tuple[Any, ...]:
         """An n-ary op's operands as its rules take them: ``(a,)`` for Σ (one group), and for

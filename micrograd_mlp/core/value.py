@@ -327,17 +327,15 @@ def apply(op: Primitive, operands: tuple[Value | Number, ...], k: float | None =
         if type(x) is not Value:  # a number among them: every operand as a Value
             operands = tuple([_operand(x, op) for x in operands])
             break
-    if len(operands) == 2:  # the operands' numbers (one or two spelled out: the common cases)
-        args = [operands[0].data, operands[1].data]  # type: ignore[union-attr]
-    elif len(operands) == 1:
-        args = [operands[0].data]  # type: ignore[union-attr]
-    else:
-        args = [x.data for x in operands]  # type: ignore[union-attr]
-    try:
-        if op.terms:  # n-ary: the rule takes its operands in groups
-            out = op.forward(*op._grouped(args, k))
+    try:  # the forward rule on the operands' numbers (one or two spelled out: the common cases)
+        if op.arity == 2:
+            out = op.forward(operands[0].data, operands[1].data)  # type: ignore[union-attr]
+        elif op.arity == 1:
+            a = operands[0].data  # type: ignore[union-attr]
+            out = op.forward(a) if k is None else op.forward(a, k)
         else:
-            out = op.forward(*args) if k is None else op.forward(*args, k)
+            args = [x.data for x in operands]  # type: ignore[union-attr]
+            out = op.forward(*(op._grouped(args, k) if op.terms else args))
     except (ArithmeticError, ValueError) as exc:
         raise op_error(op, operands, k, exc) from None
     if type(out) is not float:  # a user op's forward may return an int, a numpy float ...
@@ -437,44 +435,43 @@ def _walk_resetting(root: Value, fresh: bool
                     ) -> tuple[list[Value], dict[Value, Any], list[Value]]:
     """The op nodes of :func:`topological_order`, every node's ``.grad`` from before, and the
     frozen leaves; each ``.grad`` is set to 0 (a leaf's only if ``fresh``)."""
-    ops: list[Value] = []
-    frozen: list[Value] = []
     before: dict[Value, Any] = {}
-    for v in topological_order(root):
-        before[v] = v.grad
-        if v.op is not None:
-            ops.append(v)
+    order = topological_order(root, before)
+    ops = [v for v in order if v.op is not None]
+    for v in ops:
+        v.grad = 0.0
+    frozen = [v for v in order if v.op is None and not v._requires_grad]
+    if fresh:
+        for v in order:
             v.grad = 0.0
-        else:
-            if fresh:
-                v.grad = 0.0
-            if not v._requires_grad:
-                frozen.append(v)
     return ops, before, frozen
 
 
-def topological_order(root: Value) -> list[Value]:
+def topological_order(root: Value, seen: dict[Value, Any] | None = None) -> list[Value]:
     """Every Value ``root`` depends on, operands before results, ``root`` last.
 
     Depth-first, with a stack instead of recursion: an op node met for the first time is pushed
     back under a ``None`` marker, then its operands; popping the marker means every operand is
-    placed, so the node is appended after them. A leaf is placed as soon as it is met.
+    placed, so the node is appended after them. A leaf is placed as soon as it is met. ``seen``,
+    if given, is filled with every Value met and its ``.grad`` then (what backward puts back if
+    its pass fails).
     """
     order: list[Value] = []
-    placed: set[Value] = set()
+    placed = {} if seen is None else seen
     stack: list[Value | None] = [root]
     while stack:
         node = stack.pop()
         if node is None:  # the marker: the node under it has all its operands placed
             order.append(stack.pop())  # type: ignore[arg-type]
         elif node not in placed:
-            placed.add(node)
-            stack += (node, None)
+            placed[node] = node.grad
+            stack.append(node)
+            stack.append(None)
             for x in node._prev:
                 if x in placed:
                     continue
                 if x.op is None:  # a leaf
-                    placed.add(x)
+                    placed[x] = x.grad
                     order.append(x)
                 else:
                     stack.append(x)

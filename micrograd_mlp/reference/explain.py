@@ -3,7 +3,7 @@ generated.
 
 :func:`explain` walks the graph of a loss (``topological_order``), computes ∂loss/∂node for every
 node from each node's local partials - the very numbers backward uses
-(:func:`~micrograd_mlp.core.generated.local_partials`, generated from the primitive table) - and
+(:func:`~micrograd_mlp.core.value.local_partials`: the primitive table's ``partials``) - and
 then groups the result the way the article writes it. Each factor is shown with the table's math
 for its rule (``Primitive.math``: ``σ′(a) = out·(1 − out)``, ``∂/∂wᵢ = xᵢ``), never with the
 numerically careful expression that computes it. For an output weight (w5 of the article)::
