@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 #: The learner's clock: a notebook that runs longer than this is too slow for a lesson.
 TIMEOUT_SECONDS = 120
+#: How many figures a notebook (by its number) must show inline, as pictures: moons' training
+#: figure; the digits, then their loss curves beside the confusion matrix.
+WITH_FIGURES = {"03-": 1, "05-": 2}
 
 
 def _rel(path: Path) -> str:
@@ -26,8 +29,10 @@ def _rel(path: Path) -> str:
 
 def test_there_are_notebooks():
     names = {p.name for p in NOTEBOOKS}
-    assert len(names) >= 4, names
+    assert len(names) >= 5, names
     assert any("engine" in n for n in names) and any("moons" in n for n in names)
+    assert any("digits" in n for n in names)
+    assert all(any(n.startswith(prefix) for n in names) for prefix in WITH_FIGURES), names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_rel)
@@ -38,6 +43,15 @@ def test_notebook_is_committed_without_outputs(path):
              and (cell.get("outputs") or cell.get("execution_count") is not None)]
     assert not dirty, f"{_rel(path)}: cells {dirty} have outputs - strip them before committing"
     assert "widgets" not in notebook.get("metadata", {}), f"{_rel(path)}: widget state saved"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_rel)
+def test_notebook_needs_no_matplotlib_magic(path):
+    """The library's figures show themselves (``_repr_png_``): no cell runs ``%matplotlib``."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    magic = [k for k, cell in enumerate(notebook["cells"]) if cell["cell_type"] == "code"
+             and any(line.lstrip().startswith("%matplotlib") for line in cell["source"])]
+    assert not magic, f"{_rel(path)}: cells {magic} run %matplotlib"
 
 
 def _run(path: Path, workdir: Path) -> dict:
@@ -60,8 +74,11 @@ def test_notebook_runs(path, tmp_path):
     notebook = _run(path, tmp_path)
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    if path.name.startswith("03-"):  # the training figure renders inline, as a picture
-        assert any("image/png" in o.get("data", {}) for o in outputs), \
-            "the training figure did not render inline (no image/png output)"
+    pictures = sum("image/png" in o.get("data", {}) for o in outputs)
+    expected = WITH_FIGURES.get(path.name[:3], 0)
+    assert pictures >= expected, \
+        f"{_rel(path)}: {pictures} of {expected} figures rendered inline (as image/png outputs)"
+    if path.name.startswith("05-"):  # the softmax gradient check shows its table
+        assert any("text/html" in o.get("data", {}) for o in outputs)
     if path.name.startswith("01-") and shutil.which("dot"):  # the explorer renders inline
         assert any("text/html" in o.get("data", {}) for o in outputs)

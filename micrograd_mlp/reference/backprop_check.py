@@ -179,7 +179,7 @@ class BackpropReport:
                                  subsequent_indent=indent + "  ") or [indent]
 
         first = self.first_wrong
-        head = f"backprop {self.name}: " + (
+        head = f"your {self.name}(): " + (
             "ok, every gradient right on every network" if first is None else
             f"wrong on {sum(not n.ok for n in self.networks)} of {len(self.networks)} networks "
             f"({', '.join(self.mistakes)})")
