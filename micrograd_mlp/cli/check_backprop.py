@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from typing import Sequence, TextIO
+from typing import TextIO
 
 from ..nn.modules import ACTIVATIONS
 from ..reference.backprop_check import check_backprop
 from .check_engine import load_learner_file
-from .command import Command, add_command, json_option, option
+from .command import Command, json_option, option
 from .parsing import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -24,7 +23,6 @@ from .parsing import (
     positive_real,
     usage_error,
 )
-from .parsing import run as parsing_run
 
 COMMAND = Command(
     "check-backprop",
@@ -79,21 +77,3 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                             timeout=args.timeout)
     print(json.dumps(report.as_dict(), indent=2) if args.json else report.text(100), file=out)
     return EXIT_OK if report.ok else EXIT_FAILURE
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """This command's parser alone (``python -m micrograd_mlp.cli.check_backprop``)."""
-    parser = argparse.ArgumentParser(prog="micrograd-mlp")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    add_command(sub, COMMAND, run)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``micrograd-mlp check-backprop ARGS``: the exit status (usage errors: SystemExit(2))."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    return parsing_run(build_parser().parse_args(["check-backprop", *argv]))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

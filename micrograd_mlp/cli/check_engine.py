@@ -11,12 +11,11 @@ import json
 import os
 import sys
 from types import ModuleType
-from typing import Sequence, TextIO
+from typing import TextIO
 
 from ..reference.engine_check import NotValueLikeError, check_engine, run_limited
-from .command import Command, add_command, json_option, option
+from .command import Command, json_option, option
 from .parsing import EXIT_FAILURE, EXIT_OK, positive_real, usage_error
-from .parsing import run as parsing_run
 
 COMMAND = Command(
     "check-engine",
@@ -77,22 +76,3 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         usage_error(args, str(exc))
     print(json.dumps(report.as_dict(), indent=2) if args.json else report.text(100), file=out)
     return EXIT_OK if report.ok else EXIT_FAILURE
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """This command's parser alone (``python -m micrograd_mlp.cli.check_engine``), until it is
-    registered among ``micrograd-mlp``'s commands."""
-    parser = argparse.ArgumentParser(prog="micrograd-mlp")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    add_command(sub, COMMAND, run)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``micrograd-mlp check-engine ARGS``: the exit status (usage errors raise SystemExit(2))."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    return parsing_run(build_parser().parse_args(["check-engine", *argv]))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

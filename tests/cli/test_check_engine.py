@@ -1,19 +1,18 @@
-"""``micrograd-mlp check-engine PATH.py`` (run through its own module until it is registered in
-cli/main.py): exit 0 without a mistake, 1 with one, 2 on usage."""
+"""``micrograd-mlp check-engine PATH.py``: exit 0 without a mistake, 1 with one, 2 on usage."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from micrograd_mlp.cli.check_engine import main
+from micrograd_mlp.cli.main import main
 
 CORPUS = Path(__file__).resolve().parents[1] / "reference" / "learner_engines"
 
 
 def run(argv, capsys):
     try:
-        code = main(argv)
+        code = main(["check-engine", *argv])
     except SystemExit as exc:
         code = exc.code
     captured = capsys.readouterr()
@@ -55,11 +54,11 @@ def test_usage_errors_exit_2(tmp_path, capsys):
     assert code == 2 and "broken.py, line 2" in err
 
 
-def test_runs_as_a_module():
+def test_runs_as_a_program():
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "micrograd_mlp.cli.check_engine",
+    done = subprocess.run([sys.executable, "-m", "micrograd_mlp", "check-engine",
                            str(CORPUS / "overwrites_grad.py")], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 1 and "overwrites-grad" in done.stdout
