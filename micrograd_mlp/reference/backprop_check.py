@@ -22,6 +22,7 @@ Mistake identifiers (``ParameterFinding.mistake``) are in :data:`MISTAKES`.
 
 from __future__ import annotations
 
+import html
 import itertools
 import math
 import numbers
@@ -144,7 +145,9 @@ class NetworkResult:
 @dataclass(frozen=True)
 class BackpropReport:
     """The outcome of :func:`check_backprop`: one :class:`NetworkResult` per network, the
-    article's first, then random networks from the smallest up."""
+    article's first, then random networks from the smallest up. :meth:`text` for a terminal; in
+    a notebook cell (``_repr_html_``) the verdict, a table of the networks and a table of the
+    wrong parameters (with their diagnoses) of the networks :meth:`text` details, all escaped."""
 
     name: str
     networks: tuple[NetworkResult, ...]
@@ -178,22 +181,68 @@ class BackpropReport:
             return textwrap.wrap(text, width, initial_indent=indent,
                                  subsequent_indent=indent + "  ") or [indent]
 
-        first = self.first_wrong
-        head = f"your {self.name}(): " + (
-            "ok, every gradient right on every network" if first is None else
-            f"wrong on {sum(not n.ok for n in self.networks)} of {len(self.networks)} networks "
-            f"({', '.join(self.mistakes)})")
-        lines = wrap(head, "")
+        lines = wrap(self._verdict(), "")
         for n in self.networks:
-            state = "ok" if n.ok else (n.failure or f"{len(n.wrong)} of {n.checked} wrong")
-            lines += wrap(f"{n.name}: {state}", "  ")
-        shown = [n for n in self.networks if not n.ok and (n is first or n is self.networks[0])]
-        for n in shown:
-            mark = " (the smallest network where it goes wrong)" if n is first else ""
+            lines += wrap(f"{n.name}: {_state(n)}", "  ")
+        for n, mark in self._detailed():
             lines.append("")
             lines += wrap(f"{n.name}{mark}:", "")
             lines += _network_lines(n, wrap)
         return "\n".join(lines)
+
+    def _verdict(self) -> str:
+        if self.ok:
+            return f"your {self.name}(): ok, every gradient right on every network"
+        return (f"your {self.name}(): wrong on {sum(not n.ok for n in self.networks)} of "
+                f"{len(self.networks)} networks ({', '.join(self.mistakes)})")
+
+    def _detailed(self) -> list[tuple[NetworkResult, str]]:
+        """The networks whose wrong parameters are listed - the article's and the smallest that
+        goes wrong, when they go wrong - each with its mark."""
+        first = self.first_wrong
+        return [(n, " (the smallest network where it goes wrong)" if n is first else "")
+                for n in self.networks
+                if not n.ok and (n is first or n is self.networks[0])]
+
+    def _repr_html_(self) -> str:
+        """A notebook cell's view: the verdict, one table row per network (ok, how many wrong,
+        or the failure), then for each network :meth:`text` details a table of its wrong
+        parameters with their diagnoses (or its failure and the learner's line); every piece
+        of text escaped."""
+        esc = html.escape
+        rows = "".join(f"<tr><td>{esc(n.name)}</td><td>{esc(_state(n))}</td></tr>"
+                       for n in self.networks)
+        parts = [f"<div class='micrograd-backprop-check'><p><b>{esc(self._verdict())}</b></p>"
+                 f"<table><thead><tr><th>network</th><th>result</th></tr></thead>"
+                 f"<tbody>{rows}</tbody></table>"]
+        parts += (_network_html(n, mark) for n, mark in self._detailed())
+        return "".join(parts) + "</div>"
+
+
+def _state(n: NetworkResult) -> str:
+    """One network's result in a few words: ``ok``, ``3 of 12 wrong`` or the failure."""
+    return "ok" if n.ok else (n.failure or f"{len(n.wrong)} of {n.checked} wrong")
+
+
+def _network_html(n: NetworkResult, mark: str, limit: int = 12) -> str:
+    """:meth:`BackpropReport._repr_html_`'s detail of one network that goes wrong: its failure
+    (message, the learner's line) or a table of its first ``limit`` wrong parameters."""
+    esc = html.escape
+    caption = f"<p>{esc(n.name + mark)}:</p>"
+    if n.failure is not None:
+        line = f"<br><code>{esc(n.line)}</code>" if n.line else ""
+        return f"{caption}<p>{esc(n.failure)}: {esc(n.message)}{line}</p>"
+    right = " style='text-align:right'"
+    head = "".join(f"<th>{h}</th>" for h in ("parameter", "where", "expected", "got",
+                                             "mistake", "diagnosis"))
+    rows = "".join(
+        f"<tr><td>{esc(f.parameter)}</td><td><code>{esc(f.where)}</code></td>"
+        f"<td{right}>{esc(f'{f.expected:.9g}')}</td><td{right}>{esc(f'{f.got:.9g}')}</td>"
+        f"<td>{esc(f.mistake)}</td><td>{esc(f.diagnosis)}</td></tr>" for f in n.wrong[:limit])
+    more = (f"<p>… {len(n.wrong) - limit} more (as_dict() or --json)</p>"
+            if len(n.wrong) > limit else "")
+    return (f"{caption}<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+            f"{more}")
 
 
 def _network_lines(n: NetworkResult, wrap: Callable[[str, str], list[str]],

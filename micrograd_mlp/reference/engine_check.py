@@ -17,6 +17,7 @@ stays inside the ops' safe domain (:func:`graph_step`), so the library's engine 
 
 from __future__ import annotations
 
+import html
 import math
 import os
 import random
@@ -80,7 +81,8 @@ class Finding:
 @dataclass(frozen=True)
 class EngineReport:
     """The outcome of :func:`check_engine`: ``findings`` (mistakes) and ``notes`` (what the
-    engine lacks or cannot do; they never fail it)."""
+    engine lacks or cannot do; they never fail it). :meth:`text` for a terminal; in a notebook
+    cell (``_repr_html_``) the verdict, a table of the findings and the notes, all escaped."""
 
     name: str
     findings: tuple[Finding, ...]
@@ -118,6 +120,30 @@ class EngineReport:
         for n in self.notes:
             lines += wrap(f"note: {n}", "  ")
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """A notebook cell's view: the verdict (ok, or the mistakes), one table row per finding
+        (mistake, op, expression, expected, got, message, the learner's line), then the notes;
+        every piece of text escaped."""
+        esc = html.escape
+        verdict = f"engine {self.name}: " + ("ok, no mistake found" if self.ok else
+                                             f"{len(self.findings)} mistake(s): "
+                                             + ", ".join(self.mistakes))
+        parts = [f"<div class='micrograd-engine-check'><p><b>{esc(verdict)}</b></p>"]
+        if self.findings:
+            head = ("mistake", "op", "expression", "expected", "got", "message",
+                    "your line")
+            rows = "".join(
+                f"<tr><td>{esc(f.mistake)}</td><td>{esc(f.op or '')}</td>"
+                f"<td><code>{esc(f.expression)}</code></td><td>{esc(_fmt(f.expected))}</td>"
+                f"<td>{esc(_fmt(f.got))}</td><td>{esc(f.message)}</td>"
+                f"<td><code>{esc(f.line or '')}</code></td></tr>" for f in self.findings)
+            parts.append(f"<table><thead><tr>{''.join(f'<th>{h}</th>' for h in head)}</tr>"
+                         f"</thead><tbody>{rows}</tbody></table>")
+        if self.notes:
+            items = "".join(f"<li>{esc(n)}</li>" for n in self.notes)
+            parts.append(f"<p>notes (they never fail the engine):</p><ul>{items}</ul>")
+        return "".join(parts) + "</div>"
 
 
 def _fmt(d: dict[str, Any]) -> str:
