@@ -516,6 +516,12 @@ BLOCK_FLOATS = 2 ** 15  # a lowered block's rows × its widest layer: arrays of 
 # whose arrays are at most 1 MB is one block)
 
 
+#: ``pick`` computes ``f`` on the whole array, not on the gathered elements, once more than one
+#: element in PICK_GATHERS needs it: at 1,438 × 32 gathering and scattering an element costs
+#: several times what ``sech2`` on it does (measured: see docs/performance.md).
+PICK_GATHERS = 8
+
+
 def array_helpers(np: Any, n: int) -> dict[str, Callable[..., Any]]:
     """The helpers the lowered code calls (over NumPy ``np``, for a block of ``n`` rows):
 
@@ -523,7 +529,11 @@ def array_helpers(np: Any, n: int) -> dict[str, Callable[..., Any]]:
     * ``matrix(*columns)``: the (n, k) matrix of k columns (a number fills its column);
     * ``lanes(a, k)``: ``a`` as an array of ``k`` lanes, to be written to;
     * ``pick(c, x, f, *args)``: ``where(c, x, f(*args))``, ``f`` - an elementwise rule -
-      computed only on the elements where ``c`` is false;
+      computed only on the elements where ``c`` is false (gathered), or on the whole array
+      when more than 1 in :data:`PICK_GATHERS` are;
+    * ``tanh_layer(a, into, work)``, ``tanh_partial(a, out, g, into, work)``: a tanh layer's
+      ``tanh a`` and ``g · tanh′`` (the table's rule), one ``exp`` for both, in the program's
+      scratch arrays (see :data:`.lowered.IN_PLACE`);
     * ``rowmax(a)``, ``rowsum(a)``: each row's largest entry (as a column) and sum. NumPy
       reduces a short row element by element (at 1,438 × 10, 40 times slower than a
       matrix-vector product): so the sum is the product with ones (BLAS: another order of the
@@ -549,12 +559,61 @@ def array_helpers(np: Any, n: int) -> dict[str, Callable[..., Any]]:
     def pick(c: Any, x: Any, f: Callable[..., Any], *args: Any) -> Any:
         if type(c) is not ndarray:
             return x if c else f(*args)
+        needed = c.size - np.count_nonzero(c)  # the elements that take f
+        if needed * PICK_GATHERS > c.size:  # (gathering them costs more than f on the rest)
+            return np.where(c, x, f(*args)).astype(float, copy=False)
         out = np.array(broadcast_to(x, c.shape), dtype=float)
-        rest = ~c
-        if rest.any():
+        if needed:
+            rest = ~c
             out[rest] = f(*(broadcast_to(a, c.shape)[rest] if type(a) is ndarray else a
                             for a in args))
         return out
+
+    def tanh_layer(a: Any, into: Any, work: Any) -> Any:
+        """``tanh a`` into ``into`` (returned), and e = e^(−2|a|) into ``work`` for
+        :func:`tanh_partial`: ``tanh|a| = 2/(1 + e) − 1`` (an exact subtraction, 2/(1+e) being in
+        [1, 2]; within a few ulps of tanh), with ``a``'s sign - and NumPy's ``tanh`` where
+        |a| < 0.49 (e > 0.375), where that formula would lose digits. One ``exp`` serves the
+        forward value and tanh′'s sech² (NumPy's ``tanh`` is no faster than an ``exp``)."""
+        e = np.exp(np.multiply(np.abs(a, out=work), -2.0, out=work), out=work)
+        t = np.add(e, 1.0, out=into)
+        np.divide(2.0, t, out=t)
+        t -= 1.0
+        np.copysign(t, a, out=t)
+        small = np.flatnonzero(e > 0.375)
+        if small.size:
+            t.reshape(-1).put(small, np.tanh(a.reshape(-1).take(small)))
+        return t
+
+    def tanh_partial(a: Any, out: Any, g: Any, into: Any, work: Any) -> Any:
+        """``g · tanh′(a)`` by the engine's rule (``1 − out²`` where ``−0.9 < out < 0.9``, else
+        ``sech²a`` = 4e/(1+e)², e = e^(−2|a|)), the same floats as ``multiply(g, pick(...))``,
+        with ``work`` holding e (:func:`tanh_layer`'s), computed in ``into`` (returned) and
+        ``work``: no new array of their size, whose memory the system would hand out (and
+        fault in) again each step."""
+        e = work
+        near = (out > -0.9) & (out < 0.9)
+        needed = near.size - np.count_nonzero(near)
+        if needed * PICK_GATHERS > near.size:  # sech² everywhere, then 1 − out² where it holds
+            square = np.add(e, 1.0, out=into)
+            square *= square
+            e *= 4.0
+            e /= square
+            one_minus = np.subtract(1.0, np.multiply(out, out, out=into), out=into)
+            # (1 − out²)·[near] + sech²·[far]: each product is its factor or 0 exactly (both
+            # finite), so each sum is the one picked - without a branch per element (copyto
+            # with where=, or where, is 4-10 times slower on a mixed mask)
+            np.multiply(one_minus, near, out=into)
+            np.multiply(e, ~near, out=work)
+            into += work
+        else:
+            np.subtract(1.0, np.multiply(out, out, out=into), out=into)
+            if needed:
+                far = ~near
+                f = e[far]
+                into[far] = 4.0 * f / ((1.0 + f) * (1.0 + f))  # (sech2's own expression)
+        into *= g  # (g · t = t · g: one rounding of the same product)
+        return into
 
     def rowmax(a: Any) -> Any:
         if n <= 64:
@@ -570,7 +629,8 @@ def array_helpers(np: Any, n: int) -> dict[str, Callable[..., Any]]:
         return a @ np.ones(a.shape[1])
 
     return {"total": total, "matrix": matrix, "lanes": lanes, "pick": pick, "rowmax": rowmax,
-            "rowsum": rowsum, "bincount": np.bincount, "where": np.where, "zeros": np.zeros,
+            "rowsum": rowsum, "tanh_layer": tanh_layer, "tanh_partial": tanh_partial,
+            "bincount": np.bincount, "where": np.where, "zeros": np.zeros,
             "concatenate": np.concatenate, "matmul": np.matmul, "multiply": np.multiply}
 
 

@@ -109,6 +109,19 @@ def _into(line: Line, array: str) -> str | None:
     return f"{line.target} = {text(expr)[:-1]}, out={array})"  # (the call's closing parenthesis)
 
 
+#: Layers computed by helpers of :func:`.graph.array_helpers` in the program's scratch arrays:
+#: (the activation's forward rule, its partial), as :class:`.rules.Rules` prints them on arrays
+#: (slots: ``{0}`` the layer's ``Z``, ``{1}`` its ``A``) -> (the forward helper, the backward
+#: helper). tanh: one ``exp`` serves both ``A`` (within a few ulps of ``tanh``) and tanh′ (the
+#: rule's floats exactly), and no array of the layer's size is allocated (5 a step by the
+#: general path, each faulted in anew at 1,438 × 32). A rule of another text (the table
+#: changed) takes the general path.
+IN_PLACE = {
+    ("tanh({0})", "pick((-0.9 < {1}) & ({1} < 0.9), 1.0 - {1} * {1}, lambda a: sech2(a), {0})"):
+        ("tanh_layer", "tanh_partial"),
+}
+
+
 def _scalar_params(listing: Listing, member: Any, layers: list[Any]) -> set[str]:
     """The parameters the scalar (column) code reads by name: operands of the instructions outside
     the layers, and a layer's inputs and biases written as columns."""
@@ -121,6 +134,18 @@ def _scalar_params(listing: Listing, member: Any, layers: list[Any]) -> set[str]
         if layer.bias_params is None:
             names.update(layer.biases or ())
     return names & set(listing.params)
+
+
+def _in_place(made: Sequence[Statement], partial: Expr, z: str, a: str) -> tuple[str, str] | None:
+    """The :data:`IN_PLACE` helpers for a layer whose activation's lines are ``made`` and whose
+    partial is ``partial`` (of its ``z`` and ``a``), if any."""
+    if len(made) != 1 or not isinstance(made[0], Line):
+        return None
+    forward = made[0].expr
+    if not (isinstance(forward, Node) and forward.args == (z,) and isinstance(partial, Node)
+            and partial.args == (z, a)):
+        return None
+    return IN_PLACE.get((forward.template.text, partial.template.text))
 
 
 def _define(signature: str, body: Sequence[Statement]) -> str:
@@ -193,7 +218,8 @@ def emit_lowered(listing: Listing, layers: list[Any], head: SoftmaxHead | None =
     Each layer (:mod:`.lower`) is ``Z = H @ W.T + B`` and ``A = φ(Z)`` with φ the table's forward
     rule on arrays; its backward is ``dZ = dA · φ′`` (the table's partial), then - because affine's
     rules are ∂/∂w = x, ∂/∂x = w, ∂/∂b = 1 - ``dW = dZᵀ @ H`` (Σ over the rows of g·x), ``dH = dZ @
-    W`` and ``dB = Σ_rows dZ``. Every other instruction is the table's rules on arrays.
+    W`` and ``dB = Σ_rows dZ``. Every other instruction is the table's rules on arrays. A layer
+    whose activation's rules are in :data:`IN_PLACE` (tanh) has ``A`` and ``dZ`` by its helpers.
 
     The forward values are checked for being finite by one sum per array (``Z.sum()``), except a
     node finite wherever its checked operand is (:func:`.rules.keeps_finite`: relu's ``A``).
@@ -237,6 +263,8 @@ class _Lowered:
         self.pieces: list[str] = []
         self.index: list[int] = []
         self.blocks: list[tuple[int, int, str]] = []
+        self.helpers: set[str] = set()  # the IN_PLACE helpers the code calls
+        self.in_place: dict[str, str] = {}  # layer -> its IN_PLACE backward helper
 
     @staticmethod
     def activation(layer: Any) -> Instruction | None:
@@ -280,7 +308,16 @@ class _Lowered:
         act = self.activation(layer)
         if act is not None:
             made = self.rules.forward(act)
-            written = _into(made[0], f"scratch.A{name}") if len(made) == 1 else None
+            (partial,) = self.rules.partials(act, [0])
+            helpers = _in_place(made, partial, f"Z{name}", f"A{name}")
+            if helpers is not None:  # A and its derivative by helpers, e kept in work…
+                self.in_place[name] = helpers[1]
+                self.scratch[f"work{name}"] = len(layer.weights)
+                written: str | None = (f"A{name} = {helpers[0]}(Z{name}, scratch.A{name}, "
+                                       f"scratch.work{name})")
+                self.helpers.add(helpers[0])
+            else:
+                written = _into(made[0], f"scratch.A{name}") if len(made) == 1 else None
             if written is not None:
                 self.scratch[f"A{name}"] = len(layer.weights)
             lines += [written] if written is not None else made
@@ -325,7 +362,13 @@ class _Lowered:
         if act is not None:
             (partial,) = self.rules.partials(act, [0])
             product = times(f"dA{name}", partial)
-            if product_of(product) is not None:  # dA · φ′, into its array
+            helper = self.in_place.get(name)
+            if helper is not None:  # dA · φ′ by a helper, in two scratch arrays (work: its e)
+                self.scratch[f"dZ{name}"] = len(layer.weights)
+                self.helpers.add(helper)
+                lines.append(f"dZ{name} = {helper}(Z{name}, A{name}, dA{name}, "
+                             f"scratch.dZ{name}, scratch.work{name})")
+            elif product_of(product) is not None:  # dA · φ′, into its array
                 self.scratch[f"dZ{name}"] = len(layer.weights)
                 lines.append(f"dZ{name} = multiply(dA{name}, {text(partial)}, "
                              f"out=scratch.dZ{name})")
@@ -400,7 +443,8 @@ class _Lowered:
         loss = [f"loss = total({result}) * seed", "_c = loss", *CHECK]
         sig = _uses([*forward, *backward], ["matmul", "multiply", "total", "matrix", "zeros",
                                              "bincount", "concatenate",
-                                             *(["rowmax", "rowsum"] if self.head else [])])
+                                             *(["rowmax", "rowsum"] if self.head else []),
+                                             *sorted(self.helpers)])
         return {
             "forward": _define(f"forward(P, X, seed, scratch, *, {sig})",
                                [*head, *forward, *loss, "return loss"]),

@@ -66,7 +66,7 @@ def _inputs(xs: list[Any], n: int) -> list[list[float]] | None:
     if any(type(x) not in (list, tuple) or len(x) != n for x in xs):
         return None
     flat = list(chain.from_iterable(xs))
-    if not {type(v) for v in flat} <= {float, int}:  # (not bool, not a subclass)
+    if not set(map(type, flat)) <= {float, int}:  # (not bool, not a subclass)
         return None
     try:
         values = list(map(float, flat))

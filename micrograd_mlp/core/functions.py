@@ -133,9 +133,19 @@ def _numpy_sigmoid(x: Any) -> Any:
 
 
 def _numpy_sech2(x: Any) -> Any:
+    """4e/(1+e)², e = e^(−2|x|), in two arrays (the float rule's operations, in its order)."""
     np = _numpy()
-    e = np.exp(-2.0 * np.abs(x))
-    return 4.0 * e / ((1.0 + e) * (1.0 + e))
+    b = np.abs(np.asarray(x, dtype=float))
+    if type(b) is not np.ndarray:  # (a number: NumPy gives a scalar, not an array to write to)
+        e = np.exp(-2.0 * b)
+        return 4.0 * e / ((1.0 + e) * (1.0 + e))
+    b *= -2.0
+    e = np.exp(b, out=b)
+    d = e + 1.0
+    d *= d
+    e *= 4.0
+    e /= d
+    return e
 
 
 def _numpy_pow_base_partial(a: Any, b: Any) -> Any:

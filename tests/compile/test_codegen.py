@@ -30,11 +30,12 @@ from micrograd_mlp.compile.expr import (
     times,
     written_into_use,
 )
-from micrograd_mlp.compile.graph import array_helpers
+from micrograd_mlp.compile.graph import PICK_GATHERS, array_helpers
 from micrograd_mlp.compile.inline import Inline, helper
 from micrograd_mlp.compile.trace import Listing, trace
 from micrograd_mlp.core import FUNCTIONS, PRIMITIVES, Value
 from micrograd_mlp.core.functions import namespace
+from micrograd_mlp.nn import MLP
 from micrograd_mlp.reference import article
 
 from .support import article_loss
@@ -219,28 +220,101 @@ def test_the_numpy_rules_pick_elementwise():
 
 
 def test_pick_is_where_computing_the_other_side_only_where_needed():
-    """``pick(c, x, f, *args)`` is ``where(c, x, f(*args))`` bit for bit, ``f`` called on the
-    elements where ``c`` is false only (none: not called); a number ``c`` picks a side."""
+    """``pick(c, x, f, *args)`` is ``where(c, x, f(*args))`` bit for bit: ``f`` called on the
+    elements where ``c`` is false only while they are at most 1 in ``PICK_GATHERS`` (none: not
+    called), on the whole array past that; a number ``c`` picks a side."""
     np = pytest.importorskip("numpy")
     pick = array_helpers(np, 7)["pick"]
     rng = np.random.default_rng(3)
-    z = rng.normal(0.0, 2.0, (7, 5))
-    a = np.tanh(z)
     calls = []
 
     def sech2(x):
         calls.append(x.size)
         return FUNCTIONS["sech2"].numpy(x)
 
-    c = (a > -0.9) & (a < 0.9)
-    got = pick(c, 1.0 - a * a, sech2, z)
-    expected = np.where(c, 1.0 - a * a, FUNCTIONS["sech2"].numpy(z))
-    assert got.tobytes() == expected.tobytes() and calls == [int((~c).sum())] and calls[0] > 0
+    for spread, gathered in ((0.8, True), (2.0, False)):  # few saturated, then many
+        z = rng.normal(0.0, spread, (40, 5))
+        a = np.tanh(z)
+        c = (a > -0.9) & (a < 0.9)
+        needed = int((~c).sum())
+        assert (needed * PICK_GATHERS <= c.size) == gathered and needed > 0
+        calls.clear()
+        got = pick(c, 1.0 - a * a, sech2, z)
+        expected = np.where(c, 1.0 - a * a, FUNCTIONS["sech2"].numpy(z))
+        assert got.tobytes() == expected.tobytes() and got.dtype == np.float64
+        assert calls == [needed if gathered else c.size]
+    calls.clear()
     assert pick(np.ones((2, 2), dtype=bool), 0.5, sech2, z[:2, :2]).tolist() == [[0.5] * 2] * 2
-    assert calls == [int((~c).sum())]  # (every element on the x side: f not called)
+    assert calls == []  # (every element on the x side: f not called)
     mixed = pick(np.array([True, False]), 2.0, lambda u, k: u * k, np.array([3.0, 4.0]), 10.0)
     assert mixed.tolist() == [2.0, 40.0]
+    few = np.arange(20.0)
+    assert pick(few > 0, few, lambda u: u - 100.0, few).tolist() == [-100.0, *few[1:]]
     assert pick(True, 1.0, sech2, 3.0) == 1.0 and pick(False, 1.0, lambda u: u + 1, 3.0) == 4.0
+
+
+def test_numpy_sech2_is_its_expression_on_arrays_and_numbers():
+    """``sech2`` on NumPy (worked in two arrays) is ``4e/((1+e)(1+e))``, e = exp(−2|x|), bit for
+    bit - strided, integer, 0-d and plain-number arguments included - and its argument is left
+    as it was; on numbers it is the float rule's value."""
+    np = pytest.importorskip("numpy")
+    numpy_sech2 = FUNCTIONS["sech2"].numpy
+    rng = np.random.default_rng(11)
+
+    def expression(x):
+        e = np.exp(-2.0 * np.abs(x))
+        return 4.0 * e / ((1.0 + e) * (1.0 + e))
+
+    x = np.concatenate([rng.normal(0.0, s, 300) for s in (0.01, 1.0, 30.0, 400.0)])
+    kept = x.copy()
+    for arg in (x, x[::3], x.reshape(40, 30).T, np.rint(x[:50]).astype(int), np.array(0.7)):
+        assert np.asarray(numpy_sech2(arg)).tobytes() == np.asarray(expression(arg)).tobytes()
+    assert np.array_equal(x, kept)
+    assert numpy_sech2(0.7) == expression(0.7) and math.isclose(
+        numpy_sech2(2.5), FUNCTIONS["sech2"].float(2.5), rel_tol=1e-15)
+
+
+def test_tanh_layer_is_tanh_to_a_few_ulps_and_keeps_its_exp():
+    """The lowered tanh layer's ``tanh_layer(a, into, work)``: ``tanh a`` within 8 ulps
+    (relative) of ``math.tanh`` - on both of its sides (|a| < 0.49: NumPy's tanh) and at
+    0, -0, the huge and the tiny - written into ``into``, with ``e^(−2|a|)`` in ``work``."""
+    np = pytest.importorskip("numpy")
+    layer = array_helpers(np, 40)["tanh_layer"]
+    rng = np.random.default_rng(7)
+    odd = [0.0, -0.0, 1e-300, -1e-300, 0.489, 0.491, -0.5, 19.0, -19.5, 400.0, -800.0]
+    for z in (rng.normal(0.0, 0.3, (40, 6)), rng.normal(0.0, 3.0, (40, 6)),
+              np.array(odd * 4).reshape(4, 11)):
+        into, work = np.full_like(z, np.nan), np.full_like(z, np.nan)
+        got = layer(z, into, work)
+        expected = np.array([[math.tanh(v) for v in row] for row in z.tolist()])
+        assert got is into and work.tobytes() == np.exp(-2.0 * np.abs(z)).tobytes()
+        assert np.all(np.abs(got - expected) <= 8 * 2.0 ** -53 * np.abs(expected))
+        assert np.array_equal(np.signbit(got), np.signbit(expected))
+
+
+def test_tanh_partial_is_the_rule_times_g_in_its_two_arrays():
+    """The lowered tanh layer's ``tanh_partial(a, out, g, into, work)`` (``work``: e^(−2|a|),
+    as ``tanh_layer`` leaves it) is ``g · pick(...)`` of the table's rule bit for bit, on both of
+    ``pick``'s paths (and with nothing saturated), in ``into`` (returned) - and the lowered code
+    of a tanh layer calls both helpers."""
+    np = pytest.importorskip("numpy")
+    helpers = array_helpers(np, 40)
+    pick, layer, partial = helpers["pick"], helpers["tanh_layer"], helpers["tanh_partial"]
+    rng = np.random.default_rng(5)
+    for spread in (0.05, 0.8, 3.0, 40.0):
+        z = rng.normal(0.0, spread, (40, 6))
+        into, work = np.full_like(z, np.nan), np.full_like(z, np.nan)
+        a = layer(z, np.empty_like(z), work)
+        g = rng.normal(0.0, 1.0, z.shape)
+        expected = np.multiply(g, pick((a > -0.9) & (a < 0.9), 1.0 - a * a,
+                                       FUNCTIONS["sech2"].numpy, z))
+        got = partial(z, a, g, into, work)
+        assert got is into and got.tobytes() == expected.tobytes(), spread
+    w = Value(0.5)
+    net = MLP(2, [3, 1], hidden_activation="tanh", seed=0)
+    losses = [Value.sum(net([w * x, w * 2.0])) for x in (1.0, 3.0)]
+    source = compile_batch(losses, [w, *net.parameters()]).lowered().source
+    assert "tanh_layer(" in source and "tanh_partial(" in source
 
 
 # --- the inliner ----------------------------------------------------------------------------------

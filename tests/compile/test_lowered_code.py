@@ -269,9 +269,16 @@ def test_a_layers_arrays_are_written_into_scratch(activation):
     for array in ("ZL0", "ZL1", "dZL0", "dZL1", "dHL1"):
         if array.startswith("dZ") and activation == "linear":
             continue  # dZ = dA: nothing to compute
+        if array.startswith("dZ") and activation == "tanh":  # (its rule's helper, two arrays)
+            layer = array[2:]
+            assert (f"{array} = tanh_partial(Z{layer}, A{layer}, dA{layer}, scratch.{array}, "
+                    f"scratch.work{layer})") in backward
+            continue
         assert f"{array} = " in backward and f"out=scratch.{array})" in backward, array
-    if activation in ("relu", "tanh"):  # one ufunc call: written in place too
+    if activation == "relu":  # one ufunc call: written in place too
         assert "out=scratch.AL0)" in backward
+    if activation == "tanh":  # (its helper: e^(−2|z|) kept in work for tanh′)
+        assert "AL0 = tanh_layer(ZL0, scratch.AL0, scratch.workL0)" in backward
     (arrays,) = low.scratch()  # 7 rows: one block
     assert arrays.ZL0.shape == (7, 4) and arrays.dHL1.shape == (7, 4)
     loss, grads = low.forward_backward()
