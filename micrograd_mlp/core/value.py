@@ -436,14 +436,17 @@ def _walk_resetting(root: Value, fresh: bool
     """The op nodes of :func:`topological_order`, every node's ``.grad`` from before, and the
     frozen leaves; each ``.grad`` is set to 0 (a leaf's only if ``fresh``)."""
     before: dict[Value, Any] = {}
-    order = topological_order(root, before)
-    ops = [v for v in order if v.op is not None]
-    for v in ops:
-        v.grad = 0.0
-    frozen = [v for v in order if v.op is None and not v._requires_grad]
-    if fresh:
-        for v in order:
+    ops: list[Value] = []
+    frozen: list[Value] = []
+    for v in topological_order(root, before):  # (before: each .grad as the walk met it)
+        if v.op is not None:
+            ops.append(v)
             v.grad = 0.0
+        else:
+            if fresh:
+                v.grad = 0.0
+            if not v._requires_grad:
+                frozen.append(v)
     return ops, before, frozen
 
 

@@ -3,45 +3,16 @@ name, value, gradient, frozen - with labels escaped and a large module's table b
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 from micrograd_mlp import Value, article
 from micrograd_mlp.nn import MLP, Module, half_squared_error
 from micrograd_mlp.nn.modules import HTML_ROWS
-
-
-class Cells(HTMLParser):
-    """Rows of cell texts, every text, and whether every tag was closed."""
-
-    def __init__(self, markup: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.rows: list[list[str]] = []
-        self.text: list[str] = []
-        self.open: list[str] = []
-        self.feed(markup)
-        self.close()
-
-    def handle_starttag(self, tag, attrs):
-        if tag != "br":
-            self.open.append(tag)
-        if tag == "tr":
-            self.rows.append([])
-        elif tag in ("td", "th"):
-            self.rows[-1].append("")
-
-    def handle_endtag(self, tag):
-        assert self.open and self.open.pop() == tag, f"</{tag}> closes nothing"
-
-    def handle_data(self, data):
-        self.text.append(data)
-        if "td" in self.open or "th" in self.open:
-            self.rows[-1][-1] += data
+from tests.html_page import Page
 
 
 def test_the_articles_network_after_backward():
     net = article.network()
     half_squared_error(net(article.INPUTS), article.TARGETS).backward()
-    page = Cells(net._repr_html_())
+    page = Page(net._repr_html_())
     assert page.open == []
     head, *body = page.rows
     assert head == ["parameter", "value", "grad", "frozen"]
@@ -49,7 +20,7 @@ def test_the_articles_network_after_backward():
     assert list(rows) == ["w1", "w2", "w3", "w4", "b1", "w5", "w6", "w7", "w8", "b2"]
     assert rows["w5"] == ["0.4", "0.082167", ""]
     assert rows["b1"] == ["0.35", "—", "frozen"]  # a frozen bias has no gradient, not "grad 0"
-    text = "".join(page.text)
+    text = page.text
     assert "MLP(2 -> 2 -> 2, hidden='sigmoid'" in text and "10 parameters, 2 frozen" in text
     assert "Layer(2: 2 -> 2 sigmoid [o1..o2], bias='shared', frozen)" in text
 
@@ -61,7 +32,7 @@ def test_a_module_of_ones_own_with_odd_names():
 
     markup = Pair()._repr_html_()
     assert "a<b" not in markup and "ws.a&lt;b" in markup and "ws.x&amp;y" in markup
-    page = Cells(markup)
+    page = Page(markup)
     assert page.open == []
     assert page.rows[1:] == [["ws.a<b", "1.5", "0", ""], ["ws.x&y", "-2", "—", "frozen"]]
 
@@ -69,6 +40,6 @@ def test_a_module_of_ones_own_with_odd_names():
 def test_a_large_module_is_bounded():
     m = MLP(4, [20, 20, 3], seed=0)
     total = len(m.named_parameters(include_frozen=True))
-    page = Cells(m._repr_html_())
+    page = Page(m._repr_html_())
     assert len(page.rows) == 1 + HTML_ROWS + 1
     assert page.rows[-1] == [f"… {total - HTML_ROWS} more parameters (state_dict() has all)"]

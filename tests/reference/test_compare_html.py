@@ -3,47 +3,16 @@ tolerances and verdict below, labels escaped."""
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 from micrograd_mlp import article, compare_gradients, manual
 from micrograd_mlp.nn import MLP
-
-
-class Table(HTMLParser):
-    """Rows of cell texts, the paragraphs, and whether every tag was closed."""
-
-    def __init__(self, markup: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.rows: list[list[str]] = []
-        self.paragraphs: list[str] = []
-        self.open: list[str] = []
-        self.feed(markup)
-        self.close()
-
-    def handle_starttag(self, tag, attrs):
-        self.open.append(tag)
-        if tag == "tr":
-            self.rows.append([])
-        elif tag in ("td", "th"):
-            self.rows[-1].append("")
-        elif tag == "p":
-            self.paragraphs.append("")
-
-    def handle_endtag(self, tag):
-        assert self.open and self.open.pop() == tag, f"</{tag}> closes nothing"
-
-    def handle_data(self, data):
-        if "td" in self.open or "th" in self.open:
-            self.rows[-1][-1] += data
-        elif "p" in self.open:
-            self.paragraphs[-1] += data
+from tests.html_page import Page
 
 
 def test_a_report_is_a_table_with_its_diagnoses():
     right = manual.gradients(article.network(), article.INPUTS, article.TARGETS)
     report = compare_gradients(article.network(), article.INPUTS, article.TARGETS,
                                manual={**right, "w5": -right["w5"]})
-    page = Table(report._repr_html_())
+    page = Page(report._repr_html_())
     assert page.open == []
     head, *body = page.rows
     assert head == ["parameter", "value", "yours", "autograd", "central diff", "|manual−auto|",
@@ -65,7 +34,7 @@ def test_labels_are_escaped_and_long_reports_summarised():
     report = compare_gradients(m, [0.1, 0.2], [0.0, 1.0], numeric_limit=4)
     markup = report._repr_html_()
     assert "<w1&>" not in markup and "&lt;w1&amp;&gt;" in markup
-    page = Table(markup)
+    page = Page(markup)
     assert page.open == []
     assert [row[0] for row in page.rows[1:3]] == ["<w1&>", "<w2&>"]
     assert len(page.rows) == 1 + 40 and any(p.startswith("… 112 more rows") for p in

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-from html.parser import HTMLParser
 
 import pytest
 
@@ -14,6 +13,7 @@ from micrograd_mlp.core import PRIMITIVES, define_op
 from micrograd_mlp.nn import half_squared_error
 from micrograd_mlp.reference.explain import Step, wrap_math
 from micrograd_mlp.reference.reading import expression
+from tests.html_page import Page
 
 #: The names the table gives its ops (``sub``, ``powc`` ...) where they are not also a word of
 #: the math a learner reads (``exp``, ``tanh``, ``sin``, ``log`` are both).
@@ -143,37 +143,6 @@ def test_formulas_break_before_an_operator_and_never_inside_brackets():
 
 
 # --- a notebook cell ----------------------------------------------------------------------------
-class Page(HTMLParser):
-    """The tables (rows of cell texts), all text, and whether every tag was closed."""
-
-    def __init__(self, markup: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.rows: list[list[str]] = []
-        self.text: list[str] = []
-        self.open: list[str] = []
-        self.cell: list[str] | None = None
-        self.feed(markup)
-        self.close()
-
-    def handle_starttag(self, tag, attrs):
-        self.open.append(tag)
-        if tag == "tr":
-            self.rows.append([])
-        elif tag in ("td", "th"):
-            self.cell = []
-
-    def handle_endtag(self, tag):
-        assert self.open and self.open.pop() == tag, f"</{tag}> closes nothing"
-        if tag in ("td", "th") and self.cell is not None:
-            self.rows[-1].append("".join(self.cell))
-            self.cell = None
-
-    def handle_data(self, data):
-        self.text.append(data)
-        if self.cell is not None:
-            self.cell.append(data)
-
-
 def test_the_html_is_the_chain_as_a_table():
     e = explain("w1")
     page = Page(e._repr_html_())
@@ -184,7 +153,7 @@ def test_the_html_is_the_chain_as_a_table():
     assert table["∂out_h1/∂net_h1"][1] == "σ: σ′(a) = out·(1 − out)"
     via = [row for row in page.rows if row[0].startswith("via o")]
     assert [row[1] for row in via] == ["0.0553994246514", "-0.0190491182583"]
-    text = "".join(page.text)
+    text = page.text
     assert "update (η = 0.5): w1⁺ = w1 − η·∂E_total/∂w1" in text
     assert str(e.text(None)) in text  # the whole text, in a collapsed <details>
     steps = Page(explain("w5")._repr_html_()).rows
@@ -201,7 +170,7 @@ def test_the_html_escapes_labels():
     assert page.open == []
     symbols = [row[0] for row in page.rows]
     assert "∂E&</∂((w<1&b>)·(x<y))" in symbols
-    assert "w<1&b>⁺ = w<1&b> − η·∂E&</∂w<1&b>" in "".join(page.text)
+    assert "w<1&b>⁺ = w<1&b> − η·∂E&</∂w<1&b>" in page.text
 
 
 def test_a_batch_in_html():
@@ -209,5 +178,5 @@ def test_a_batch_in_html():
     e = explain("w1", model=m, inputs=[[0.05, 0.1], [0.2, -0.3]], targets=[[0.01, 0.99],
                                                                         [0.5, 0.5]])
     page = Page(e._repr_html_())
-    assert page.open == [] and "sample 1 of 2" in "".join(page.text)
-    assert "update: no learning rate given" in "".join(page.text)
+    assert page.open == [] and "sample 1 of 2" in page.text
+    assert "update: no learning rate given" in page.text

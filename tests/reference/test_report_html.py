@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -18,56 +17,9 @@ from micrograd_mlp.reference.backprop_check import (
     check_backprop,
 )
 from micrograd_mlp.reference.engine_check import EngineReport, Finding, check_engine
+from tests.html_page import Page
 
 HERE = Path(__file__).parent
-
-
-class Page(HTMLParser):
-    """The parts of an HTML fragment a test reads: bold text, each table's rows (lists of cell
-    texts), the list items, all the text, and every start tag; end tags must match."""
-
-    def __init__(self, markup: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.bold: list[str] = []
-        self.tables: list[list[list[str]]] = []
-        self.items: list[str] = []
-        self.texts: list[str] = []
-        self.tags: list[str] = []
-        self._open: list[str] = []
-        self._cell: list[str] | None = None
-        self.feed(markup)
-        self.close()
-        assert self._open == [], f"unclosed tags {self._open}"
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        if tag != "br":
-            self._open.append(tag)
-        if tag == "table":
-            self.tables.append([])
-        elif tag == "tr":
-            self.tables[-1].append([])
-        elif tag in ("td", "th", "b", "li"):
-            self._cell = []
-
-    def handle_endtag(self, tag: str) -> None:
-        assert self._open and self._open[-1] == tag, f"</{tag}> closes {self._open}"
-        self._open.pop()
-        if tag in ("td", "th") and self._cell is not None:
-            self.tables[-1][-1].append("".join(self._cell))
-        elif tag == "b" and self._cell is not None:
-            self.bold.append("".join(self._cell))
-        elif tag == "li" and self._cell is not None:
-            self.items.append("".join(self._cell))
-
-    def handle_data(self, data: str) -> None:
-        self.texts.append(data)
-        if self._cell is not None:
-            self._cell.append(data)
-
-    @property
-    def text(self) -> str:
-        return "".join(self.texts)
 
 
 def load(path: Path, attribute: str, module_name: str):
