@@ -1,14 +1,13 @@
-"""A one-line text progress bar, redrawn in place with ``\\r`` (what ``train`` draws on stderr),
-and the per-epoch loss lines of mini-batch training."""
+"""A one-line text progress bar, redrawn in place with ``\\r`` (what ``train`` draws on stderr)."""
 
 from __future__ import annotations
 
 import math
 import sys
 import time
-from typing import Callable, TextIO
+from typing import TextIO
 
-from ..nn.training import TrainingPlan, loss_text
+from ..nn.training import loss_text
 
 
 class ProgressBar:
@@ -77,36 +76,3 @@ class ProgressBar:
         line, self._shown = line.ljust(self._shown), max(self._shown, len(line))
         self.stream.write("\r" + line)
         self.stream.flush()
-
-
-class EpochLines:
-    """``epoch e/E: loss L  (t s)`` lines, one every ``every`` epochs and at the last (``every=0``:
-    the first and the last only), from the step losses of mini-batch training: call
-    :meth:`step` after every step. ``L`` is the epoch's training loss, its batches' losses
-    weighted by their sizes (as :attr:`~micrograd_mlp.nn.training.History.epoch_losses`);
-    ``before`` (a progress bar's ``clear``) is called before a line is printed."""
-
-    def __init__(self, plan: TrainingPlan, every: int, stream: TextIO,
-                 before: Callable[[], None] | None = None) -> None:
-        self.plan = plan
-        self.every = every
-        self.stream = stream
-        self.before = before
-        self._losses: list[float] = []
-        self._start = time.perf_counter()
-
-    def step(self, k: int, loss: float) -> None:
-        """Step ``k`` (from 1) measured ``loss``; at the end of an epoch, perhaps a line."""
-        self._losses.append(loss)
-        per, epochs = self.plan.steps_per_epoch, self.plan.epochs or 0
-        if k % per:
-            return
-        epoch, losses, self._losses = k // per, self._losses, []
-        if not ((epoch % self.every == 0 if self.every else epoch == 1) or epoch == epochs):
-            return
-        if self.before is not None:
-            self.before()
-        elapsed = time.perf_counter() - self._start
-        mean = self.plan.epoch_loss(epoch - 1, losses)
-        print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}: loss {loss_text(mean)}  "
-              f"({elapsed:.1f} s)", file=self.stream, flush=True)

@@ -31,7 +31,7 @@ from ..nn import (
     load_dataset,
 )
 from ..nn.batching import MAX_PLANNED
-from ..nn.training import TrainingPlan, loss_text, plan_training
+from ..nn.training import TrainingPlan, epoch_reporter, loss_text, plan_training
 from ..reference import article
 from ..viz import plots
 from .command import Command, Exclusive, option
@@ -51,7 +51,7 @@ from .parsing import (
     reason,
     usage_error,
 )
-from .progress import EpochLines, ProgressBar
+from .progress import ProgressBar
 
 ACTIVATION_CHOICES = ["sigmoid", "tanh", "relu", "linear"]
 
@@ -422,12 +422,18 @@ def _train(job: Plan, show_bar: bool, out: TextIO, err: TextIO,
         if bar is not None:
             bar.update(loss=loss)
 
-    lines = None if job.schedule is None else \
-        EpochLines(job.schedule, job.every, out, before=bar.clear if bar is not None else None)
+    def epoch_line(epoch: int, loss: float, elapsed: float) -> None:
+        if bar is not None:
+            bar.clear()
+        epochs = job.schedule.epochs  # type: ignore[union-attr]
+        print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}: loss {loss_text(loss)}  "
+              f"({elapsed:.1f} s)", file=out, flush=True)
+
+    lines = None if job.schedule is None else epoch_reporter(job.schedule, job.every, epoch_line)
 
     def on_batch(step: int, loss: float) -> None:
         if lines is not None:
-            lines.step(step, loss)
+            lines(step, loss)
         if bar is not None:
             bar.update(loss=loss)
 

@@ -319,9 +319,24 @@ def plan_reporter(plan: TrainingPlan, progress: Progress,
     if plan.epochs is None or callable(progress) or not progress:
         return progress_reporter(progress, plan.every, plan.steps, stream)
     out = stream if stream is not None else sys.stderr
-    start = time.perf_counter()
-    epochs, per, every = plan.epochs, plan.steps_per_epoch, plan.every
+    epochs = plan.epochs
     width = len(str(epochs))
+
+    def show(e: int, epoch_loss: float, elapsed: float) -> None:
+        print(f"epoch {e:>{width}}/{epochs}  loss {loss_text(epoch_loss)}  ({elapsed:.1f}s)",
+              file=out, flush=True)
+
+    return epoch_reporter(plan, plan.every, show)
+
+
+def epoch_reporter(plan: TrainingPlan, every: int, show: Callable[[int, float, float], None]
+                   ) -> Callable[[int, float], None]:
+    """What to call after each step ``k`` (from 1) of the epochs form with its loss: at the end of
+    every ``every``-th epoch and the last (``every=0``: the first and the last only), it calls
+    ``show(epoch, the epoch's loss, seconds since now)`` - the loss as ``History.epoch_losses``
+    has it (:meth:`TrainingPlan.epoch_loss`)."""
+    start = time.perf_counter()
+    per, epochs = plan.steps_per_epoch, plan.epochs or 0
     seen: list[float] = []
 
     def report(k: int, loss: float) -> None:
@@ -329,12 +344,9 @@ def plan_reporter(plan: TrainingPlan, progress: Progress,
         if k % per:
             return
         e = k // per
-        epoch_losses, seen[:] = seen[:], []
+        losses, seen[:] = seen[:], []
         if (e % every == 0 if every else e == 1) or e == epochs:
-            epoch_loss = plan.epoch_loss(e - 1, epoch_losses)
-            elapsed = time.perf_counter() - start
-            print(f"epoch {e:>{width}}/{epochs}  loss {loss_text(epoch_loss)}  "
-                  f"({elapsed:.1f}s)", file=out, flush=True)
+            show(e, plan.epoch_loss(e - 1, losses), time.perf_counter() - start)
 
     return report
 
