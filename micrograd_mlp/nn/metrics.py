@@ -25,27 +25,24 @@ is called as it is.
 from __future__ import annotations
 
 import math
-from operator import mul
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
-from ..core import Value, no_grad
+from ..core import PRIMITIVES, Value, no_grad
 from ..core.checks import integer, positive_int, shown, type_name
-from ..core.functions import sigmoid
 from .datasets import Dataset
 from .modules import MLP, Layer, Neuron
 from .training import Model, Sample, check_samples
 
-_FLOAT_ACTIVATIONS: dict[str, Callable[[float], float]] = {
-    "sigmoid": sigmoid, "tanh": math.tanh, "relu": lambda a: a if a > 0 else 0.0,
-    "linear": lambda a: a,
-}
+_AFFINE = PRIMITIVES["affine"].forward  # the table's forward rules: the engine's own numbers
 
 
 def _neuron_output(neuron: Neuron, xs: list[float]) -> float:
-    """φ(Σᵢ wᵢ·xᵢ + b) on floats, as the engine's ``affine`` and activation compute it."""
+    """φ(Σᵢ wᵢ·xᵢ + b) on floats, by the forward rules of the table's ``affine`` row and of the
+    activation's row (``linear``: none)."""
     bias = neuron.bias.data if neuron.bias is not None else 0.0
-    net = sum(map(mul, [w.data for w in neuron.weights], xs)) + bias
-    return _FLOAT_ACTIVATIONS[neuron.activation](net)
+    net: float = _AFFINE([w.data for w in neuron.weights], xs, bias)
+    activation = neuron.activation
+    return net if activation == "linear" else float(PRIMITIVES[activation].forward(net))
 
 
 def _plain(model: Model) -> list[list[Neuron]] | None:
