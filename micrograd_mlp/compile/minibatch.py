@@ -33,7 +33,7 @@ from ..core import Primitive, Value
 from ..nn.losses import LOSSES, cross_entropy
 from ..nn.modules import MLP, Layer, Neuron
 from ..nn.optim import Optimizer
-from ..nn.training import TrainingPlan, reduce_batch
+from ..nn.training import TrainingPlan, batch_loss
 from .graph import lowered_code
 from .lower import find_layers, plain_sum
 from .lowered import LossOps, SoftmaxHead, emit_lowered
@@ -138,8 +138,7 @@ class Minibatches:
     def eager_step(self) -> float:
         """The eager loop's step on the batch of the refused step: its loss (its error raised)."""
         batch = self.plan.batch(self.step - 1)
-        loss = reduce_batch([self.loss_fn(self.model(x), t) for x, t in batch],
-                            self.plan.reduction)
+        loss = batch_loss(self.model, batch, self.loss_fn, self.plan.reduction)
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()

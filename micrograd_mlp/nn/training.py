@@ -161,7 +161,9 @@ def reduce_batch(losses: Sequence[Value], reduction: str) -> Value:
     return total
 
 
-def _batch_loss(model: Model, data: Sequence[Sample], loss_fn: Loss, reduction: str) -> Value:
+def batch_loss(model: Model, data: Sequence[Sample], loss_fn: Loss, reduction: str) -> Value:
+    """The loss of ``data`` (``(inputs, targets)`` pairs) as one graph: :func:`reduce_batch` of
+    ``loss_fn(model(inputs), targets)`` over them."""
     return reduce_batch([loss_fn(model(x), t) for x, t in data], reduction)
 
 
@@ -185,7 +187,7 @@ def evaluate(model: Model, data: Iterable[Sample], loss_fn: Loss = half_squared_
     if not samples:
         raise ValueError("evaluate: data is empty (the loss of no samples is undefined)")
     check_samples(samples, "evaluate")
-    return _batch_loss(model, samples, loss_fn, reduction).data
+    return batch_loss(model, samples, loss_fn, reduction).data
 
 
 def check_arguments(data: Iterable[Sample], steps: object, reduction: object,
@@ -414,7 +416,7 @@ def train(model: Model, data: Iterable[Sample], steps: int | None = None, *,
         batch = plan.batch(k)
         # enable_grad: train asks for gradients, so it records its graph even inside no_grad()
         with enable_grad(), _collector_paused():  # _collector_paused: 1.26x at the demo's scale
-            loss = _batch_loss(model, batch, loss_fn, plan.reduction)
+            loss = batch_loss(model, batch, loss_fn, plan.reduction)
             opt.zero_grad()
             loss.backward()
             opt.step()

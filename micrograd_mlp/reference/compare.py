@@ -37,7 +37,7 @@ from ..core.checks import (
     type_name,
 )
 from ..nn.losses import half_squared_error
-from ..nn.training import reduce_batch
+from ..nn.training import batch_loss
 from . import manual as _manual
 from .diagnosis import Diagnoser
 
@@ -278,7 +278,7 @@ def _batch_loss(model: Any, inputs: Any, targets: Any, loss: Callable[..., Value
         return loss(model(inputs), targets), 1
     xs = list(inputs)
     _manual.check_batch_targets(xs, targets)
-    return reduce_batch([loss(model(x), t) for x, t in zip(xs, targets)], reduction), len(xs)
+    return batch_loss(model, list(zip(xs, targets)), loss, reduction), len(xs)
 
 
 def _user_gradients(given: Any, expected: list[str], frozen: list[str], partial: bool = False
