@@ -22,12 +22,12 @@ Mistake identifiers (``ParameterFinding.mistake``) are in :data:`MISTAKES`.
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import math
 import numbers
 import random
-import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -37,7 +37,7 @@ from ..nn import LOSSES, MLP
 from ..nn.modules import ACTIVATIONS
 from . import article
 from .compare import GradientReport, compare_gradients
-from .engine_check import run_limited
+from .engine_check import run_limited, wrapped
 
 #: Every identifier a finding can carry, with what it means.
 MISTAKES: dict[str, str] = {
@@ -177,9 +177,7 @@ class BackpropReport:
     def text(self, width: int = 100) -> str:
         """A short report: one line per network, then the wrong parameters of the article's
         network and of the smallest network that goes wrong, each with its diagnosis."""
-        def wrap(text: str, indent: str) -> list[str]:
-            return textwrap.wrap(text, width, initial_indent=indent,
-                                 subsequent_indent=indent + "  ") or [indent]
+        wrap = functools.partial(wrapped, width=width)
 
         lines = wrap(self._verdict(), "")
         for n in self.networks:

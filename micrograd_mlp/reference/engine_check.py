@@ -17,11 +17,13 @@ stays inside the ops' safe domain (:func:`graph_step`), so the library's engine 
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import os
 import random
 import sys
+import textwrap
 import threading
 import time
 import traceback
@@ -78,6 +80,13 @@ class Finding:
                 "line": self.line}
 
 
+def wrapped(text: str, indent: str, width: int) -> list[str]:
+    """``text`` as lines of at most ``width`` columns starting with ``indent`` (the lines after the
+    first two columns further in): how the check reports fit a terminal."""
+    return textwrap.wrap(text, width, initial_indent=indent,
+                         subsequent_indent=indent + "  ") or [indent]
+
+
 @dataclass(frozen=True)
 class EngineReport:
     """The outcome of :func:`check_engine`: ``findings`` (mistakes) and ``notes`` (what the
@@ -101,11 +110,7 @@ class EngineReport:
                 "findings": [f.as_dict() for f in self.findings], "notes": list(self.notes)}
 
     def text(self, width: int = 100) -> str:
-        import textwrap
-
-        def wrap(text: str, indent: str) -> list[str]:
-            return textwrap.wrap(text, width, initial_indent=indent,
-                                 subsequent_indent=indent + "  ") or [indent]
+        wrap = functools.partial(wrapped, width=width)
 
         lines = [f"engine {self.name}: " + ("ok, no mistake found" if self.ok else
                                             f"{len(self.findings)} mistake(s)")]
