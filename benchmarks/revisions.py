@@ -1,12 +1,16 @@
 """Two checkouts of the library side by side: the worked example's eager nn path and compiled loop.
 
     python benchmarks/revisions.py OLD_CHECKOUT [NEW_CHECKOUT] [--repeats 15] [--rounds 2000]
+    python benchmarks/revisions.py OLD_CHECKOUT [NEW_CHECKOUT] --gc-off   # the collector off
     python benchmarks/revisions.py OLD_CHECKOUT [NEW_CHECKOUT] --instructions   # needs valgrind
 
 Each repeat runs one fresh interpreter per checkout, alternating old and new, and times (inside it,
 best of 3) 2,000 SGD rounds of the 2-2-2 sigmoid network through ``nn.MLP`` + loss + ``SGD`` and the
 same rounds in ``compile_graph(...).train``. It prints the medians over the repeats and their ratio
 new/old (below 1: the new checkout is faster), so a slow moment of the machine hits both sides.
+Where micrograd 0.1.0 is installed (the ``bench`` extra), each interpreter also times it on the same
+rounds, with σ built from its own exp and ** (benchmarks/run.py's contender), and the table gives
+each checkout's speed-up over it: a ratio measured on one machine, comparable across checkouts.
 
 On a busy machine, ``--instructions`` counts machine instructions instead (valgrind's callgrind,
 the same count run after run whatever else the machine does): each path is run with 0 and with
@@ -23,8 +27,10 @@ import sys
 from pathlib import Path
 
 PROBE = r"""
-import json, sys, time
+import gc, json, math, sys, time
 sys.path.insert(0, sys.argv[1])
+if sys.argv[4:5] == ["gc-off"]:
+    gc.disable()
 from micrograd_mlp import SGD, article
 from micrograd_mlp.losses import half_squared_error
 from micrograd_mlp.compiled import compile_graph
@@ -56,15 +62,50 @@ def best(fn):
         times.append(time.perf_counter() - t)
     return min(times)
 
-if len(sys.argv) > 3:  # one path, once (counted by callgrind)
+def micrograd():
+    # micrograd 0.1.0, σ(x) = (1 + e^(-x))^-1 from its own ops (exp as the lecture writes it)
+    from micrograd.engine import Value
+
+    def exp(x):
+        e = math.exp(x.data)
+        out = Value(e, (x,), "exp")
+        def _backward():
+            x.grad += e * out.grad
+        out._backward = _backward
+        return out
+
+    def sigmoid(x):
+        return (1 + exp(-x)) ** -1
+
+    w = [Value(x) for x in (0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.50, 0.55)]
+    b1, b2 = Value(0.35), Value(0.60)
+    for _ in range(rounds):
+        h1 = sigmoid(w[0] * 0.05 + w[1] * 0.10 + b1)
+        h2 = sigmoid(w[2] * 0.05 + w[3] * 0.10 + b1)
+        o1 = sigmoid(w[4] * h1 + w[5] * h2 + b2)
+        o2 = sigmoid(w[6] * h1 + w[7] * h2 + b2)
+        loss = 0.5 * (0.01 - o1) ** 2 + 0.5 * (0.99 - o2) ** 2
+        for p in w:
+            p.grad = 0
+        loss.backward()
+        for p in w:
+            p.data -= 0.5 * p.grad
+
+if sys.argv[3:4] not in ([], ["time"]):  # one path, once (counted by callgrind)
     {"eager": eager, "compiled": compiled}[sys.argv[3]]()
 else:
-    print(json.dumps({"eager": best(eager), "compiled": min(compiled() for _ in range(3))}))
+    times = {"eager": best(eager), "compiled": min(compiled() for _ in range(3))}
+    try:
+        times["micrograd"] = best(micrograd)
+    except ImportError:
+        pass
+    print(json.dumps(times))
 """
 
 
-def measure(checkout: Path, rounds: int) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", PROBE, str(checkout), str(rounds)],
+def measure(checkout: Path, rounds: int, gc_off: bool = False) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", PROBE, str(checkout), str(rounds), "time",
+                          "gc-off" if gc_off else "gc-on"],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
@@ -87,6 +128,8 @@ def main() -> None:
     parser.add_argument("new", type=Path, nargs="?", default=Path(__file__).resolve().parents[1])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--rounds", type=int, default=2000)
+    parser.add_argument("--gc-off", action="store_true",
+                        help="time with Python's cyclic garbage collector disabled")
     parser.add_argument("--instructions", action="store_true",
                         help="count instructions with valgrind instead of timing")
     args = parser.parse_args()
@@ -102,14 +145,23 @@ def main() -> None:
     runs: dict[str, dict[str, list[float]]] = {"old": {}, "new": {}}
     for _ in range(args.repeats):
         for side in ("old", "new"):
-            for key, seconds in measure(getattr(args, side), args.rounds).items():
+            for key, seconds in measure(getattr(args, side), args.rounds, args.gc_off).items():
                 runs[side].setdefault(key, []).append(seconds)
-    print(f"{args.repeats} interleaved repeats, {args.rounds} rounds each; medians in µs per round")
+    collector = "off" if args.gc_off else "on"
+    print(f"{args.repeats} interleaved repeats, {args.rounds} rounds each, the garbage collector "
+          f"{collector}; medians in µs per round")
     print(f"{'path':<10} {'old':>9} {'new':>9} {'new/old':>8}")
-    for key in runs["old"]:
-        old = statistics.median(runs["old"][key]) / args.rounds * 1e6
-        new = statistics.median(runs["new"][key]) / args.rounds * 1e6
+    median = {side: {key: statistics.median(times) / args.rounds * 1e6
+                     for key, times in runs[side].items()} for side in runs}
+    for key in median["old"]:
+        old, new = median["old"][key], median["new"][key]
         print(f"{key:<10} {old:>9.2f} {new:>9.2f} {new / old:>8.3f}")
+    if "micrograd" in median["old"]:  # each checkout's speed-up, from its own interpreters
+        ups = {side: statistics.median(m / e for m, e in zip(runs[side]["micrograd"],
+                                                             runs[side]["eager"]))
+               for side in runs}
+        print(f"eager nn path's speed-up over micrograd 0.1.0 (σ from exp and **), median of "
+              f"the repeats: old {ups['old']:.2f}x, new {ups['new']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -523,10 +523,11 @@ def main(argv: list[str] | None = None) -> int:
             c = rows["compiled (incl. trace + codegen + compile)"][0]
             c_loop = rows["compiled (training loop only)"][0]
             c_batch = rows["compile_batch (incl. everything)"][0]
-            verdict = ("met" if mg / e >= 6 else "MISSED") if args.gc_off else \
+            verdict = ("met" if mg / e >= 3.5 else "MISSED") if args.gc_off else \
                 "judged with --gc-off, where micrograd's cycles cost it no collections"
             verdicts.append(f"(2, {act}) eager through training.train {mg / e:.2f}x faster than "
-                            f"micrograd (target ≥ 6): {verdict}; engine='compiled' {mg / auto:.0f}x")
+                            f"micrograd (target ≥ 3.5, issue 23's floor; round 1's was 6): {verdict}; "
+                            f"engine='compiled' {mg / auto:.0f}x")
             verdicts.append(f"(2, {act}) compiled, everything included, {mg / c:.1f}x faster than "
                             f"micrograd (target ≥ 20): {'met' if mg / c >= 20 else 'MISSED'}; "
                             f"training loop alone {mg / c_loop:.1f}x; compile_batch, everything "

@@ -531,9 +531,7 @@ def array_helpers(np: Any, n: int) -> dict[str, Callable[..., Any]]:
     * ``pick(c, x, f, *args)``: ``where(c, x, f(*args))``, ``f`` - an elementwise rule -
       computed only on the elements where ``c`` is false (gathered), or on the whole array
       when more than 1 in :data:`PICK_GATHERS` are;
-    * ``tanh_layer(a, into, work)``, ``tanh_partial(a, out, g, into, work)``: a tanh layer's
-      ``tanh a`` and ``g · tanh′`` (the table's rule), one ``exp`` for both, in the program's
-      scratch arrays (see :data:`.lowered.IN_PLACE`);
+    * ``tanh_layer`` and ``tanh_partial``: :func:`tanh_helpers`;
     * ``rowmax(a)``, ``rowsum(a)``: each row's largest entry (as a column) and sum. NumPy
       reduces a short row element by element (at 1,438 × 10, 40 times slower than a
       matrix-vector product): so the sum is the product with ones (BLAS: another order of the
@@ -568,6 +566,30 @@ def array_helpers(np: Any, n: int) -> dict[str, Callable[..., Any]]:
             out[rest] = f(*(broadcast_to(a, c.shape)[rest] if type(a) is ndarray else a
                             for a in args))
         return out
+
+    def rowmax(a: Any) -> Any:
+        if n <= 64:
+            return a.max(1, keepdims=True)
+        out = empty((n, 1))
+        column = out[:, 0]
+        column[:] = a[:, 0]
+        for j in range(1, a.shape[1]):
+            np.maximum(column, a[:, j], out=column)
+        return out
+
+    def rowsum(a: Any) -> Any:
+        return a @ np.ones(a.shape[1])
+
+    return {"total": total, "matrix": matrix, "lanes": lanes, "pick": pick, "rowmax": rowmax,
+            "rowsum": rowsum, **tanh_helpers(np), "bincount": np.bincount, "where": np.where,
+            "zeros": np.zeros, "concatenate": np.concatenate, "matmul": np.matmul,
+            "multiply": np.multiply}
+
+
+def tanh_helpers(np: Any) -> dict[str, Callable[..., Any]]:
+    """``tanh_layer(a, into, work)`` and ``tanh_partial(a, out, g, into, work)``: a tanh layer's
+    ``tanh a`` and ``g · tanh′`` (the table's rule), one ``exp`` for both, in the program's scratch
+    arrays (see :data:`.lowered.IN_PLACE`)."""
 
     def tanh_layer(a: Any, into: Any, work: Any) -> Any:
         """``tanh a`` into ``into`` (returned), and e = e^(−2|a|) into ``work`` for
@@ -615,23 +637,7 @@ def array_helpers(np: Any, n: int) -> dict[str, Callable[..., Any]]:
         into *= g  # (g · t = t · g: one rounding of the same product)
         return into
 
-    def rowmax(a: Any) -> Any:
-        if n <= 64:
-            return a.max(1, keepdims=True)
-        out = empty((n, 1))
-        column = out[:, 0]
-        column[:] = a[:, 0]
-        for j in range(1, a.shape[1]):
-            np.maximum(column, a[:, j], out=column)
-        return out
-
-    def rowsum(a: Any) -> Any:
-        return a @ np.ones(a.shape[1])
-
-    return {"total": total, "matrix": matrix, "lanes": lanes, "pick": pick, "rowmax": rowmax,
-            "rowsum": rowsum, "tanh_layer": tanh_layer, "tanh_partial": tanh_partial,
-            "bincount": np.bincount, "where": np.where, "zeros": np.zeros,
-            "concatenate": np.concatenate, "matmul": np.matmul, "multiply": np.multiply}
+    return {"tanh_layer": tanh_layer, "tanh_partial": tanh_partial}
 
 
 def lowered_code(np: Any, functions: dict[str, str], names: dict[str, Any], n: int

@@ -109,7 +109,7 @@ def _into(line: Line, array: str) -> str | None:
     return f"{line.target} = {text(expr)[:-1]}, out={array})"  # (the call's closing parenthesis)
 
 
-#: Layers computed by helpers of :func:`.graph.array_helpers` in the program's scratch arrays:
+#: Layers computed by helpers of :func:`.graph.tanh_helpers` in the program's scratch arrays:
 #: (the activation's forward rule, its partial), as :class:`.rules.Rules` prints them on arrays
 #: (slots: ``{0}`` the layer's ``Z``, ``{1}`` its ``A``) -> (the forward helper, the backward
 #: helper). tanh: one ``exp`` serves both ``A`` (within a few ulps of ``tanh``) and tanh′ (the
