@@ -9,18 +9,14 @@ from pathlib import Path
 import pytest
 
 from micrograd_mlp.cli.main import main
+from tests.cli import run_cli
 
 CORPUS = Path(__file__).resolve().parents[1] / "reference" / "learner_backprops"
 CORRECT = CORPUS / "correct.py"
 
 
 def run(argv, capsys):
-    try:
-        code = main(["check-backprop", *argv])
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_cli(["check-backprop", *argv], capsys)
 
 
 def planted(tmp_path: Path, old: str, new: str, name: str = "mine.py") -> Path:

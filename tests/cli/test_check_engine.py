@@ -5,18 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from micrograd_mlp.cli.main import main
+from tests.cli import run_cli
 
 CORPUS = Path(__file__).resolve().parents[1] / "reference" / "learner_engines"
 
 
 def run(argv, capsys):
-    try:
-        code = main(["check-engine", *argv])
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_cli(["check-engine", *argv], capsys)
 
 
 def test_a_correct_engine_exits_0(capsys):

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from micrograd_mlp.cli import main
 from micrograd_mlp.reference import article
 from micrograd_mlp.reference.article import PUBLISHED
+from tests.cli import run_cli as run
 
 COMMANDS = ["demo", "train", "compare", "check", "explain", "graph", "check-engine",
             "check-backprop"]
@@ -26,16 +26,6 @@ MINIMAL = {"explain": ["explain", "w5"], "check": ["check", "g.json"],
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                reason="needs Graphviz's `dot` (e.g. apt-get install graphviz)")
-
-
-def run(argv, capsys):
-    """main(argv) -> (exit status, stdout, stderr); SystemExit from argparse becomes a status."""
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 # --- help and usage errors ------------------------------------------------------------------------

@@ -7,19 +7,9 @@ import re
 import pytest
 
 from micrograd_mlp import nn
-from micrograd_mlp.cli import main
+from tests.cli import run_cli as run
 
 WIDTH = 100
-
-
-def run(argv, capsys):
-    """main(argv) -> (exit status, stdout, stderr); SystemExit from argparse becomes a status."""
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def epoch_lines(out: str) -> dict[int, float]:
