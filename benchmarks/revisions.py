@@ -27,10 +27,12 @@ import sys
 from pathlib import Path
 
 PROBE = r"""
-import gc, json, math, sys, time
+import gc, json, sys, time
 sys.path.insert(0, sys.argv[1])
 if sys.argv[4:5] == ["gc-off"]:
     gc.disable()
+if len(sys.argv) > 5:  # benchmarks/, for micrograd_contender
+    sys.path.append(sys.argv[5])
 from micrograd_mlp import SGD, article
 from micrograd_mlp.losses import half_squared_error
 from micrograd_mlp.compiled import compile_graph
@@ -62,34 +64,9 @@ def best(fn):
         times.append(time.perf_counter() - t)
     return min(times)
 
-def micrograd():
-    # micrograd 0.1.0, σ(x) = (1 + e^(-x))^-1 from its own ops (exp as the lecture writes it)
-    from micrograd.engine import Value
-
-    def exp(x):
-        e = math.exp(x.data)
-        out = Value(e, (x,), "exp")
-        def _backward():
-            x.grad += e * out.grad
-        out._backward = _backward
-        return out
-
-    def sigmoid(x):
-        return (1 + exp(-x)) ** -1
-
-    w = [Value(x) for x in (0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.50, 0.55)]
-    b1, b2 = Value(0.35), Value(0.60)
-    for _ in range(rounds):
-        h1 = sigmoid(w[0] * 0.05 + w[1] * 0.10 + b1)
-        h2 = sigmoid(w[2] * 0.05 + w[3] * 0.10 + b1)
-        o1 = sigmoid(w[4] * h1 + w[5] * h2 + b2)
-        o2 = sigmoid(w[6] * h1 + w[7] * h2 + b2)
-        loss = 0.5 * (0.01 - o1) ** 2 + 0.5 * (0.99 - o2) ** 2
-        for p in w:
-            p.grad = 0
-        loss.backward()
-        for p in w:
-            p.data -= 0.5 * p.grad
+def micrograd():  # benchmarks/micrograd_contender.py: σ from micrograd's own exp and **
+    from micrograd_contender import mg_sigmoid_from_ops, worked_example
+    worked_example(article, rounds, mg_sigmoid_from_ops)
 
 if sys.argv[3:4] not in ([], ["time"]):  # one path, once (counted by callgrind)
     {"eager": eager, "compiled": compiled}[sys.argv[3]]()
@@ -105,7 +82,7 @@ else:
 
 def measure(checkout: Path, rounds: int, gc_off: bool = False) -> dict[str, float]:
     out = subprocess.run([sys.executable, "-c", PROBE, str(checkout), str(rounds), "time",
-                          "gc-off" if gc_off else "gc-on"],
+                          "gc-off" if gc_off else "gc-on", str(Path(__file__).resolve().parent)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
